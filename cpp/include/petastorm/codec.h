@@ -1,0 +1,103 @@
+// Codecs turn a field's value into what a Parquet column stores, and back.
+//
+// A tensor codec (ndarray, compressed ndarray, png, jpeg, custom) stores each value as one
+// binary cell. ScalarCodec stores a scalar natively in a column of its Arrow type.
+// Codecs are immutable and thread-safe: Encode and Decode may run concurrently.
+// Errors are arrow::Status; messages name the field.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arrow/buffer.h>
+#include <arrow/memory_pool.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include "petastorm/schema.h"
+#include "petastorm/tensor.h"
+
+namespace petastorm {
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+
+  // Registry key and JSON name: "ndarray", "compressed_ndarray", "image", "scalar", ...
+  virtual std::string name() const = 0;
+  // Parameters as a JSON object ("{}" when there are none); with name() it rebuilds the codec
+  // through CodecRegistry::Make.
+  virtual std::string params_json() const { return "{}"; }
+  // How Petastorm prints it: "NdarrayCodec()", "CompressedImageCodec('png', 80)".
+  virtual std::string ToString() const = 0;
+
+  // The Arrow type of the column. Tensor codecs store binary.
+  virtual std::shared_ptr<arrow::DataType> storage_type() const;
+  // True for codecs that store a scalar natively (ScalarCodec): Encode/Decode are not used.
+  virtual bool is_scalar() const { return false; }
+
+  // Encodes one value. `value` has already been checked against `field`.
+  virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Encode(
+      const Field& field, const Tensor& value, arrow::MemoryPool* pool) const = 0;
+  // Decodes one cell. The caller checks the result against `field` (DecodeField does both).
+  virtual arrow::Result<Tensor> Decode(const Field& field, const uint8_t* data, int64_t size,
+                                       arrow::MemoryPool* pool) const = 0;
+};
+
+// Checks a tensor against a field: element type and shape (None matches any size).
+// The error names the field.
+arrow::Status CheckTensorForField(const Field& field, const Tensor& value);
+
+// Checks `value` against `field`, then encodes it with the field's codec.
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(
+    const Field& field, const Tensor& value,
+    arrow::MemoryPool* pool = arrow::default_memory_pool());
+
+// Decodes with the field's codec, then checks the result against the field.
+// Errors name the field and the codec.
+arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64_t size,
+                                  arrow::MemoryPool* pool = arrow::default_memory_pool());
+
+// --- Built-in codecs ------------------------------------------------------------------------
+
+// numpy.save bytes (.npy, format 1.0; 2.0/3.0 are read too).
+std::shared_ptr<const Codec> MakeNdarrayCodec();
+// The npz container of numpy.savez_compressed(f, arr=value): a ZIP with deflated "arr.npy".
+std::shared_ptr<const Codec> MakeCompressedNdarrayCodec();
+// image_codec is "png" or "jpeg" ("jpg" is accepted as "jpeg"); quality 1..100 for jpeg.
+arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string image_codec,
+                                                                     int quality = 80);
+// Stores a scalar natively as `type`.
+std::shared_ptr<const Codec> MakeScalarCodec(std::shared_ptr<arrow::DataType> type);
+// The Arrow type of a ScalarCodec; nullptr for any other codec.
+std::shared_ptr<arrow::DataType> ScalarCodecType(const Codec& codec);
+
+// --- Registry -------------------------------------------------------------------------------
+
+// Maps codec names to factories, so that a schema read from JSON gets its codecs back.
+// Built-in codecs are registered at start-up. Thread-safe.
+class CodecRegistry {
+ public:
+  using Factory =
+      std::function<arrow::Result<std::shared_ptr<const Codec>>(std::string_view params_json)>;
+
+  static CodecRegistry& Global();
+
+  // Replaces any factory of the same name.
+  void Register(std::string name, Factory factory);
+  // Invalid naming the codec when no factory is registered under `name`.
+  arrow::Result<std::shared_ptr<const Codec>> Make(std::string_view name,
+                                                   std::string_view params_json) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  CodecRegistry();
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace petastorm

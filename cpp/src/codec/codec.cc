@@ -1,0 +1,100 @@
+#include "petastorm/codec.h"
+
+#include <map>
+#include <mutex>
+
+#include <arrow/type.h>
+
+#include "codec/builtin_codecs_internal.h"
+
+namespace petastorm {
+
+std::shared_ptr<arrow::DataType> Codec::storage_type() const { return arrow::binary(); }
+
+arrow::Status CheckTensorForField(const Field& field, const Tensor& value) {
+  if (value.element.type != field.dtype) {
+    return arrow::Status::TypeError("Field '", field.name, "': expected dtype ",
+                                    ScalarTypeName(field.dtype), ", got ",
+                                    ScalarTypeName(value.element.type), " (",
+                                    value.element.TypeString(), ")");
+  }
+  if (!field.MatchesShape(value.shape)) {
+    return arrow::Status::Invalid("Field '", field.name, "': expected shape ", field.ShapeString(),
+                                  ", got ", ShapeToString(value.shape));
+  }
+  return value.Validate();
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(const Field& field, const Tensor& value,
+                                                          arrow::MemoryPool* pool) {
+  if (!field.codec || field.codec->is_scalar()) {
+    return arrow::Status::Invalid("Field '", field.name, "' has no tensor codec to encode with");
+  }
+  ARROW_RETURN_NOT_OK(CheckTensorForField(field, value));
+  auto encoded = field.codec->Encode(field, value, pool);
+  if (!encoded.ok()) {
+    return encoded.status().WithMessage("Field '", field.name, "' (", field.codec->ToString(),
+                                        "): ", encoded.status().message());
+  }
+  return encoded;
+}
+
+arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64_t size,
+                                  arrow::MemoryPool* pool) {
+  if (!field.codec || field.codec->is_scalar()) {
+    return arrow::Status::Invalid("Field '", field.name, "' has no tensor codec to decode with");
+  }
+  auto decoded = field.codec->Decode(field, data, size, pool);
+  if (!decoded.ok()) {
+    return decoded.status().WithMessage("Decoding field '", field.name, "' (",
+                                        field.codec->ToString(), ") failed: ",
+                                        decoded.status().message());
+  }
+  ARROW_RETURN_NOT_OK(CheckTensorForField(field, *decoded)
+                          .WithMessage("Decoded value does not match the schema: ",
+                                       CheckTensorForField(field, *decoded).message()));
+  return decoded;
+}
+
+struct CodecRegistry::Impl {
+  mutable std::mutex mutex;
+  std::map<std::string, Factory, std::less<>> factories;  // guarded by mutex
+};
+
+CodecRegistry::CodecRegistry() : impl_(std::make_shared<Impl>()) {
+  internal::RegisterBuiltinCodecs(this);
+}
+
+CodecRegistry& CodecRegistry::Global() {
+  static CodecRegistry registry;
+  return registry;
+}
+
+void CodecRegistry::Register(std::string name, Factory factory) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->factories[std::move(name)] = std::move(factory);
+}
+
+arrow::Result<std::shared_ptr<const Codec>> CodecRegistry::Make(std::string_view name,
+                                                                std::string_view params_json) const {
+  Factory factory;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    auto it = impl_->factories.find(name);
+    if (it == impl_->factories.end()) {
+      return arrow::Status::KeyError("No codec named '", name,
+                                     "' is registered; register it before reading this dataset");
+    }
+    factory = it->second;
+  }
+  return factory(params_json);
+}
+
+std::vector<std::string> CodecRegistry::Names() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, _] : impl_->factories) names.push_back(name);
+  return names;
+}
+
+}  // namespace petastorm
