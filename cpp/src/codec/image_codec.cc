@@ -1,1 +1,378 @@
-// placeholder
+// CompressedImageCodec: each value is a PNG (libspng) or JPEG (TurboJPEG) image, as Petastorm's
+// CompressedImageCodec stores it through OpenCV. Images are (H, W) grayscale or (H, W, 3) RGB;
+// PNG takes uint8 and uint16, JPEG uint8. Decoding looks at the data, not at the codec's
+// format, as OpenCV's imdecode does.
+//
+// Each C library's error model stays in this file: libspng returns error codes (spng_strerror),
+// TurboJPEG returns -1 and keeps a message in its handle (tjGetErrorStr2). Every context is
+// owned by a unique_ptr, so every return path frees it.
+#include <spng.h>
+#include <turbojpeg.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "codec/builtin_codecs_internal.h"
+#include "petastorm/codec.h"
+#include "util/json_internal.h"
+
+namespace petastorm {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "tensor data is little-endian; 16-bit PNG samples are converted for it");
+
+constexpr std::string_view kPngSignature = "\x89PNG\r\n\x1a\n";
+constexpr std::string_view kJpegSignature = "\xFF\xD8\xFF";
+// libjpeg's JPEG_MAX_DIMENSION.
+constexpr int64_t kMaxJpegDimension = 65500;
+constexpr int64_t kMaxPngDimension = 0x7FFFFFFF;
+// A deflate stream expands at most 1032:1; a PNG whose header promises more raw bytes than its
+// compressed data can hold is corrupt, and must not drive a huge allocation.
+constexpr int64_t kMaxDeflateRatio = 1032;
+
+enum class ImageFormat { kPng, kJpeg };
+
+std::string_view FormatName(ImageFormat format) {
+  return format == ImageFormat::kPng ? "png" : "jpeg";
+}
+
+struct SpngContextDeleter {
+  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
+};
+using SpngContext = std::unique_ptr<spng_ctx, SpngContextDeleter>;
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+struct TurboJpegDeleter {
+  void operator()(void* handle) const { tjDestroy(handle); }
+};
+using TurboJpegHandle = std::unique_ptr<void, TurboJpegDeleter>;
+
+struct TurboJpegFreeDeleter {
+  void operator()(unsigned char* p) const { tjFree(p); }
+};
+
+// The geometry of an image tensor: (H, W) or (H, W, 3).
+struct ImageShape {
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t channels = 1;
+};
+
+arrow::Result<ImageShape> CheckImageShape(const std::vector<int64_t>& shape) {
+  if (shape.size() == 3 && shape[2] == 4) {
+    return arrow::Status::Invalid("4-channel images are not supported; supported dimensions are "
+                                  "(H, W) or (H, W, 3), got ", ShapeToString(shape));
+  }
+  if (!(shape.size() == 2 || (shape.size() == 3 && shape[2] == 3))) {
+    return arrow::Status::Invalid("Unexpected image dimensions. Supported dimensions are (H, W) "
+                                  "or (H, W, 3). Got ", ShapeToString(shape));
+  }
+  ImageShape image{shape[0], shape[1], shape.size() == 3 ? 3 : 1};
+  if (image.height <= 0 || image.width <= 0) {
+    return arrow::Status::Invalid("Cannot compress an empty image of shape ", ShapeToString(shape));
+  }
+  return image;
+}
+
+// The tensor in row-major layout: itself when it already is, else a transposed copy.
+arrow::Result<Tensor> ToRowMajor(const Tensor& value, arrow::MemoryPool* pool) {
+  int longer_than_one = 0;
+  for (int64_t d : value.shape) longer_than_one += d > 1 ? 1 : 0;
+  if (!value.fortran_order || longer_than_one <= 1) return value;
+  ARROW_ASSIGN_OR_RAISE(Tensor out, Tensor::Allocate(value.element, value.shape, pool));
+  const size_t ndim = value.shape.size();
+  const int64_t itemsize = value.element.itemsize;
+  std::vector<int64_t> column_major_stride(ndim, 1);
+  for (size_t i = 1; i < ndim; ++i) {
+    column_major_stride[i] = column_major_stride[i - 1] * value.shape[i - 1];
+  }
+  std::vector<int64_t> index(ndim, 0);
+  const uint8_t* src = value.data->data();
+  uint8_t* dst = out.data->mutable_data();
+  const int64_t n = value.num_elements();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t from = 0;
+    for (size_t d = 0; d < ndim; ++d) from += index[d] * column_major_stride[d];
+    std::memcpy(dst + i * itemsize, src + from * itemsize, static_cast<size_t>(itemsize));
+    for (size_t d = ndim; d-- > 0;) {
+      if (++index[d] < value.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> CopyToBuffer(const void* data, size_t size,
+                                                           arrow::MemoryPool* pool) {
+  ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> out,
+                        arrow::AllocateBuffer(static_cast<int64_t>(size), pool));
+  if (size > 0) std::memcpy(out->mutable_data(), data, size);
+  return std::shared_ptr<arrow::Buffer>(std::move(out));
+}
+
+std::vector<int64_t> TensorShape(int64_t height, int64_t width, int64_t channels) {
+  if (channels == 1) return {height, width};
+  return {height, width, channels};
+}
+
+// --- PNG (libspng) ---------------------------------------------------------------------------
+
+arrow::Status SpngError(std::string_view what, int error) {
+  return arrow::Status::Invalid(what, ": ", spng_strerror(error));
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodePng(const Tensor& image,
+                                                        const ImageShape& shape,
+                                                        arrow::MemoryPool* pool) {
+  if (image.element.type != ScalarType::kUInt8 && image.element.type != ScalarType::kUInt16) {
+    return arrow::Status::Invalid("PNG images must be uint8 or uint16, got ",
+                                  ScalarTypeName(image.element.type));
+  }
+  if (shape.height > kMaxPngDimension || shape.width > kMaxPngDimension) {
+    return arrow::Status::Invalid("Image of shape ", ShapeToString(image.shape),
+                                  " is too large for PNG");
+  }
+  SpngContext ctx(spng_ctx_new(SPNG_CTX_ENCODER));
+  if (!ctx) return arrow::Status::OutOfMemory("Cannot create a libspng encoder");
+  int rc = spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1);
+  if (rc != 0) return SpngError("PNG encoding failed", rc);
+  spng_ihdr ihdr{};
+  ihdr.width = static_cast<uint32_t>(shape.width);
+  ihdr.height = static_cast<uint32_t>(shape.height);
+  ihdr.bit_depth = image.element.type == ScalarType::kUInt16 ? 16 : 8;
+  ihdr.color_type = shape.channels == 3 ? SPNG_COLOR_TYPE_TRUECOLOR : SPNG_COLOR_TYPE_GRAYSCALE;
+  rc = spng_set_ihdr(ctx.get(), &ihdr);
+  if (rc != 0) return SpngError("PNG encoding failed (header)", rc);
+  // SPNG_FMT_PNG takes 16-bit samples in host byte order and writes them big-endian.
+  rc = spng_encode_image(ctx.get(), image.data->data(), static_cast<size_t>(image.data->size()),
+                         SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+  if (rc != 0) return SpngError("PNG encoding failed", rc);
+  size_t png_size = 0;
+  std::unique_ptr<void, FreeDeleter> png(spng_get_png_buffer(ctx.get(), &png_size, &rc));
+  if (!png || rc != 0) return SpngError("PNG encoding failed (output)", rc);
+  return CopyToBuffer(png.get(), png_size, pool);
+}
+
+arrow::Result<Tensor> DecodePng(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
+  SpngContext ctx(spng_ctx_new(0));
+  if (!ctx) return arrow::Status::OutOfMemory("Cannot create a libspng decoder");
+  int rc = spng_set_png_buffer(ctx.get(), data, static_cast<size_t>(size));
+  if (rc != 0) return SpngError("Cannot read PNG", rc);
+  spng_ihdr ihdr{};
+  rc = spng_get_ihdr(ctx.get(), &ihdr);
+  if (rc != 0) return SpngError("Invalid PNG header", rc);
+
+  int format = SPNG_FMT_PNG;
+  int64_t channels = 1;
+  int64_t png_channels = 1;
+  bool sixteen_bit = ihdr.bit_depth == 16;
+  switch (ihdr.color_type) {
+    case SPNG_COLOR_TYPE_GRAYSCALE:
+      // 1, 2 and 4-bit gray are scaled to 8 bits; 16-bit comes in host order.
+      format = sixteen_bit ? SPNG_FMT_PNG : SPNG_FMT_G8;
+      break;
+    case SPNG_COLOR_TYPE_TRUECOLOR:
+      channels = png_channels = 3;
+      format = sixteen_bit ? SPNG_FMT_PNG : SPNG_FMT_RGB8;
+      break;
+    case SPNG_COLOR_TYPE_INDEXED:
+      channels = 3;
+      format = SPNG_FMT_RGB8;  // palette entries expanded
+      sixteen_bit = false;
+      break;
+    case SPNG_COLOR_TYPE_GRAYSCALE_ALPHA:
+    case SPNG_COLOR_TYPE_TRUECOLOR_ALPHA:
+      return arrow::Status::Invalid("4-channel images are not supported (PNG with an alpha "
+                                    "channel); supported dimensions are (H, W) or (H, W, 3)");
+    default:
+      return arrow::Status::Invalid("Unsupported PNG color type ", int{ihdr.color_type});
+  }
+  // The filtered rows a non-interlaced image needs (interlaced ones need more), against what
+  // the input can inflate to.
+  const unsigned __int128 raw_bytes =
+      static_cast<unsigned __int128>(ihdr.height) *
+      ((static_cast<uint64_t>(ihdr.width) * png_channels * ihdr.bit_depth + 7) / 8 + 1);
+  if (raw_bytes > static_cast<unsigned __int128>(size) * kMaxDeflateRatio + 1024) {
+    return arrow::Status::Invalid("PNG header promises a ", ihdr.width, "x", ihdr.height,
+                                  " image, more than its ", size, " bytes can hold");
+  }
+  size_t decoded_size = 0;
+  rc = spng_decoded_image_size(ctx.get(), format, &decoded_size);
+  if (rc != 0) return SpngError("Cannot decode PNG", rc);
+  const int64_t height = ihdr.height, width = ihdr.width;
+  const int64_t itemsize = sixteen_bit ? 2 : 1;
+  if (static_cast<int64_t>(decoded_size) != height * width * channels * itemsize) {
+    return arrow::Status::UnknownError("libspng reports ", decoded_size, " bytes for a ", width,
+                                       "x", height, "x", channels, " image");
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      Tensor image,
+      Tensor::Allocate(ElementType::Of(sixteen_bit ? ScalarType::kUInt16 : ScalarType::kUInt8),
+                       TensorShape(height, width, channels), pool));
+  rc = spng_decode_image(ctx.get(), image.data->mutable_data(), decoded_size, format, 0);
+  if (rc != 0) return SpngError("Corrupt PNG image", rc);
+  return image;
+}
+
+// --- JPEG (TurboJPEG) ------------------------------------------------------------------------
+
+arrow::Status TurboJpegError(std::string_view what, void* handle) {
+  return arrow::Status::Invalid(what, ": ", tjGetErrorStr2(handle));
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
+                                                         const ImageShape& shape, int quality,
+                                                         arrow::MemoryPool* pool) {
+  if (image.element.type != ScalarType::kUInt8) {
+    return arrow::Status::Invalid("JPEG images must be uint8, got ",
+                                  ScalarTypeName(image.element.type));
+  }
+  if (shape.height > kMaxJpegDimension || shape.width > kMaxJpegDimension) {
+    return arrow::Status::Invalid("Image of shape ", ShapeToString(image.shape),
+                                  " is too large for JPEG (at most ", kMaxJpegDimension,
+                                  " pixels a side)");
+  }
+  TurboJpegHandle handle(tjInitCompress());
+  if (!handle) return TurboJpegError("Cannot create a TurboJPEG compressor", nullptr);
+  const bool gray = shape.channels == 1;
+  unsigned char* jpeg = nullptr;
+  unsigned long jpeg_size = 0;
+  // 4:2:0 chroma subsampling for color, OpenCV's default.
+  const int rc = tjCompress2(handle.get(), image.data->data(), static_cast<int>(shape.width),
+                             /*pitch=*/0, static_cast<int>(shape.height),
+                             gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_size,
+                             gray ? TJSAMP_GRAY : TJSAMP_420, quality, /*flags=*/0);
+  std::unique_ptr<unsigned char, TurboJpegFreeDeleter> owned(jpeg);
+  if (rc != 0) return TurboJpegError("JPEG encoding failed", handle.get());
+  return CopyToBuffer(jpeg, jpeg_size, pool);
+}
+
+arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
+  TurboJpegHandle handle(tjInitDecompress());
+  if (!handle) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle.get(), data, static_cast<unsigned long>(size), &width, &height,
+                          &subsampling, &colorspace) != 0) {
+    return TurboJpegError("Invalid JPEG header", handle.get());
+  }
+  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
+    return arrow::Status::Invalid("CMYK JPEG images are not supported");
+  }
+  if (width <= 0 || height <= 0) {
+    return arrow::Status::Invalid("JPEG image has no pixels (", width, "x", height, ")");
+  }
+  const bool gray = colorspace == TJCS_GRAY;
+  const int64_t channels = gray ? 1 : 3;
+  ARROW_ASSIGN_OR_RAISE(Tensor image,
+                        Tensor::Allocate(ElementType::Of(ScalarType::kUInt8),
+                                         TensorShape(height, width, channels), pool));
+  // Warnings (e.g. a truncated scan that libjpeg would pad with gray) are errors too: corrupt
+  // data must not become plausible pixels. LIMITSCANS guards against progressive-scan bombs.
+  if (tjDecompress2(handle.get(), data, static_cast<unsigned long>(size),
+                    image.data->mutable_data(), width, /*pitch=*/0, height,
+                    gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
+    return TurboJpegError("Corrupt JPEG image", handle.get());
+  }
+  return image;
+}
+
+// --- The codec -------------------------------------------------------------------------------
+
+class CompressedImageCodec final : public Codec {
+ public:
+  CompressedImageCodec(ImageFormat format, int quality) : format_(format), quality_(quality) {}
+
+  std::string name() const override { return "compressed_image"; }
+
+  std::string params_json() const override {
+    return internal::Json(internal::Json::Object{{"image_codec", FormatName(format_)},
+                                                 {"quality", quality_}})
+        .Dump();
+  }
+
+  std::string ToString() const override {
+    return "CompressedImageCodec('" + std::string(FormatName(format_)) + "', " +
+           std::to_string(quality_) + ")";
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Buffer>> Encode(const Field& field, const Tensor& value,
+                                                       arrow::MemoryPool* pool) const override {
+    ARROW_ASSIGN_OR_RAISE(ImageShape shape, CheckImageShape(value.shape));
+    ARROW_RETURN_NOT_OK(value.Validate());
+    ARROW_ASSIGN_OR_RAISE(Tensor image, ToRowMajor(value, pool));
+    if (format_ == ImageFormat::kPng) return EncodePng(image, shape, pool);
+    return EncodeJpeg(image, shape, quality_, pool);
+  }
+
+  arrow::Result<Tensor> Decode(const Field& field, const uint8_t* data, int64_t size,
+                               arrow::MemoryPool* pool) const override {
+    if (size < 0 || (data == nullptr && size > 0)) {
+      return arrow::Status::Invalid("Invalid image input buffer");
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
+    if (bytes.starts_with(kPngSignature)) return DecodePng(data, size, pool);
+    if (bytes.starts_with(kJpegSignature)) return DecodeJpeg(data, size, pool);
+    return arrow::Status::Invalid("Unrecognized image data of ", size,
+                                  " bytes: neither PNG nor JPEG");
+  }
+
+ private:
+  ImageFormat format_;
+  int quality_;
+};
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string image_codec,
+                                                                     int quality) {
+  std::string lower = image_codec;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  ImageFormat format;
+  if (lower == "png") {
+    format = ImageFormat::kPng;
+  } else if (lower == "jpeg" || lower == "jpg") {
+    format = ImageFormat::kJpeg;
+  } else {
+    return arrow::Status::Invalid("Unsupported image codec '", image_codec,
+                                  "': expected 'png' or 'jpeg'");
+  }
+  if (quality < 1 || quality > 100) {
+    return arrow::Status::Invalid("Image quality must be in 1..100, got ", quality);
+  }
+  return std::make_shared<CompressedImageCodec>(format, quality);
+}
+
+namespace internal {
+
+arrow::Result<std::shared_ptr<const Codec>> MakeImageCodecFromParams(std::string_view params) {
+  ARROW_ASSIGN_OR_RAISE(Json json, Json::Parse(params));
+  if (!json.is_object()) {
+    return arrow::Status::Invalid("compressed_image codec parameters must be a JSON object, got ",
+                                  params);
+  }
+  std::string image_codec = "png";
+  int64_t quality = 80;
+  if (const Json* value = json.Find("image_codec")) {
+    ARROW_ASSIGN_OR_RAISE(image_codec, value->GetString("image_codec"));
+  }
+  if (const Json* value = json.Find("quality")) {
+    ARROW_ASSIGN_OR_RAISE(quality, value->GetInt("quality"));
+  }
+  if (quality < 1 || quality > 100) {
+    return arrow::Status::Invalid("Image quality must be in 1..100, got ", quality);
+  }
+  return MakeCompressedImageCodec(std::move(image_codec), static_cast<int>(quality));
+}
+
+}  // namespace internal
+}  // namespace petastorm

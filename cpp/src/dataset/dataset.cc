@@ -1,1 +1,157 @@
-// placeholder
+#include "petastorm/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <arrow/filesystem/localfs.h>
+#include <arrow/io/interfaces.h>
+#include <arrow/util/key_value_metadata.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+
+#include "util/json_internal.h"
+
+namespace petastorm {
+
+namespace {
+
+// Files that are not data: Spark's _SUCCESS and _temporary, checksums, hidden files.
+bool IsDataFile(const std::string& root, const std::string& path) {
+  std::string_view rel(path);
+  if (rel.substr(0, root.size()) == root) rel.remove_prefix(root.size());
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string_view::npos) end = rel.size();
+    std::string_view part = rel.substr(start, end - start);
+    if (!part.empty() && (part[0] == '_' || part[0] == '.')) return false;
+    start = end + 1;
+  }
+  return !(rel.size() >= 4 && rel.substr(rel.size() - 4) == ".crc");
+}
+
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFooter(arrow::fs::FileSystem& fs,
+                                                                 const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, fs.OpenInputFile(path));
+  try {
+    auto reader = parquet::ParquetFileReader::Open(file);
+    return reader->metadata();
+  } catch (const std::exception& e) {
+    return arrow::Status::IOError("Cannot read the Parquet footer of '", path, "': ", e.what());
+  }
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
+                                                                       std::string* path) {
+  if (url.empty()) return arrow::Status::Invalid("The dataset URL is empty");
+  std::string target = url;
+  if (target.find("://") == std::string::npos) {
+    // A plain local path; Arrow wants it absolute.
+    target = std::filesystem::absolute(target).lexically_normal().string();
+  }
+  auto fs = arrow::fs::FileSystemFromUriOrPath(target, path);
+  if (!fs.ok()) {
+    return fs.status().WithMessage("Cannot open a filesystem for '", url,
+                                   "': ", fs.status().message());
+  }
+  while (path->size() > 1 && path->back() == '/') path->pop_back();
+  return fs;
+}
+
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& url) {
+  std::shared_ptr<Dataset> ds(new Dataset());
+  ds->url_ = url;
+  ARROW_ASSIGN_OR_RAISE(ds->fs_, FileSystemFromUrl(url, &ds->root_));
+  arrow::fs::FileSystem& fs = *ds->fs_;
+  ARROW_ASSIGN_OR_RAISE(auto info, fs.GetFileInfo(ds->root_));
+  if (info.type() == arrow::fs::FileType::NotFound) {
+    return arrow::Status::IOError("No dataset at '", url, "': the path does not exist");
+  }
+
+  std::shared_ptr<const arrow::KeyValueMetadata> kv;
+  std::vector<std::pair<std::string, int>> counted_files;  // from the metadata
+  if (info.type() == arrow::fs::FileType::File) {
+    ds->files_.push_back(ds->root_);
+  } else {
+    const std::string common = ds->root_ + "/" + std::string(kCommonMetadataFile);
+    ARROW_ASSIGN_OR_RAISE(auto common_info, fs.GetFileInfo(common));
+    if (common_info.type() == arrow::fs::FileType::File) {
+      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs, common));
+      kv = footer->key_value_metadata();
+    }
+    if (kv) {
+      auto counts = kv->Get(std::string(kRowGroupsPerFileKey));
+      if (counts.ok()) {
+        ARROW_ASSIGN_OR_RAISE(auto json, internal::Json::Parse(*counts));
+        ARROW_ASSIGN_OR_RAISE(const internal::Json::Object* obj,
+                              json.GetObject(kRowGroupsPerFileKey));
+        for (const auto& [rel, count] : *obj) {
+          ARROW_ASSIGN_OR_RAISE(int64_t n, count.GetInt(rel));
+          counted_files.emplace_back(ds->root_ + "/" + rel, static_cast<int>(n));
+        }
+        std::sort(counted_files.begin(), counted_files.end());
+        for (const auto& [path, _] : counted_files) ds->files_.push_back(path);
+      }
+    }
+    if (counted_files.empty()) {
+      arrow::fs::FileSelector selector;
+      selector.base_dir = ds->root_;
+      selector.recursive = true;
+      ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+      for (const auto& entry : entries) {
+        if (entry.IsFile() && IsDataFile(ds->root_, entry.path())) ds->files_.push_back(entry.path());
+      }
+      std::sort(ds->files_.begin(), ds->files_.end());
+    }
+  }
+  if (ds->files_.empty()) {
+    return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+  }
+
+  if (!counted_files.empty()) {
+    for (size_t f = 0; f < counted_files.size(); ++f) {
+      for (int rg = 0; rg < counted_files[f].second; ++rg) {
+        ds->row_groups_.push_back({static_cast<int>(f), rg});
+      }
+    }
+  } else {
+    for (size_t f = 0; f < ds->files_.size(); ++f) {
+      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs, ds->files_[f]));
+      if (!kv && f == 0) kv = footer->key_value_metadata();
+      for (int rg = 0; rg < footer->num_row_groups(); ++rg) {
+        ds->row_groups_.push_back({static_cast<int>(f), rg});
+      }
+    }
+  }
+
+  if (kv) {
+    auto json = kv->Get(std::string(kUnischemaJsonKey));
+    if (json.ok()) {
+      auto schema = Unischema::FromJson(*json);
+      if (!schema.ok()) {
+        return schema.status().WithMessage("Reading the Unischema of '", url,
+                                           "': ", schema.status().message());
+      }
+      ds->schema_ = *schema;
+    }
+  }
+  return std::shared_ptr<const Dataset>(std::move(ds));
+}
+
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index) const {
+  const std::string& path = files_.at(static_cast<size_t>(file_index));
+  auto file = fs_->OpenInputFile(path);
+  if (!file.ok()) {
+    return file.status().WithMessage("Opening '", path, "': ", file.status().message());
+  }
+  parquet::ArrowReaderProperties arrow_props;
+  auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
+  if (!reader.ok()) {
+    return reader.status().WithMessage("Opening '", path, "': ", reader.status().message());
+  }
+  return std::move(*reader);
+}
+
+}  // namespace petastorm

@@ -1,1 +1,97 @@
-// placeholder
+#include <arrow/array/array_binary.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/table.h>
+#include <arrow/util/parallel.h>
+#include <arrow/util/thread_pool.h>
+
+#include "petastorm/codec.h"
+#include "petastorm/reader.h"
+
+namespace petastorm {
+
+namespace {
+
+arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
+                           std::vector<std::optional<Tensor>>* out) {
+  if (cells.type_id() != arrow::Type::BINARY && cells.type_id() != arrow::Type::LARGE_BINARY) {
+    return arrow::Status::TypeError("Field '", field.name, "' is stored as ",
+                                    cells.type()->ToString(), ", expected binary for ",
+                                    field.codec->ToString());
+  }
+  out->assign(cells.length(), std::nullopt);
+  auto decode_one = [&](int i) -> arrow::Status {
+    if (cells.IsNull(i)) {
+      if (!field.nullable) {
+        return arrow::Status::Invalid("Field '", field.name, "' is not nullable but row ", i,
+                                      " is null");
+      }
+      return arrow::Status::OK();
+    }
+    std::string_view bytes =
+        cells.type_id() == arrow::Type::BINARY
+            ? static_cast<const arrow::BinaryArray&>(cells).GetView(i)
+            : static_cast<const arrow::LargeBinaryArray&>(cells).GetView(i);
+    auto tensor = DecodeField(field, reinterpret_cast<const uint8_t*>(bytes.data()),
+                              static_cast<int64_t>(bytes.size()));
+    if (!tensor.ok()) {
+      return tensor.status().WithMessage("Row ", i, ": ", tensor.status().message());
+    }
+    (*out)[i] = std::move(*tensor);
+    return arrow::Status::OK();
+  };
+  return arrow::internal::ParallelFor(static_cast<int>(cells.length()), decode_one,
+                                      arrow::internal::GetCpuThreadPool());
+}
+
+}  // namespace
+
+arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+    const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
+    parquet::arrow::FileReader* file) {
+  const std::string& path = dataset.files().at(row_group.file_index);
+  auto where = [&]() {
+    return "'" + path + "' row group " + std::to_string(row_group.row_group) + ": ";
+  };
+  if (row_group.row_group >= file->num_row_groups()) {
+    return arrow::Status::IOError(where(), "the file has only ", file->num_row_groups(),
+                                  " row groups; the dataset metadata is stale");
+  }
+  std::shared_ptr<arrow::Schema> file_schema;
+  ARROW_RETURN_NOT_OK(file->GetSchema(&file_schema));
+  std::vector<int> column_indices;
+  for (const auto& field : fields->fields()) {
+    const int index = file_schema->GetFieldIndex(field.name);
+    if (index < 0) {
+      return arrow::Status::KeyError(where(), "field '", field.name, "' is not stored in the file");
+    }
+    column_indices.push_back(index);
+  }
+  std::shared_ptr<arrow::Table> table;
+  // Each Parquet leaf column of a flat schema is one top-level field.
+  auto status = file->ReadRowGroup(row_group.row_group, column_indices, &table);
+  if (!status.ok()) return status.WithMessage(where(), status.message());
+
+  auto batch = std::make_shared<DecodedBatch>();
+  batch->schema = fields;
+  batch->num_rows = table->num_rows();
+  batch->source = row_group;
+  for (size_t i = 0; i < fields->fields().size(); ++i) {
+    const Field& field = fields->fields()[i];
+    DecodedColumn column;
+    column.field = &field;
+    auto chunked = table->GetColumnByName(field.name);
+    if (chunked->num_chunks() == 1) {
+      column.values = chunked->chunk(0);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(column.values, arrow::Concatenate(chunked->chunks()));
+    }
+    if (field.codec && !field.codec->is_scalar()) {
+      auto decoded = DecodeColumn(field, *column.values, &column.tensors);
+      if (!decoded.ok()) return decoded.WithMessage(where(), decoded.message());
+    }
+    batch->columns.push_back(std::move(column));
+  }
+  return batch;
+}
+
+}  // namespace petastorm

@@ -1,0 +1,18 @@
+"""Petastorm with a C++ core: Parquet datasets of tensors for PyTorch, TensorFlow and Python.
+
+Petastorm's names and arguments (``make_reader``, ``Unischema``, codecs, ...), with the
+reading, decoding and writing done by a C++ library on Apache Arrow.
+"""
+# pyarrow first: the extension shares the libarrow that pyarrow loads.
+import pyarrow as _pyarrow  # noqa: F401
+
+from petastorm import _core  # noqa: F401
+from petastorm.errors import NoDataAvailableError
+from petastorm.reader import make_batch_reader, make_reader
+from petastorm.transform import TransformSpec
+from petastorm.writer import DatasetWriter, write_dataset
+
+__version__ = '0.14.0.dev0'
+
+__all__ = ['NoDataAvailableError', 'make_reader', 'make_batch_reader', 'TransformSpec',
+           'DatasetWriter', 'write_dataset', '__version__']

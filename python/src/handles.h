@@ -1,0 +1,19 @@
+// Python-visible handles on immutable C++ objects shared through shared_ptr<const T>.
+#pragma once
+
+#include <memory>
+
+#include "petastorm/codec.h"
+#include "petastorm/schema.h"
+
+namespace petastorm::python {
+
+struct CodecHandle {
+  std::shared_ptr<const Codec> codec;
+};
+
+struct SchemaHandle {
+  std::shared_ptr<const Unischema> schema;
+};
+
+}  // namespace petastorm::python

@@ -1,0 +1,24 @@
+// petastorm._core: the C++ core seen from Python. Bindings convert; the work is in C++.
+#include <nanobind/nanobind.h>
+
+#include "arrow_bridge.h"
+
+namespace nb = nanobind;
+
+namespace petastorm::python {
+void BindSchema(nb::module_& m);
+void BindCodecs(nb::module_& m);
+void BindWriter(nb::module_& m);
+void BindReader(nb::module_& m);
+}  // namespace petastorm::python
+
+NB_MODULE(_core, m) {
+  // pyarrow must be loaded first: its libarrow is the one this module links against.
+  nb::module_::import_("pyarrow");
+  using namespace petastorm::python;
+  BindArrowBridge(m);
+  BindSchema(m);
+  BindCodecs(m);
+  BindWriter(m);
+  BindReader(m);
+}

@@ -1,0 +1,97 @@
+#include "tensor_convert.h"
+
+#include <cstring>
+
+#include <nanobind/ndarray.h>
+
+#include "status.h"
+
+namespace nb = nanobind;
+
+namespace petastorm::python {
+
+namespace {
+
+// The DLPack dtype of fixed-size numeric types; code 255 for the rest.
+nb::dlpack::dtype DlpackType(const ElementType& element) {
+  using nb::dlpack::dtype_code;
+  const uint8_t bits = static_cast<uint8_t>(element.itemsize * 8);
+  auto make = [&](dtype_code code) { return nb::dlpack::dtype{static_cast<uint8_t>(code), bits, 1}; };
+  switch (element.type) {
+    case ScalarType::kBool: return make(dtype_code::Bool);
+    case ScalarType::kInt8: case ScalarType::kInt16:
+    case ScalarType::kInt32: case ScalarType::kInt64: return make(dtype_code::Int);
+    case ScalarType::kUInt8: case ScalarType::kUInt16:
+    case ScalarType::kUInt32: case ScalarType::kUInt64: return make(dtype_code::UInt);
+    case ScalarType::kFloat16: case ScalarType::kFloat32:
+    case ScalarType::kFloat64: return make(dtype_code::Float);
+    case ScalarType::kComplex64: case ScalarType::kComplex128: return make(dtype_code::Complex);
+    default: return nb::dlpack::dtype{255, 0, 0};
+  }
+}
+
+nb::object Numpy() { return nb::module_::import_("numpy"); }
+
+}  // namespace
+
+nb::object TensorToNumpy(const Tensor& tensor) {
+  auto* keep = new std::shared_ptr<arrow::Buffer>(tensor.data);
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<std::shared_ptr<arrow::Buffer>*>(p); });
+  void* data = tensor.data ? const_cast<uint8_t*>(tensor.data->data()) : nullptr;
+  const nb::dlpack::dtype dtype = DlpackType(tensor.element);
+  const char order = tensor.fortran_order ? 'F' : 'C';
+  std::vector<size_t> shape(tensor.shape.begin(), tensor.shape.end());
+  if (dtype.code != 255) {
+    nb::ndarray<nb::numpy> array(data, shape.size(), shape.data(), owner, nullptr, dtype,
+                                 nb::device::cpu::value, 0, order);
+    return nb::cast(array);
+  }
+  // Strings, bytes and datetimes have no DLPack type: view the raw bytes with numpy's dtype.
+  nb::object np = Numpy();
+  nb::object np_dtype = np.attr("dtype")(tensor.element.TypeString());
+  nb::tuple py_shape = nb::cast<nb::tuple>(nb::cast(tensor.shape));
+  if (tensor.nbytes() == 0) return np.attr("empty")(py_shape, np_dtype);
+  size_t nbytes = static_cast<size_t>(tensor.nbytes());
+  nb::ndarray<nb::numpy, uint8_t> raw(data, 1, &nbytes, owner);
+  return nb::cast(raw).attr("view")(np_dtype).attr("reshape")(py_shape, nb::arg("order") = nb::str(&order, 1));
+}
+
+Tensor TensorFromNumpy(nb::handle obj) {
+  nb::object np = Numpy();
+  if (!nb::isinstance(obj, np.attr("ndarray"))) {
+    throw nb::type_error(("expected a numpy.ndarray, got " +
+                          std::string(nb::str(obj.type().attr("__name__")).c_str())).c_str());
+  }
+  nb::object array = nb::borrow(obj);
+  std::string descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  if (!descr.empty() && descr[0] == '>') {
+    array = array.attr("astype")(array.attr("dtype").attr("newbyteorder")("<"));
+    descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  }
+  auto element = ElementType::FromTypeString(descr);
+  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+
+  nb::object flags = array.attr("flags");
+  const bool c_contiguous = nb::cast<bool>(flags.attr("c_contiguous"));
+  const bool f_contiguous = nb::cast<bool>(flags.attr("f_contiguous"));
+  Tensor tensor;
+  tensor.element = *element;
+  tensor.fortran_order = f_contiguous && !c_contiguous;
+  if (!c_contiguous && !f_contiguous) array = np.attr("ascontiguousarray")(array);
+  tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
+
+  auto buffer = ValueOrThrow(arrow::AllocateBuffer(tensor.nbytes()));
+  if (tensor.nbytes() > 0) {
+    nb::object flat = (tensor.fortran_order ? array.attr("T") : array)
+                          .attr("reshape")(-1)
+                          .attr("view")(np.attr("uint8"));
+    Py_buffer view;
+    if (PyObject_GetBuffer(flat.ptr(), &view, PyBUF_SIMPLE) != 0) throw nb::python_error();
+    std::memcpy(buffer->mutable_data(), view.buf, static_cast<size_t>(view.len));
+    PyBuffer_Release(&view);
+  }
+  tensor.data = std::shared_ptr<arrow::Buffer>(std::move(buffer));
+  return tensor;
+}
+
+}  // namespace petastorm::python
