@@ -1,8 +1,11 @@
 #include "arrow_bridge.h"
 
+#include <nanobind/stl/string.h>
+
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <arrow/memory_pool.h>
+#include <arrow/config.h>
 #include <arrow/record_batch.h>
 
 #include "status.h"

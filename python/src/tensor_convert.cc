@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include "status.h"
 

@@ -1,6 +1,7 @@
 // Bindings of petastorm/dataset_writer.h: Python row dicts become NamedRows here.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
 
 #include "petastorm/dataset_writer.h"
 #include "handles.h"
@@ -40,7 +41,7 @@ Value ValueFromPython(const Field& field, nb::handle v) {
     if (tensor_field) {
       try {
         return TensorFromNumpy(v);
-      } catch (nb::type_error& e) {
+      } catch (nb::builtin_exception& e) {
         throw nb::type_error(("Field '" + field.name + "': " + e.what()).c_str());
       }
     }

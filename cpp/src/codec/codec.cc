@@ -50,9 +50,10 @@ arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64
                                         field.codec->ToString(), ") failed: ",
                                         decoded.status().message());
   }
-  ARROW_RETURN_NOT_OK(CheckTensorForField(field, *decoded)
-                          .WithMessage("Decoded value does not match the schema: ",
-                                       CheckTensorForField(field, *decoded).message()));
+  auto check = CheckTensorForField(field, *decoded);
+  if (!check.ok()) {
+    return check.WithMessage("Decoded value does not match the schema: ", check.message());
+  }
   return decoded;
 }
 

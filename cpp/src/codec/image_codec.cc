@@ -220,6 +220,10 @@ arrow::Result<Tensor> DecodePng(const uint8_t* data, int64_t size, arrow::Memory
                        TensorShape(height, width, channels), pool));
   rc = spng_decode_image(ctx.get(), image.data->mutable_data(), decoded_size, format, 0);
   if (rc != 0) return SpngError("Corrupt PNG image", rc);
+  // The chunks after the image data, through IEND: this also checks the last IDAT's CRC, so
+  // a truncated PNG is an error, as it is for libpng (OpenCV).
+  rc = spng_decode_chunks(ctx.get());
+  if (rc != 0) return SpngError("Corrupt PNG image (after the image data)", rc);
   return image;
 }
 

@@ -232,7 +232,7 @@ TEST(NpyFormatTest, WritesExactlyWhatNumpySaveWritesForOtherArrays) {
 
 TEST(NpyFormatTest, HeaderIsPaddedTo64BytesForEveryShape) {
   for (int ndim = 0; ndim <= 12; ++ndim) {
-    for (int64_t dim : {1, 7, 1000, 123456789012}) {
+    for (int64_t dim : {int64_t{1}, int64_t{7}, int64_t{1000}, int64_t{123456789012}}) {
       std::vector<int64_t> shape(ndim, 1);
       if (ndim > 0) shape[0] = dim;
       if (dim > 1000) {  // long first dimension (fewer growth spaces) but no data
