@@ -321,7 +321,8 @@ TEST(PngCodecTest, RoundTripsExactly) {
 }
 
 TEST(PngCodecTest, ColumnMajorInputEncodesLikeRowMajor) {
-  for (const Tensor& image : {NoiseImage8({5, 7}), NoiseImage8({4, 6, 3}), NoiseImage16({3, 4, 3})}) {
+  for (const Tensor& image :
+       {NoiseImage8({5, 7}), NoiseImage8({4, 6, 3}), NoiseImage16({3, 4, 3})}) {
     ASSERT_OK_AND_ASSIGN(auto row_major, Encode(Png(), image));
     ASSERT_OK_AND_ASSIGN(auto column_major, Encode(Png(), ToColumnMajor(image)));
     EXPECT_EQ(View(*row_major), View(*column_major));

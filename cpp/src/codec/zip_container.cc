@@ -335,7 +335,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ExtractMember(const ByteReader& in
   if (member.method != static_cast<uint16_t>(ZipMethod::kStored) &&
       member.method != static_cast<uint16_t>(ZipMethod::kDeflated)) {
     return arrow::Status::Invalid("ZIP member '", name, "' uses compression method ",
-                                  member.method, "; only stored (0) and deflated (8) are supported");
+                                  member.method,
+                                  "; only stored (0) and deflated (8) are supported");
   }
   // The local header: its sizes may be 0 (data descriptor) or 0xFFFFFFFF (zip64), so only its
   // name and extra field lengths are used, to find the data.
@@ -363,7 +364,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ExtractMember(const ByteReader& in
   const uint64_t declared = member.uncompressed_size;
   if (member.method == static_cast<uint16_t>(ZipMethod::kStored)) {
     if (declared != member.compressed_size) {
-      return Corrupt("stored member '" + name + "' has different compressed and uncompressed sizes");
+      return Corrupt("stored member '" + name +
+                     "' has different compressed and uncompressed sizes");
     }
   } else if (declared > static_cast<uint64_t>(compressed) * kMaxDeflateRatio + 1024) {
     return Corrupt("member '" + name + "' declares " + std::to_string(declared) +

@@ -1,1 +1,95 @@
-// placeholder
+#include "petastorm/reader.h"
+
+#include <arrow/array/array_binary.h>
+#include <arrow/array/array_primitive.h>
+#include <gtest/gtest.h>
+
+#include "petastorm/dataset_writer.h"
+#include "write/test_util_internal.h"
+
+namespace petastorm {
+namespace {
+
+using testing::ScratchDir;
+using testing::TestRow;
+using testing::TestSchema;
+
+std::string WriteTestDataset(const ScratchDir& scratch, int rows, int rows_per_rowgroup) {
+  const std::string url = scratch.Path("ds");
+  WriteOptions options;
+  options.rows_per_rowgroup = rows_per_rowgroup;
+  auto writer = DatasetWriter::Open(url, TestSchema(), options).ValueOrDie();
+  for (int i = 0; i < rows; ++i) EXPECT_TRUE(writer->Write(TestRow(i)).ok());
+  EXPECT_TRUE(writer->Close().ok());
+  return url;
+}
+
+TEST(ReaderTest, ReadsBackWhatWasWritten) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 57, 10);
+  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie()).ValueOrDie();
+  int64_t next_id = 0;
+  int batches = 0;
+  while (auto batch = reader->Next().ValueOrDie()) {
+    ++batches;
+    const auto& ids = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+    const auto& labels = static_cast<const arrow::StringArray&>(*batch->columns[1].values);
+    for (int64_t i = 0; i < batch->num_rows; ++i, ++next_id) {
+      const NamedRow expected = TestRow(next_id);
+      EXPECT_EQ(ids.Value(i), next_id);
+      if (std::holds_alternative<std::monostate>(expected[1].second)) {
+        EXPECT_TRUE(labels.IsNull(i));
+      } else {
+        EXPECT_EQ(labels.GetString(i), std::get<std::string>(expected[1].second));
+      }
+      ASSERT_TRUE(batch->columns[2].tensors[i].has_value());
+      EXPECT_TRUE(testing::SameBytes(*batch->columns[2].tensors[i], std::get<Tensor>(expected[2].second)));
+      if (std::holds_alternative<std::monostate>(expected[3].second)) {
+        EXPECT_FALSE(batch->columns[3].tensors[i].has_value());
+      } else {
+        ASSERT_TRUE(batch->columns[3].tensors[i].has_value());
+        EXPECT_TRUE(testing::SameBytes(*batch->columns[3].tensors[i], std::get<Tensor>(expected[3].second)));
+      }
+    }
+  }
+  EXPECT_EQ(next_id, 57);
+  EXPECT_EQ(batches, 6);
+}
+
+TEST(ReaderTest, SelectsFieldsAndRepeatsEpochs) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 12, 5);
+  ReaderOptions options;
+  options.fields = {"matrix", "id"};
+  options.num_epochs = 3;
+  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
+  ASSERT_EQ(reader->schema()->fields().size(), 2u);
+  EXPECT_EQ(reader->schema()->fields()[0].name, "matrix");
+  int64_t rows = 0;
+  while (auto batch = reader->Next().ValueOrDie()) {
+    ASSERT_EQ(batch->columns.size(), 2u);
+    rows += batch->num_rows;
+  }
+  EXPECT_EQ(rows, 36);
+}
+
+TEST(ReaderTest, ErrorsNameTheProblem) {
+  ScratchDir scratch;
+  auto missing = Dataset::Open(scratch.Path("nothing_here"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nothing_here"), std::string::npos);
+
+  const std::string url = WriteTestDataset(scratch, 3, 5);
+  ReaderOptions options;
+  options.fields = {"nope"};
+  auto unknown = Reader::Open(Dataset::Open(url).ValueOrDie(), options);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("'nope'"), std::string::npos);
+
+  ReaderOptions zero_epochs;
+  zero_epochs.num_epochs = 0;
+  EXPECT_FALSE(Reader::Open(Dataset::Open(url).ValueOrDie(), zero_epochs).ok());
+}
+
+}  // namespace
+}  // namespace petastorm

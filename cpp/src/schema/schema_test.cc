@@ -1,1 +1,94 @@
-// placeholder
+#include "petastorm/schema.h"
+
+#include <arrow/type.h>
+#include <gtest/gtest.h>
+
+#include "petastorm/codec.h"
+
+namespace petastorm {
+namespace {
+
+std::vector<Field> HelloWorldFields() {
+  return {
+      {"id", ScalarType::kInt32, {}, MakeScalarCodec(arrow::int32()), false},
+      {"image1", ScalarType::kUInt8, {128, 256, 3}, MakeCompressedImageCodec("png").ValueOrDie(), false},
+      {"array_4d", ScalarType::kUInt8, {std::nullopt, 128, 30, std::nullopt}, MakeNdarrayCodec(), false},
+      {"price", ScalarType::kDecimal, {}, MakeScalarCodec(arrow::decimal128(10, 9)), true},
+      {"when", ScalarType::kDatetime64, {}, MakeScalarCodec(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")), true},
+      {"name", ScalarType::kString, {}, nullptr, true},
+  };
+}
+
+TEST(UnischemaTest, JsonRoundTripKeepsEverything) {
+  auto schema = Unischema::Make("HelloWorldSchema", HelloWorldFields()).ValueOrDie();
+  const std::string json = schema->ToJson();
+  auto parsed = Unischema::FromJson(json);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)->ToJson(), json);
+  ASSERT_EQ((*parsed)->fields().size(), 6u);
+  const Field& a = (*parsed)->fields()[2];
+  EXPECT_EQ(a.name, "array_4d");
+  EXPECT_EQ(a.ShapeString(), "(None, 128, 30, None)");
+  EXPECT_EQ(a.codec->ToString(), "NdarrayCodec()");
+  EXPECT_EQ((*parsed)->fields()[1].codec->ToString(), "CompressedImageCodec('png', 80)");
+  EXPECT_TRUE(ScalarCodecType(*(*parsed)->fields()[3].codec)->Equals(arrow::decimal128(10, 9)));
+  EXPECT_TRUE(ScalarCodecType(*(*parsed)->fields()[4].codec)
+                  ->Equals(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  EXPECT_EQ((*parsed)->fields()[5].codec, nullptr);
+  EXPECT_TRUE((*parsed)->fields()[5].nullable);
+}
+
+TEST(UnischemaTest, ArrowSchemaStoresCodecFieldsAsBinary) {
+  auto schema = Unischema::Make("S", HelloWorldFields()).ValueOrDie();
+  auto arrow_schema = schema->ToArrowSchema().ValueOrDie();
+  EXPECT_TRUE(arrow_schema->field(0)->type()->Equals(arrow::int32()));
+  EXPECT_TRUE(arrow_schema->field(1)->type()->Equals(arrow::binary()));
+  EXPECT_TRUE(arrow_schema->field(5)->type()->Equals(arrow::utf8()));
+  EXPECT_FALSE(arrow_schema->field(0)->nullable());
+}
+
+TEST(UnischemaTest, RejectsInvalidSchemas) {
+  auto dup = Unischema::Make("S", {{"a", ScalarType::kInt32, {}, nullptr, false},
+                                   {"a", ScalarType::kInt64, {}, nullptr, false}});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("'a'"), std::string::npos);
+  auto no_codec = Unischema::Make("S", {{"m", ScalarType::kFloat32, {3, 3}, nullptr, false}});
+  ASSERT_FALSE(no_codec.ok());
+  EXPECT_NE(no_codec.status().message().find("'m'"), std::string::npos);
+  auto decimal = Unischema::Make("S", {{"d", ScalarType::kDecimal, {}, nullptr, false}});
+  EXPECT_FALSE(decimal.ok());
+}
+
+TEST(UnischemaTest, ViewSelectsAndOrdersFields) {
+  auto schema = Unischema::Make("S", HelloWorldFields()).ValueOrDie();
+  auto view = schema->View({"name", "id"}).ValueOrDie();
+  ASSERT_EQ(view->fields().size(), 2u);
+  EXPECT_EQ(view->fields()[0].name, "name");
+  EXPECT_EQ(view->name(), "S_view");
+  auto bad = schema->View({"nope"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'nope'"), std::string::npos);
+}
+
+TEST(UnischemaTest, FromJsonRejectsNewerVersionsAndUnknownCodecs) {
+  EXPECT_TRUE(Unischema::FromJson(R"({"format": "petastorm.unischema", "version": 99, "name": "S", "fields": []})")
+                  .status()
+                  .IsNotImplemented());
+  auto unknown = Unischema::FromJson(
+      R"({"format": "petastorm.unischema", "version": 1, "name": "S", "fields": [)"
+      R"({"name": "x", "dtype": "uint8", "shape": [2], "codec": {"name": "my.codec", "params": {}}, "nullable": false}]})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("my.codec"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("'x'"), std::string::npos);
+}
+
+TEST(FieldTest, MatchesShapeWithWildcards) {
+  Field f{"f", ScalarType::kUInt8, {std::nullopt, 3}, nullptr, false};
+  EXPECT_TRUE(f.MatchesShape({7, 3}));
+  EXPECT_TRUE(f.MatchesShape({0, 3}));
+  EXPECT_FALSE(f.MatchesShape({7, 4}));
+  EXPECT_FALSE(f.MatchesShape({7}));
+}
+
+}  // namespace
+}  // namespace petastorm

@@ -260,9 +260,6 @@ class DatasetWriter::Impl {
                           parquet::arrow::FileWriter::Open(*arrow_schema_, arrow::default_memory_pool(),
                                                            sink_, writer_props_, arrow_props_));
     ++file_count_;
-    row_groups_in_file_ = 0;
-    rows_in_file_ = 0;
-    bytes_in_file_ = 0;
     return arrow::Status::OK();
   }
 
@@ -296,6 +293,9 @@ class DatasetWriter::Impl {
     file_writer_.reset();
     sink_.reset();
     written_files_.emplace_back(current_file_, row_groups_in_file_);
+    row_groups_in_file_ = 0;
+    rows_in_file_ = 0;
+    bytes_in_file_ = 0;
     return arrow::Status::OK();
   }
 
