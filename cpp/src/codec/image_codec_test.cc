@@ -204,9 +204,13 @@ Tensor MakeImage(std::vector<int64_t> shape, F value) {
   const ScalarType type = sizeof(T) == 1 ? ScalarType::kUInt8 : ScalarType::kUInt16;
   Tensor t = Tensor::Allocate(ElementType::Of(type), shape).ValueOrDie();
   T* p = reinterpret_cast<T*>(t.data->mutable_data());
-  const int64_t channels = shape.size() == 3 ? shape[2] : 1;
-  for (int64_t y = 0; y < shape[0]; ++y) {
-    for (int64_t x = 0; x < shape[1]; ++x) {
+  // Any rank, so that invalid shapes can be made too; dims after the second count as channels.
+  const int64_t height = shape.empty() ? 1 : shape[0];
+  const int64_t width = shape.size() < 2 ? 1 : shape[1];
+  int64_t channels = 1;
+  for (size_t i = 2; i < shape.size(); ++i) channels *= shape[i];
+  for (int64_t y = 0; y < height; ++y) {
+    for (int64_t x = 0; x < width; ++x) {
       for (int64_t c = 0; c < channels; ++c) *p++ = static_cast<T>(value(y, x, c));
     }
   }

@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from petastorm import write_dataset
+from petastorm.codecs import CompressedImageCodec, NdarrayCodec, ScalarCodec
+from petastorm.unischema import Unischema, UnischemaField
+
+HelloWorldSchema = Unischema('HelloWorldSchema', [
+    UnischemaField('id', np.int32, (), ScalarCodec(np.int32), False),
+    UnischemaField('image1', np.uint8, (128, 256, 3), CompressedImageCodec('png'), False),
+    UnischemaField('array_4d', np.uint8, (None, 128, 30, None), NdarrayCodec(), False),
+])
+
+
+def hello_world_row(i):
+    rng = np.random.default_rng(i)
+    return {'id': i,
+            'image1': rng.integers(0, 255, dtype=np.uint8, size=(128, 256, 3)),
+            'array_4d': rng.integers(0, 255, dtype=np.uint8, size=(int(rng.integers(1, 5)), 128, 30, 3))}
+
+
+@pytest.fixture(scope='session')
+def hello_world_dataset(tmp_path_factory):
+    """50 hello-world rows in row groups of 8 rows: (url, path, rows)."""
+    path = tmp_path_factory.mktemp('hello') / 'ds'
+    rows = [hello_world_row(i) for i in range(50)]
+    write_dataset('file://' + str(path), HelloWorldSchema, rows, rows_per_rowgroup=8)
+    return 'file://' + str(path), path, rows

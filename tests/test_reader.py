@@ -1,0 +1,103 @@
+"""make_reader on datasets written by the native writer."""
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from petastorm import make_batch_reader, make_reader
+from petastorm.unischema import UnischemaField
+
+from conftest import HelloWorldSchema
+
+
+def test_hello_world_reads_back_equal(hello_world_dataset):
+    url, _, rows = hello_world_dataset
+    with make_reader(url) as reader:
+        read = list(reader)
+    assert len(read) == len(rows)
+    assert type(read[0]).__name__ == 'HelloWorldSchema_view'
+    for row in read:
+        expected = rows[int(row.id)]
+        assert isinstance(row.id, np.int32)
+        assert row.image1.dtype == np.uint8 and row.image1.shape == (128, 256, 3)
+        np.testing.assert_array_equal(row.image1, expected['image1'])
+        np.testing.assert_array_equal(row.array_4d, expected['array_4d'])
+    # Without shuffling the order is the storage order.
+    assert [int(r.id) for r in read] == list(range(len(rows)))
+
+
+def test_schema_fields_by_field_and_regex(hello_world_dataset):
+    url, _, rows = hello_world_dataset
+    with make_reader(url, schema_fields=[HelloWorldSchema.id, 'array_.*']) as reader:
+        assert list(reader.schema.fields) == ['id', 'array_4d']
+        row = next(reader)
+        assert row._fields == ('id', 'array_4d')
+    with pytest.raises(RuntimeError, match='No fields matching'):
+        make_reader(url, schema_fields=['nothing.*'])
+    with pytest.raises(ValueError, match='does not belong'):
+        make_reader(url, schema_fields=[UnischemaField('ghost', np.int32, ())])
+    with pytest.raises(ValueError, match='Fields must be'):
+        make_reader(url, schema_fields='id')
+
+
+def test_num_epochs_and_reset(hello_world_dataset):
+    url, _, rows = hello_world_dataset
+    with make_reader(url, schema_fields=['id'], num_epochs=3) as reader:
+        ids = [int(r.id) for r in reader]
+        assert ids == list(range(len(rows))) * 3
+        assert reader.last_row_consumed
+        reader.reset()
+        assert len(list(reader)) == 3 * len(rows)
+    with make_reader(url, schema_fields=['id'], num_epochs=None) as reader:
+        endless = [int(next(reader).id) for _ in range(len(rows) * 2 + 5)]
+    assert endless[len(rows):2 * len(rows)] == list(range(len(rows)))
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match='iterations must be positive integer or None'):
+            make_reader(url, num_epochs=bad)
+
+
+def test_reading_after_stop_raises(hello_world_dataset):
+    url, _, _ = hello_world_dataset
+    with make_reader(url, schema_fields=['id']) as reader:
+        next(reader)
+    with pytest.raises(RuntimeError, match='has stopped'):
+        next(reader)
+
+
+def test_errors(tmp_path, hello_world_dataset):
+    with pytest.raises(OSError, match='does not exist'):
+        make_reader('file://' + str(tmp_path / 'missing'))
+    plain = tmp_path / 'plain'
+    plain.mkdir()
+    pq.write_table(pa.table({'x': [1, 2, 3]}), str(plain / 'part-0.parquet'))
+    with pytest.raises(RuntimeError, match='make_batch_reader'):
+        make_reader('file://' + str(plain))
+    url, _, _ = hello_world_dataset
+    with pytest.raises(ValueError, match='Unknown reader_pool_type'):
+        make_reader(url, reader_pool_type='gpu')
+    with pytest.raises(ValueError, match='Unknown cache_type'):
+        make_reader(url, cache_type='memory')
+    with pytest.raises(NotImplementedError):
+        make_batch_reader(url)
+
+
+def test_corrupt_cell_names_field_file_and_row_group(tmp_path):
+    """A cell whose bytes are not a valid encoding fails with a message naming where."""
+    import json
+    path = tmp_path / 'corrupt'
+    path.mkdir()
+    schema_json = HelloWorldSchema.to_json()
+    table = pa.table({'id': pa.array([0, 1], pa.int32()),
+                      'image1': pa.array([b'not a png', b'neither'], pa.binary()),
+                      'array_4d': pa.array([b'x', b'y'], pa.binary())})
+    table = table.replace_schema_metadata({'petastorm.unischema.json': schema_json})
+    pq.write_table(table, str(path / 'part-0.parquet'))
+    pq.write_metadata(table.schema.with_metadata({
+        'petastorm.unischema.json': schema_json,
+        'dataset-toolkit.num_row_groups_per_file.v1': json.dumps({'part-0.parquet': 1})}),
+        str(path / '_common_metadata'))
+    with make_reader('file://' + str(path), schema_fields=['image1']) as reader:
+        with pytest.raises(Exception) as info:
+            next(reader)
+    message = str(info.value)
+    assert "'image1'" in message and 'part-0.parquet' in message and 'row group 0' in message
