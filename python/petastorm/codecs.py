@@ -51,13 +51,10 @@ class DataframeColumnCodec(ABC):
 
     @property
     def _handle(self):
-        handle = self.__dict__.get('_core_handle')
-        if handle is None:
-            register_codec(type(self))
-            handle = _core.python_codec(self.codec_name(), json.dumps(self.params()), str(self),
-                                        self.arrow_type(), self)
-            self.__dict__['_core_handle'] = handle
-        return handle
+        # Not cached on self: the handle refers to self, and a cycle through C++ is never freed.
+        register_codec(type(self))
+        return _core.python_codec(self.codec_name(), json.dumps(self.params()), str(self),
+                                  self.arrow_type(), self)
 
     # Called by the C++ core.
     def _encode_from_core(self, core_field, value):
@@ -204,7 +201,7 @@ def _codec_from_handle(handle):
     elif name == 'scalar':
         codec = ScalarCodec(_core.scalar_codec_type(handle))
     elif name in _PYTHON_CODECS:
-        codec = _PYTHON_CODECS[name](**params)
+        return _PYTHON_CODECS[name](**params)
     else:
         raise ValueError('The dataset uses codec {!r}, which is not registered; call '
                          'petastorm.codecs.register_codec(...) first'.format(name))

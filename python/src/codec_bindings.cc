@@ -42,8 +42,8 @@ class PythonCodec final : public Codec {
       PyBuffer_Release(&view);
       ARROW_RETURN_NOT_OK(buffer.status());
       return std::shared_ptr<arrow::Buffer>(std::move(*buffer));
-    } catch (nb::python_error&) {
-      return StatusFromPythonError(repr_.c_str());
+    } catch (nb::python_error& e) {
+      return StatusFromPythonError(e, repr_);
     }
   }
 
@@ -54,8 +54,8 @@ class PythonCodec final : public Codec {
       nb::bytes cell(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
       nb::object decoded = impl_.get().attr("_decode_from_core")(field, cell);
       return TensorFromNumpy(decoded);
-    } catch (nb::python_error&) {
-      return StatusFromPythonError(repr_.c_str());
+    } catch (nb::python_error& e) {
+      return StatusFromPythonError(e, repr_);
     }
   }
 
@@ -137,8 +137,8 @@ void BindCodecs(nb::module_& m) {
                 try {
                   nb::object handle = shared_factory->get()(nb::str(params.data(), params.size()));
                   return nb::cast<CodecHandle>(handle).codec;
-                } catch (nb::python_error&) {
-                  return StatusFromPythonError(("Creating codec '" + name + "'").c_str());
+                } catch (nb::python_error& e) {
+                  return StatusFromPythonError(e, "Creating codec '" + name + "'");
                 } catch (nb::cast_error&) {
                   return arrow::Status::TypeError("The factory of codec '", name,
                                                   "' did not return a codec");

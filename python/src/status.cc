@@ -34,10 +34,9 @@ class PythonErrorDetail : public arrow::StatusDetail {
 
 }  // namespace
 
-arrow::Status StatusFromPythonError(const char* context) {
-  nb::python_error error;  // fetches the current exception
+arrow::Status StatusFromPythonError(nb::python_error& error, const std::string& context) {
   nb::object exception = nb::borrow(error.value());
-  std::string message = std::string(context) + ": " + nb::str(exception).c_str();
+  std::string message = context + ": " + nb::str(exception).c_str();
   nb::object traceback = error.traceback();
   if (traceback.is_valid() && !traceback.is_none()) {
     PyException_SetTraceback(exception.ptr(), traceback.ptr());

@@ -3,6 +3,7 @@
 
 #include <arrow/result.h>
 #include <arrow/status.h>
+#include <nanobind/nanobind.h>
 
 namespace petastorm::python {
 
@@ -20,8 +21,8 @@ T ValueOrThrow(arrow::Result<T> result) {
   return std::move(result).ValueUnsafe();
 }
 
-// Turns the Python exception being handled (call inside `catch (nb::python_error&)`) into a
-// Status that carries it. Needs the GIL.
-arrow::Status StatusFromPythonError(const char* context);
+// Turns a caught Python exception into a Status that carries it (ThrowIfError re-raises the
+// same exception object). Needs the GIL.
+arrow::Status StatusFromPythonError(nanobind::python_error& error, const std::string& context);
 
 }  // namespace petastorm::python

@@ -51,7 +51,7 @@ nb::object TensorToNumpy(const Tensor& tensor) {
   // Strings, bytes and datetimes have no DLPack type: view the raw bytes with numpy's dtype.
   nb::object np = Numpy();
   nb::object np_dtype = np.attr("dtype")(tensor.element.TypeString());
-  nb::tuple py_shape = nb::cast<nb::tuple>(nb::cast(tensor.shape));
+  nb::object py_shape = nb::steal(PySequence_Tuple(nb::cast(tensor.shape).ptr()));
   if (tensor.nbytes() == 0) return np.attr("empty")(py_shape, np_dtype);
   size_t nbytes = static_cast<size_t>(tensor.nbytes());
   nb::ndarray<nb::numpy, uint8_t> raw(data, 1, &nbytes, owner);

@@ -280,10 +280,13 @@ arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::Memor
                         Tensor::Allocate(ElementType::Of(ScalarType::kUInt8),
                                          TensorShape(height, width, channels), pool));
   // Warnings (e.g. a truncated scan that libjpeg would pad with gray) are errors too: corrupt
-  // data must not become plausible pixels. LIMITSCANS guards against progressive-scan bombs.
+  // data must not become plausible pixels, and stopping at the first one keeps a corrupt header
+  // with huge dimensions from writing (committing) the whole output. LIMITSCANS guards against
+  // progressive-scan bombs.
   if (tjDecompress2(handle.get(), data, static_cast<unsigned long>(size),
                     image.data->mutable_data(), width, /*pitch=*/0, height,
-                    gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
+                    gray ? TJPF_GRAY : TJPF_RGB,
+                    TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
     return TurboJpegError("Corrupt JPEG image", handle.get());
   }
   return image;

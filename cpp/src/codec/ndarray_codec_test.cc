@@ -380,6 +380,14 @@ TEST(NpyFormatTest, RejectsUnsupportedDtypes) {
   ExpectInvalid(NpyWithHeader("{'descr': '<i3', 'fortran_order': False, 'shape': (1,), }",
                               std::string(3, '\0')),
                 "i3");
+  ExpectInvalid(NpyWithHeader("{'descr': '<U2305843009213693952', 'fortran_order': False, "
+                              "'shape': (1,), }",
+                              ""),
+                "too large");
+  ExpectInvalid(NpyWithHeader("{'descr': '|S9223372036854775807', 'fortran_order': False, "
+                              "'shape': (2,), }",
+                              ""),
+                "too large");
 }
 
 TEST(NpyFormatTest, RejectsMalformedHeaders) {

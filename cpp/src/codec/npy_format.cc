@@ -1,6 +1,5 @@
 #include "codec/npy_format_internal.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -338,6 +337,15 @@ arrow::Result<NpyLayout> ParseNpy(const uint8_t* data, int64_t size) {
   }
   if (!descr.empty() && descr[0] == '>') {
     return arrow::Status::Invalid("Big-endian .npy data ('", descr, "') is not supported");
+  }
+  if (descr.size() > 2 && descr[1] == 'U') {
+    // 'U<n>' is 4 * n bytes: keep n small enough for that product to be representable.
+    int64_t chars = 0;
+    auto [ptr, ec] = std::from_chars(descr.data() + 2, descr.data() + descr.size(), chars);
+    if (ec == std::errc::result_out_of_range ||
+        (ec == std::errc() && chars > std::numeric_limits<int64_t>::max() / 4)) {
+      return arrow::Status::Invalid(".npy dtype '", descr, "' is too large");
+    }
   }
   ARROW_ASSIGN_OR_RAISE(ElementType element, ElementType::FromTypeString(descr));
 

@@ -26,7 +26,7 @@ std::string SparkTypeName(const arrow::DataType& type) {
     case arrow::Type::TIMESTAMP: return "TimestampType()";
     case arrow::Type::DECIMAL128: case arrow::Type::DECIMAL256: {
       const auto& dec = static_cast<const arrow::DecimalType&>(type);
-      return "DecimalType(" + std::to_string(dec.precision()) + ", " +
+      return "DecimalType(" + std::to_string(dec.precision()) + "," +
              std::to_string(dec.scale()) + ")";
     }
     default: return type.ToString();
