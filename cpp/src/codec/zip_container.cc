@@ -62,6 +62,14 @@ class ByteWriter {
   int64_t pos_ = 0;
 };
 
+// Names that are not ASCII are written as UTF-8 and flagged so (Python's zipfile does too).
+uint16_t NameFlags(std::string_view name) {
+  return std::any_of(name.begin(), name.end(),
+                     [](char c) { return static_cast<unsigned char>(c) > 0x7F; })
+             ? kFlagUtf8
+             : 0;
+}
+
 uint32_t Crc32(const uint8_t* data, int64_t size) {
   uLong crc = crc32_z(0L, Z_NULL, 0);
   if (size > 0) crc = crc32_z(crc, data, static_cast<z_size_t>(size));
@@ -429,10 +437,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> WriteZip(const std::vector<ZipMemb
   std::vector<Written> written;
   for (const ZipMemberInput& member : members) {
     const int64_t offset = writer.pos();
-    const uint16_t flags = std::any_of(member.name.begin(), member.name.end(),
-                                       [](char c) { return static_cast<unsigned char>(c) > 0x7F; })
-                               ? kFlagUtf8
-                               : 0;
+    const uint16_t flags = NameFlags(member.name);
     const uint32_t crc = Crc32(member.data, member.size);
     writer.U32(kLocalHeaderSignature);
     writer.U16(kVersionNeeded);
@@ -469,10 +474,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> WriteZip(const std::vector<ZipMemb
   const int64_t cd_offset = writer.pos();
   for (size_t i = 0; i < members.size(); ++i) {
     const ZipMemberInput& member = members[i];
-    const uint16_t flags = std::any_of(member.name.begin(), member.name.end(),
-                                       [](char c) { return static_cast<unsigned char>(c) > 0x7F; })
-                               ? kFlagUtf8
-                               : 0;
+    const uint16_t flags = NameFlags(member.name);
     writer.U32(kCentralHeaderSignature);
     writer.U16(kVersionMadeBy);
     writer.U16(kVersionNeeded);
