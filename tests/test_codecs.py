@@ -167,8 +167,6 @@ def test_ndarray_decode_accepts_bytearray_and_memoryview():
     _assert_same_array(codec.decode(field, memoryview(raw)), value)
 
 
-@pytest.mark.xfail(strict=True, reason="NdarrayCodec.decode rejects big-endian .npy ('>i4') that numpy.save "
-                                       "writes for a big-endian array; Petastorm (np.load) decodes it")
 def test_ndarray_decodes_big_endian_numpy_save_bytes():
     value = np.arange(12, dtype='>i4').reshape(3, 4)
     codec = NdarrayCodec()

@@ -68,7 +68,8 @@ arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64
 std::shared_ptr<const Codec> MakeNdarrayCodec();
 // The npz container of numpy.savez_compressed(f, arr=value): a ZIP with deflated "arr.npy".
 std::shared_ptr<const Codec> MakeCompressedNdarrayCodec();
-// image_codec is "png" or "jpeg" ("jpg" is accepted as "jpeg"); quality 1..100 for jpeg.
+// image_codec is "png" or "jpeg" ("jpg" is accepted as "jpeg"); quality 1..100 (used by jpeg).
+// Decode goes by the data's signature (as OpenCV's imdecode), so either format decodes.
 arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string image_codec,
                                                                      int quality = 80);
 // Stores a scalar natively as `type`.

@@ -363,13 +363,20 @@ TEST(NpyFormatTest, ToleratesHeaderVariations) {
   EXPECT_TRUE(scalar.shape.empty());
 }
 
+TEST(NpyFormatTest, ReadsBigEndianAsLittleEndian) {
+  auto result = Read(NpyWithHeader("{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }",
+                                   std::string("\x00\x00\x01\x02\xff\xff\xff\xfe", 8)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->element.TypeString(), "<i4");
+  const auto* values = reinterpret_cast<const int32_t*>(result->data->data());
+  EXPECT_EQ(values[0], 0x0102);
+  EXPECT_EQ(values[1], -2);
+}
+
 TEST(NpyFormatTest, RejectsUnsupportedDtypes) {
   ExpectInvalid(NpyWithHeader("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
                               std::string(8, '\0')),
                 "Object arrays");
-  ExpectInvalid(NpyWithHeader("{'descr': '>i4', 'fortran_order': False, 'shape': (1,), }",
-                              std::string(4, '\0')),
-                "Big-endian");
   ExpectInvalid(NpyWithHeader("{'descr': [('a', '<i4'), ('b', '<f8')], 'fortran_order': False, "
                               "'shape': (1,), }",
                               std::string(12, '\0')),

@@ -1,5 +1,6 @@
 #include "codec/npy_format_internal.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -296,6 +297,7 @@ struct NpyLayout {
   Tensor tensor;
   int64_t data_offset = 0;
   int64_t nbytes = 0;
+  int swap_unit = 0;  // > 1: the data is big-endian in words of this many bytes
 };
 
 arrow::Result<NpyLayout> ParseNpy(const uint8_t* data, int64_t size) {
@@ -335,9 +337,8 @@ arrow::Result<NpyLayout> ParseNpy(const uint8_t* data, int64_t size) {
     return arrow::Status::Invalid("Object arrays ('", descr,
                                   "') cannot be read: they hold pickled Python objects");
   }
-  if (!descr.empty() && descr[0] == '>') {
-    return arrow::Status::Invalid("Big-endian .npy data ('", descr, "') is not supported");
-  }
+  // Big-endian data (numpy.save of a '>' array) is read and swapped to little-endian.
+  const bool big_endian = !descr.empty() && descr[0] == '>';
   if (descr.size() > 2 && descr[1] == 'U') {
     // 'U<n>' is 4 * n bytes: keep n small enough for that product to be representable.
     int64_t chars = 0;
@@ -347,7 +348,9 @@ arrow::Result<NpyLayout> ParseNpy(const uint8_t* data, int64_t size) {
       return arrow::Status::Invalid(".npy dtype '", descr, "' is too large");
     }
   }
-  ARROW_ASSIGN_OR_RAISE(ElementType element, ElementType::FromTypeString(descr));
+  ARROW_ASSIGN_OR_RAISE(
+      ElementType element,
+      ElementType::FromTypeString(big_endian ? "<" + std::string(descr.substr(1)) : std::string(descr)));
 
   const std::optional<int64_t> nbytes = CheckedByteSize(header.shape, element.itemsize);
   if (!nbytes) {
@@ -368,7 +371,20 @@ arrow::Result<NpyLayout> ParseNpy(const uint8_t* data, int64_t size) {
   layout.tensor.fortran_order = header.fortran_order;
   layout.data_offset = data_offset;
   layout.nbytes = *nbytes;
+  if (big_endian) {
+    const ScalarType t = layout.tensor.element.type;
+    layout.swap_unit = t == ScalarType::kString ? 4
+                       : (t == ScalarType::kComplex64 || t == ScalarType::kComplex128)
+                           ? static_cast<int>(layout.tensor.element.itemsize / 2)
+                           : static_cast<int>(layout.tensor.element.itemsize);
+  }
   return layout;
+}
+
+// Reverses the bytes of every `unit`-byte word.
+void SwapBytes(uint8_t* data, int64_t nbytes, int unit) {
+  if (unit <= 1) return;
+  for (int64_t i = 0; i + unit <= nbytes; i += unit) std::reverse(data + i, data + i + unit);
 }
 
 }  // namespace
@@ -380,6 +396,7 @@ arrow::Result<Tensor> ReadNpy(const uint8_t* data, int64_t size, arrow::MemoryPo
   if (layout.nbytes > 0) {
     std::memcpy(buffer->mutable_data(), data + layout.data_offset,
                 static_cast<size_t>(layout.nbytes));
+    SwapBytes(buffer->mutable_data(), layout.nbytes, layout.swap_unit);
   }
   layout.tensor.data = std::move(buffer);
   return std::move(layout.tensor);
@@ -388,6 +405,7 @@ arrow::Result<Tensor> ReadNpy(const uint8_t* data, int64_t size, arrow::MemoryPo
 arrow::Result<Tensor> ReadNpyBuffer(const std::shared_ptr<arrow::Buffer>& npy) {
   if (!npy) return arrow::Status::Invalid("Null .npy buffer");
   ARROW_ASSIGN_OR_RAISE(NpyLayout layout, ParseNpy(npy->data(), npy->size()));
+  if (layout.swap_unit > 1) return ReadNpy(npy->data(), npy->size(), arrow::default_memory_pool());
   layout.tensor.data = arrow::SliceBuffer(npy, layout.data_offset, layout.nbytes);
   return std::move(layout.tensor);
 }

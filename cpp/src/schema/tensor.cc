@@ -1,6 +1,8 @@
 #include "petastorm/tensor.h"
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace petastorm {
 namespace {
@@ -53,11 +55,17 @@ arrow::Result<ElementType> ElementType::FromTypeString(std::string_view descr) {
     auto open = rest.find('[');
     if (open == std::string_view::npos || rest.back() != ']') return bad("datetime64 needs a unit");
     unit = std::string(rest.substr(open + 1, rest.size() - open - 2));
+    static constexpr std::string_view kUnits[] = {"Y", "M", "W", "D", "h", "m", "s",
+                                                  "ms", "us", "ns", "ps", "fs", "as"};
+    if (std::find(std::begin(kUnits), std::end(kUnits), unit) == std::end(kUnits)) {
+      return bad("unknown datetime64 unit");
+    }
     rest = rest.substr(0, open);
   }
   int64_t n = 0;
   auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
   if (ec != std::errc() || ptr != rest.data() + rest.size() || n < 0) return bad("bad item size");
+  if (n > (int64_t{1} << 40)) return bad("item size too large");
   ElementType out;
   out.itemsize = n;
   switch (kind) {
@@ -112,8 +120,13 @@ ElementType ElementType::Of(ScalarType type) {
 }
 
 int64_t Tensor::num_elements() const {
+  // Saturates instead of overflowing, so Validate() rejects absurd shapes.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return std::numeric_limits<int64_t>::max();
+    n *= d;
+  }
   return n;
 }
 
@@ -122,6 +135,10 @@ arrow::Status Tensor::Validate() const {
     if (d < 0) return arrow::Status::Invalid("Negative dimension in shape ", ShapeToString(shape));
   }
   const int64_t have = data ? data->size() : 0;
+  const int64_t elements = num_elements();
+  if (element.itemsize > 0 && elements > std::numeric_limits<int64_t>::max() / element.itemsize) {
+    return arrow::Status::Invalid("Tensor of shape ", ShapeToString(shape), " is too large");
+  }
   if (have != nbytes()) {
     return arrow::Status::Invalid("Tensor of shape ", ShapeToString(shape), " and dtype ",
                                   element.TypeString(), " needs ", nbytes(), " bytes, has ", have);
