@@ -42,7 +42,7 @@ $(VENV)/.stamp: requirements-dev.txt build/.debs-stamp
 # The extension, the C++ library and the C++ tests come from one CMake tree (build/py),
 # built incrementally by scikit-build-core and installed into .venv.
 build/.install-stamp: $(VENV)/.stamp $(SOURCES)
-	$(VPY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+	flock build/.build-lock $(VPY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
 	  -C build-dir=$(BUILD_DIR) -C cmake.define.PETASTORM_BUILD_TESTS=ON -C build.verbose=false .
 	touch $@
 

@@ -10,6 +10,7 @@ void BindSchema(nb::module_& m);
 void BindCodecs(nb::module_& m);
 void BindWriter(nb::module_& m);
 void BindReader(nb::module_& m);
+void BindPredicates(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
@@ -21,4 +22,5 @@ NB_MODULE(_core, m) {
   BindCodecs(m);
   BindWriter(m);
   BindReader(m);
+  BindPredicates(m);
 }

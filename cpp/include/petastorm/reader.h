@@ -15,26 +15,11 @@
 #include <arrow/result.h>
 
 #include "petastorm/dataset.h"
+#include "petastorm/decoded_batch.h"
 #include "petastorm/schema.h"
 #include "petastorm/tensor.h"
 
 namespace petastorm {
-
-// One field of a decoded row group.
-struct DecodedColumn {
-  const Field* field = nullptr;          // points into DecodedBatch::schema
-  std::shared_ptr<arrow::Array> values;  // the stored column (codec fields: the encoded cells)
-  // Codec fields only: one tensor per row, std::nullopt where the cell is null.
-  std::vector<std::optional<Tensor>> tensors;
-};
-
-// The rows of one row group (or a part of one), column by column. Immutable once made.
-struct DecodedBatch {
-  std::shared_ptr<const Unischema> schema;
-  int64_t num_rows = 0;
-  std::vector<DecodedColumn> columns;  // in schema order
-  RowGroupRef source;
-};
 
 // Reads `fields` of one row group and decodes them; decoding runs on Arrow's CPU thread pool.
 arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(

@@ -1,0 +1,69 @@
+#include "petastorm/decoded_batch.h"
+
+#include <arrow/compute/api_vector.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/array/builder_primitive.h>
+
+#include "petastorm/codec.h"
+
+namespace petastorm {
+
+namespace {
+
+arrow::Status EnsureComputeInitialized() {
+  static const arrow::Status status = arrow::compute::Initialize();
+  return status;
+}
+
+}  // namespace
+
+const DecodedColumn* DecodedBatch::column(std::string_view name) const {
+  for (const auto& c : columns) {
+    if (c.field->name == name) return &c;
+  }
+  return nullptr;
+}
+
+arrow::Result<std::shared_ptr<const DecodedBatch>> TakeRows(const DecodedBatch& batch,
+                                                            const std::vector<int64_t>& indices,
+                                                            std::shared_ptr<const Unischema> schema) {
+  ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
+  if (!schema) schema = batch.schema;
+  for (int64_t i : indices) {
+    if (i < 0 || i >= batch.num_rows) {
+      return arrow::Status::IndexError("Row index ", i, " out of range for a batch of ",
+                                       batch.num_rows, " rows");
+    }
+  }
+  arrow::Int64Builder index_builder;
+  ARROW_RETURN_NOT_OK(index_builder.AppendValues(indices));
+  std::shared_ptr<arrow::Array> index_array;
+  ARROW_RETURN_NOT_OK(index_builder.Finish(&index_array));
+
+  auto out = std::make_shared<DecodedBatch>();
+  out->schema = schema;
+  out->num_rows = static_cast<int64_t>(indices.size());
+  out->source = batch.source;
+  for (const Field& field : schema->fields()) {
+    const DecodedColumn* in = batch.column(field.name);
+    if (!in) {
+      return arrow::Status::KeyError("The batch does not hold field '", field.name, "'");
+    }
+    DecodedColumn column;
+    column.field = &field;
+    const bool tensor_field = field.codec && !field.codec->is_scalar();
+    if (tensor_field) {
+      column.tensors.reserve(indices.size());
+      for (int64_t i : indices) column.tensors.push_back(in->tensors[static_cast<size_t>(i)]);
+      // The encoded cells are not needed once decoded.
+      column.values = nullptr;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*in->values, *index_array));
+      column.values = std::move(taken);
+    }
+    out->columns.push_back(std::move(column));
+  }
+  return out;
+}
+
+}  // namespace petastorm
