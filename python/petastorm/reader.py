@@ -1,18 +1,19 @@
-"""make_reader: Petastorm's factory, reading through the C++ core.
+"""make_reader: Petastorm's factory, reading through the C++ reader engine.
 
-The factory takes Petastorm's arguments, names and defaults. This is the sequential read
-path; features of the reader engine (pools, shuffles, shards, predicates, transforms, n-grams,
-cache) raise NotImplementedError when asked for until the engine lands.
+The engine (plan, shards, shuffles, predicates, cache, worker threads, ordered bounded queue)
+is C++; this module turns Petastorm's arguments into its options and decoded row groups into
+rows. Transforms and n-grams are applied here, on the consumer's thread.
 """
 import warnings
 
 import numpy as np
-import pyarrow as pa
 
 from petastorm import _core
-from petastorm.unischema import Unischema
+from petastorm.ngram import NGram
+from petastorm.transform import transform_schema
+from petastorm.unischema import Unischema, UnischemaField
 
-_NOT_YET = 'make_reader: {} is not implemented yet in this version (it comes with the reader engine)'
+_POOL_TYPES = ('thread', 'process', 'dummy')
 
 
 def _normalize_url(dataset_url):
@@ -41,31 +42,54 @@ def make_reader(dataset_url,
                 zmq_copy_buffers=True,
                 filesystem=None,
                 convert_early_to_numpy=False):
-    """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values.
+    """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values
+    (with an NGram, a dict {offset: namedtuple}).
 
-    Arguments are Petastorm's. ``pyarrow_serialize``, ``zmq_copy_buffers`` and ``hdfs_driver``
+    Arguments, order and defaults are Petastorm's. Differences: with a ``seed`` the sequence of
+    rows is the same for every ``workers_count``; ``seed=0`` is a seed like any other;
+    ``pyarrow_serialize``, ``zmq_copy_buffers``, ``hdfs_driver`` and ``convert_early_to_numpy``
     tuned Petastorm's own machinery and have no effect here.
     """
-    if reader_pool_type not in ('thread', 'process', 'dummy'):
+    if reader_pool_type not in _POOL_TYPES:
         raise ValueError('Unknown reader_pool_type: {}'.format(reader_pool_type))
-    if num_epochs is not None and (not isinstance(num_epochs, int) or num_epochs < 1):
+    if reader_pool_type == 'process':
+        raise NotImplementedError("reader_pool_type='process' is not implemented yet; use 'thread'")
+    if num_epochs is not None and (not isinstance(num_epochs, int) or isinstance(num_epochs, bool)
+                                   or num_epochs < 1):
         raise ValueError('iterations must be positive integer or None')
+    if not isinstance(workers_count, int) or workers_count < 1:
+        raise ValueError('workers_count must be a positive integer, got {!r}'.format(workers_count))
     if cache_type not in (None, 'null', 'local-disk'):
         raise ValueError('Unknown cache_type: {}'.format(cache_type))
-    unsupported = {
-        'shuffle_rows': shuffle_rows, 'shuffle_row_drop_partitions': shuffle_row_drop_partitions != 1,
-        'predicate': predicate is not None, 'rowgroup_selector': rowgroup_selector is not None,
-        'cur_shard/shard_count': cur_shard is not None or shard_count is not None,
-        "cache_type='local-disk'": cache_type == 'local-disk', 'transform_spec': transform_spec is not None,
-        'filters': filters is not None, 'storage_options': bool(storage_options),
-        'filesystem': filesystem is not None, "reader_pool_type='process'": reader_pool_type == 'process',
-    }
-    for name, asked in unsupported.items():
-        if asked:
-            raise NotImplementedError(_NOT_YET.format(name))
-    if schema_fields is not None and type(schema_fields).__name__ == 'NGram':
-        raise NotImplementedError(_NOT_YET.format('NGram'))
-    return Reader(_normalize_url(dataset_url), schema_fields, num_epochs)
+    if rowgroup_selector is not None:
+        raise NotImplementedError('rowgroup_selector needs the row-group index, which is not implemented yet')
+    if filters is not None:
+        raise NotImplementedError('filters are not implemented yet')
+    if storage_options or filesystem is not None:
+        raise NotImplementedError('storage_options and filesystem are not supported yet: pass a URL that '
+                                  "Arrow's filesystems open (file://, s3://, ...)")
+    if pyarrow_serialize:
+        warnings.warn('pyarrow_serialize was deprecated and has no effect')
+    if shard_seed:
+        warnings.warn('shard_seed was deprecated and will be removed in future versions. Use seed to apply '
+                      'randomization effects on sharding row groups.')
+    if (cur_shard is None) != (shard_count is None) or (
+            shard_count is not None and (not isinstance(cur_shard, int) or not isinstance(shard_count, int)
+                                         or not shard_count)):
+        raise ValueError('partition and num_partitions must be ints and both specified to use partitioning')
+    cache = None
+    if cache_type == 'local-disk':
+        if not cache_location or not cache_size_limit:
+            raise ValueError("cache_type='local-disk' needs cache_location and cache_size_limit")
+        cache = _core.local_disk_cache(str(cache_location), int(cache_size_limit),
+                                       int(cache_row_size_estimate or 0))
+    return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
+                  shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
+                  shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
+                  num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
+                  shard_seed=shard_seed or None, cache=cache, cache_location=cache_location,
+                  transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
+                  results_queue_size=results_queue_size)
 
 
 def make_batch_reader(dataset_url_or_urls, *args, **kwargs):
@@ -86,10 +110,19 @@ def _scalar_column(field, array):
     return values
 
 
-class Reader(object):
-    """Iterates over the rows of a dataset. A context manager (stop and join on exit)."""
+def _batch_columns(schema, batch):
+    """The batch's columns as lists of row values, in schema order."""
+    return [column if isinstance(column, list) else _scalar_column(field, column)
+            for field, column in zip(schema.fields.values(), batch.columns())]
 
-    def __init__(self, dataset_url, schema_fields=None, num_epochs=1):
+
+class Reader(object):
+    """Iterates over the rows of a dataset. A context manager: stops and joins on exit."""
+
+    def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
+                 shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
+                 shard_seed=None, cache=None, cache_location=None, transform_spec=None, pool='thread',
+                 workers_count=10, results_queue_size=50):
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
@@ -100,27 +133,47 @@ class Reader(object):
                 'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
                 .format(dataset_url))
         stored = Unischema._from_core(core_schema)
-        if schema_fields is None:
-            self.schema = stored
+
+        self.ngram = schema_fields if isinstance(schema_fields, NGram) else None
+        if self.ngram is not None:
+            if shuffle_rows:
+                raise NotImplementedError('NGram needs rows in storage order: shuffle_rows=True is not supported')
+            if shuffle_row_drop_partitions != 1:
+                raise NotImplementedError('NGram with shuffle_row_drop_partitions > 1 is not supported yet')
+            self.ngram.resolve_regex_field_names(stored)
+            storage_schema = stored.create_schema_view(
+                [stored.fields[n] for n in self.ngram.get_field_names_at_all_timesteps()])
+        elif schema_fields is None:
+            storage_schema = stored
         else:
             if isinstance(schema_fields, (str, bytes)) or not hasattr(schema_fields, '__iter__'):
                 raise ValueError('Fields must be either None, an iterable collection of Unischema fields '
                                  'or an NGram object.')
-            self.schema = stored.create_schema_view(list(schema_fields))
-            if not self.schema.fields:
+            storage_schema = stored.create_schema_view(list(schema_fields))
+            if not storage_schema.fields:
                 raise RuntimeError("No fields matching the criteria '{}' were found in the dataset {}."
                                    .format(schema_fields, dataset_url))
-        self.ngram = None
+        self._storage_schema = storage_schema
+        self._transform_spec = transform_spec
+        self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
         self.is_batched_reader = False
         self.last_row_consumed = False
         self.stopped = False
-        self._field_names = list(self.schema.fields)
-        self._start()
+        self.cache_location = cache_location
 
-    def _start(self):
-        self._reader = _core.Reader(self._dataset, self._field_names, self.num_epochs)
+        core_predicate = None
+        if predicate is not None:
+            from petastorm.predicates import _core_predicate_of
+            core_predicate = _core_predicate_of(predicate)
+        self._reader = _core.Reader(
+            self._dataset, list(storage_schema.fields), num_epochs, seed, bool(shuffle_rows),
+            bool(shuffle_row_groups), int(shuffle_row_drop_partitions), cur_shard, shard_count,
+            shard_seed if shard_seed is not None else seed, core_predicate, None, cache, pool,
+            int(workers_count), int(results_queue_size))
+        if self._reader.num_row_groups_planned == 0:
+            warnings.warn('No matching data is available for loading after rowgroup selector were applied '
+                          'and the data was sharded.')
         self._rows = iter(())
-        self.last_row_consumed = False
 
     @property
     def batched_output(self):
@@ -128,7 +181,8 @@ class Reader(object):
 
     @property
     def diagnostics(self):
-        return {}
+        """Queue fill, rows delivered and time per stage of the C++ engine."""
+        return self._reader.diagnostics
 
     def __iter__(self):
         return self
@@ -151,25 +205,42 @@ class Reader(object):
     next = __next__
 
     def _batch_rows(self, batch):
-        fields = list(self.schema.fields.values())
-        columns = []
-        for field, column in zip(fields, batch.columns()):
-            columns.append(column if isinstance(column, list) else _scalar_column(field, column))
-        make = self.schema._get_namedtuple()._make
-        return list(map(make, zip(*columns)))
+        columns = _batch_columns(self._storage_schema, batch)
+        if self._transform_spec is None and self.ngram is None:
+            return list(map(self.schema._get_namedtuple()._make, zip(*columns)))
+        names = list(self._storage_schema.fields)
+        rows = [dict(zip(names, values)) for values in zip(*columns)]
+        if self._transform_spec is not None:
+            rows = [self._transform(row) for row in rows]
+        if self.ngram is not None:
+            return [self.ngram.make_namedtuple(self.schema, item) for item in self.ngram.form_ngram(rows, self.schema)]
+        make = self.schema.make_namedtuple
+        return [make(**row) for row in rows]
+
+    def _transform(self, row):
+        spec = self._transform_spec
+        if spec.func is not None:
+            row = spec.func(row)
+        for name in spec.removed_fields:
+            row.pop(name, None)
+        if spec.selected_fields is not None:
+            row = {name: row[name] for name in spec.selected_fields if name in row}
+        return row
 
     def reset(self):
-        """Starts another pass over `num_epochs` epochs, after the last row was read."""
-        if not self.last_row_consumed:
-            raise NotImplementedError('Currently do not support resetting a reader while in the middle of '
-                                      'iteration. You can call reset only after all samples were consumed.')
-        self._start()
+        """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
+        self._reader.reset()
+        self._rows = iter(())
+        self.last_row_consumed = False
 
     def stop(self):
+        """Asks the workers to stop; reading afterwards raises."""
         self.stopped = True
+        self._reader.stop()
 
     def join(self):
-        pass
+        """Waits for the workers to finish."""
+        self._reader.join()
 
     def cleanup_cache(self):
         pass
@@ -180,3 +251,4 @@ class Reader(object):
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.stop()
         self.join()
+        self.cleanup_cache()

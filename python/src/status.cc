@@ -1,8 +1,11 @@
 #include "status.h"
 
 #include <memory>
+#include <string_view>
 
 #include <nanobind/nanobind.h>
+
+#include "petastorm/plan.h"
 
 namespace nb = nanobind;
 
@@ -50,6 +53,13 @@ void ThrowIfError(const arrow::Status& status) {
   nb::gil_scoped_acquire gil;
   if (auto detail = std::dynamic_pointer_cast<PythonErrorDetail>(status.detail())) {
     detail->Restore();
+    throw nb::python_error();
+  }
+  // The plan marks "no data for this shard" errors; Python has a class for them.
+  constexpr std::string_view kNoData = kNoDataAvailablePrefix;
+  if (status.message().rfind(kNoData, 0) == 0) {
+    nb::object error_type = nb::module_::import_("petastorm.errors").attr("NoDataAvailableError");
+    PyErr_SetString(error_type.ptr(), status.message().substr(kNoData.size()).c_str());
     throw nb::python_error();
   }
   PyObject* type = PyExc_RuntimeError;

@@ -1,7 +1,5 @@
-// Reader: reads a Petastorm dataset row group by row group, decoding codec fields into tensors.
-//
-// This is the sequential read path; the engine (plan, shards, shuffles, worker threads)
-// drives the same RowGroupLoader. Thread safety: Next() from one thread at a time.
+// Reader: reads a Petastorm dataset row group by row group, decoding codec fields into tensors,
+// through the reader engine (plan, shards, shuffles, worker threads, ordered bounded queue).
 // Errors: arrow::Status naming the file, row group and field.
 #pragma once
 
@@ -20,39 +18,89 @@
 #include "petastorm/tensor.h"
 
 namespace petastorm {
+class Predicate;
+class RowGroupCache;
+}  // namespace petastorm
+
+namespace petastorm {
 
 // Reads `fields` of one row group and decodes them; decoding runs on Arrow's CPU thread pool.
 arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file);
 
+enum class PoolType { kThread, kDummy };
+
 struct ReaderOptions {
-  // Field names to read; empty reads every field.
+  // Field names to deliver; empty delivers every field.
   std::vector<std::string> fields;
   // Passes over the data; std::nullopt repeats forever.
   std::optional<int64_t> num_epochs = 1;
+  // Seeds every shuffle; drawn at random when unset (then runs differ).
+  std::optional<uint64_t> seed;
+  bool shuffle_rows = false;
+  bool shuffle_row_groups = true;
+  int64_t shuffle_row_drop_partitions = 1;
+  std::optional<int64_t> cur_shard;
+  std::optional<int64_t> shard_count;
+  // Decides shard membership; defaults to `seed` when that is set.
+  std::optional<uint64_t> shard_seed;
+  // Rows to keep; its fields are read and evaluated before the others.
+  std::shared_ptr<const Predicate> predicate;
+  // Row groups to read (indexes into Dataset::row_groups()); std::nullopt reads all.
+  std::optional<std::vector<int64_t>> selected_row_groups;
+  // Decoded row groups are kept here; nullptr reads from the source every time.
+  std::shared_ptr<RowGroupCache> cache;
+  PoolType pool = PoolType::kThread;
+  int workers_count = 10;
+  // Work items read ahead of the consumer, at most.
+  int results_queue_size = 50;
 };
 
+struct ReaderDiagnostics {
+  int64_t output_queue_size = 0;  // results ready, not yet consumed
+  int64_t items_in_flight = 0;    // handed to workers, not yet consumed
+  int64_t items_processed = 0;
+  int64_t rows_delivered = 0;
+  int64_t epoch = 0;              // of the last item handed out
+  double read_seconds = 0;        // summed over threads
+  double decode_seconds = 0;
+  double predicate_seconds = 0;
+};
+
+// Reads a dataset through a plan (shards, shuffles, epochs), on C++ worker threads that
+// deliver row groups in plan order: with a seed the sequence is the same for any
+// workers_count. Thread safety: Next, Reset, Stop from one thread at a time; Stop may also be
+// called from another thread. Errors in workers are returned by Next in plan order; the
+// reader then stops.
 class Reader {
  public:
-  // Fails when the dataset has no Unischema (a plain Parquet store), or a field is unknown.
+  // Fails when the dataset has no Unischema (a plain Parquet store), a field is unknown, or
+  // an option is invalid (the message names it).
   static arrow::Result<std::unique_ptr<Reader>> Open(std::shared_ptr<const Dataset> dataset,
                                                      ReaderOptions options = {});
+  ~Reader();  // stops and joins the workers
 
   // The schema of what Next() returns.
-  const std::shared_ptr<const Unischema>& schema() const { return schema_; }
-  // The next row group; nullptr after the last one.
+  const std::shared_ptr<const Unischema>& schema() const;
+  // The next non-empty batch in plan order; nullptr after the last one. Cancelled after Stop().
   arrow::Result<std::shared_ptr<const DecodedBatch>> Next();
+  // Starts over from the first epoch, at any point (also mid-iteration).
+  arrow::Status Reset();
+  // Asks the workers to stop; does not wait.
+  void Stop();
+  // Waits for the workers to finish.
+  void Join();
+  ReaderDiagnostics diagnostics() const;
+  // The seed in use (the drawn one when none was given).
+  uint64_t seed() const;
+  int64_t num_row_groups_planned() const;
+
+  class Impl;
 
  private:
-  Reader() = default;
-  std::shared_ptr<const Dataset> dataset_;
-  std::shared_ptr<const Unischema> schema_;
-  ReaderOptions options_;
-  int64_t epoch_ = 0;
-  size_t position_ = 0;
-  int open_file_index_ = -1;
-  std::unique_ptr<parquet::arrow::FileReader> open_file_;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace petastorm

@@ -1,6 +1,358 @@
 #include "petastorm/reader.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "petastorm/codec.h"
+#include "petastorm/plan.h"
+#include "petastorm/predicate.h"
+#include "petastorm/row_group_cache.h"
+#include "read/row_group_loader_internal.h"
+#include "util/random_internal.h"
+
 namespace petastorm {
+
+namespace {
+
+using BatchPtr = std::shared_ptr<const DecodedBatch>;
+
+// Turns one work item into the rows it delivers. One per worker thread (it keeps the last
+// opened file); the shared configuration is immutable.
+class WorkProcessor {
+ public:
+  struct Config {
+    std::shared_ptr<const Dataset> dataset;
+    std::shared_ptr<const Unischema> output_schema;     // what the reader delivers
+    std::shared_ptr<const Unischema> predicate_schema;  // the predicate's fields, or null
+    std::shared_ptr<const Unischema> load_schema;       // output plus predicate fields
+    std::shared_ptr<const Predicate> predicate;
+    std::shared_ptr<RowGroupCache> cache;
+    bool shuffle_rows = false;
+    uint64_t seed = 0;
+  };
+
+  WorkProcessor(const Config* config, internal::StageStats* stats) : config_(config), stats_(stats) {}
+
+  // nullptr when no row of the item is selected.
+  arrow::Result<BatchPtr> Process(const WorkItem& item) {
+    const Dataset& dataset = *config_->dataset;
+    const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
+    ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
+    const int64_t num_rows = file->parquet_reader()->metadata()->RowGroup(ref.row_group)->num_rows();
+
+    BatchPtr full;       // every loaded field decoded for every row (cache path)
+    BatchPtr predicate;  // the predicate's fields (no-cache path)
+    std::vector<bool> keep;
+    if (config_->cache) {
+      const std::string key = config_->dataset->url() + "|" + dataset.files()[ref.file_index] + "|" +
+                              std::to_string(ref.row_group) + "|" + config_->load_schema->ToJson();
+      const RowGroupCache::Loader load = [&]() {
+        return internal::LoadRowGroup(dataset, config_->load_schema, ref, file, Options(nullptr));
+      };
+      ARROW_ASSIGN_OR_RAISE(full, config_->cache->GetOrLoad(key, config_->load_schema, load));
+      if (config_->predicate) {
+        ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*full));
+      }
+    } else if (config_->predicate) {
+      ARROW_ASSIGN_OR_RAISE(predicate, internal::LoadRowGroup(dataset, config_->predicate_schema,
+                                                              ref, file, Options(nullptr)));
+      ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*predicate));
+      if (std::none_of(keep.begin(), keep.end(), [](bool b) { return b; })) return nullptr;
+    }
+
+    std::vector<int64_t> rows = SelectRows(item, num_rows, keep);
+    if (rows.empty()) return nullptr;
+    if (full) return TakeRows(*full, rows, config_->output_schema);
+
+    // Read the fields the predicate did not, decoding only the selected rows.
+    std::vector<std::string> rest;
+    for (const Field& f : config_->output_schema->fields()) {
+      if (!predicate || !predicate->column(f.name)) rest.push_back(f.name);
+    }
+    DecodedBatch merged;
+    if (predicate) merged.columns = predicate->columns;
+    BatchPtr loaded;
+    if (!rest.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto rest_schema, config_->load_schema->View(rest));
+      ARROW_ASSIGN_OR_RAISE(loaded, internal::LoadRowGroup(dataset, rest_schema, ref, file, Options(&rows)));
+      merged.columns.insert(merged.columns.end(), loaded->columns.begin(), loaded->columns.end());
+    }
+    merged.num_rows = num_rows;
+    merged.source = ref;
+    return TakeRows(merged, rows, config_->output_schema);
+  }
+
+ private:
+  internal::LoadOptions Options(const std::vector<int64_t>* rows) const {
+    internal::LoadOptions options;
+    options.decode_rows = rows;
+    options.stats = stats_;
+    return options;
+  }
+
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) {
+    const auto start = std::chrono::steady_clock::now();
+    auto keep = config_->predicate->Evaluate(batch);
+    stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start).count();
+    if (keep.ok() && static_cast<int64_t>(keep->size()) != batch.num_rows) {
+      return arrow::Status::Invalid("Predicate ", config_->predicate->ToString(), " returned ",
+                                    keep->size(), " flags for ", batch.num_rows, " rows");
+    }
+    return keep;
+  }
+
+  // The item's rows, in delivery order: the row group's rows (permuted when shuffle_rows, the
+  // same permutation for every drop partition of the row group in an epoch), the item's
+  // slice of them, those the predicate keeps.
+  std::vector<int64_t> SelectRows(const WorkItem& item, int64_t num_rows,
+                                  const std::vector<bool>& keep) const {
+    std::vector<int64_t> order(static_cast<size_t>(num_rows));
+    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
+    if (config_->shuffle_rows) {
+      internal::Rng rng(internal::DeriveSeed(config_->seed, internal::kRowOrderTag,
+                                             static_cast<uint64_t>(item.epoch),
+                                             static_cast<uint64_t>(item.row_group)));
+      internal::Shuffle(&order, &rng);
+    }
+    const int64_t begin = item.partition * num_rows / item.num_partitions;
+    const int64_t end = (item.partition + 1) * num_rows / item.num_partitions;
+    std::vector<int64_t> rows;
+    rows.reserve(static_cast<size_t>(end - begin));
+    for (int64_t pos = begin; pos < end; ++pos) {
+      const int64_t row = order[static_cast<size_t>(pos)];
+      if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
+    }
+    return rows;
+  }
+
+  arrow::Result<parquet::arrow::FileReader*> OpenFile(int file_index) {
+    if (file_index != open_file_index_) {
+      open_file_.reset();
+      open_file_index_ = -1;
+      ARROW_ASSIGN_OR_RAISE(open_file_, config_->dataset->OpenFile(file_index));
+      open_file_index_ = file_index;
+    }
+    return open_file_.get();
+  }
+
+  const Config* config_;
+  internal::StageStats* stats_;
+  int open_file_index_ = -1;
+  std::unique_ptr<parquet::arrow::FileReader> open_file_;
+};
+
+}  // namespace
+
+class Reader::Impl {
+ public:
+  Impl(WorkProcessor::Config config, std::shared_ptr<const Plan> plan, ReaderOptions options)
+      : config_(std::move(config)), plan_(std::move(plan)), options_(std::move(options)) {}
+
+  ~Impl() {
+    Stop();
+    Join();
+  }
+
+  void Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_dispatch_ = 0;
+    next_deliver_ = 0;
+    epoch_cursor_ = 0;
+    epoch_items_.clear();
+    epoch_pos_ = 0;
+    source_done_ = false;
+    total_items_ = -1;
+    ready_.clear();
+    stopping_ = false;
+    failed_ = false;
+    if (options_.pool == PoolType::kThread) {
+      for (int i = 0; i < options_.workers_count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    } else {
+      dummy_processor_ = std::make_unique<WorkProcessor>(&config_, &stats_);
+    }
+  }
+
+  arrow::Result<BatchPtr> Next() {
+    if (options_.pool == PoolType::kDummy) return NextDummy();
+    while (true) {
+      arrow::Result<BatchPtr> result;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_result_.wait(lock, [&] {
+          return stopping_ || ready_.count(next_deliver_) ||
+                 (source_done_ && next_deliver_ >= total_items_);
+        });
+        if (stopping_) return Stopped();
+        if (!ready_.count(next_deliver_)) return nullptr;  // the end
+        auto it = ready_.find(next_deliver_);
+        result = std::move(it->second);
+        ready_.erase(it);
+        ++next_deliver_;
+      }
+      cv_work_.notify_all();
+      if (!result.ok()) {
+        failed_ = true;
+        Stop();
+        return result.status();
+      }
+      if (*result && (*result)->num_rows > 0) {
+        rows_delivered_ += (*result)->num_rows;
+        return result;
+      }
+    }
+  }
+
+  arrow::Status Reset() {
+    Stop();
+    Join();
+    Start();
+    return arrow::Status::OK();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_work_.notify_all();
+    cv_result_.notify_all();
+  }
+
+  void Join() {
+    for (auto& t : workers_) {
+      if (t.joinable()) t.join();
+    }
+    workers_.clear();
+  }
+
+  ReaderDiagnostics Diagnostics() const {
+    ReaderDiagnostics d;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      d.output_queue_size = static_cast<int64_t>(ready_.size());
+      d.items_in_flight = next_dispatch_ - next_deliver_;
+      d.epoch = epoch_cursor_ > 0 ? epoch_cursor_ - 1 : 0;
+    }
+    d.items_processed = items_processed_;
+    d.rows_delivered = rows_delivered_;
+    d.read_seconds = stats_.read_ns * 1e-9;
+    d.decode_seconds = stats_.decode_ns * 1e-9;
+    d.predicate_seconds = stats_.predicate_ns * 1e-9;
+    return d;
+  }
+
+  const WorkProcessor::Config& config() const { return config_; }
+  const Plan& plan() const { return *plan_; }
+
+ private:
+  arrow::Status Stopped() const {
+    return arrow::Status::Cancelled("The reader was stopped");
+  }
+
+  // The next work item of the plan, epoch after epoch. Caller holds mu_.
+  std::optional<WorkItem> TakeNextItem() {
+    while (epoch_pos_ == epoch_items_.size()) {
+      if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
+      epoch_items_ = plan_->ItemsForEpoch(epoch_cursor_++);
+      epoch_pos_ = 0;
+      if (epoch_items_.empty()) return std::nullopt;
+    }
+    return epoch_items_[epoch_pos_++];
+  }
+
+  void WorkerLoop() {
+    WorkProcessor processor(&config_, &stats_);
+    const int64_t capacity = std::max(1, options_.results_queue_size);
+    while (true) {
+      WorkItem item;
+      int64_t sequence;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_work_.wait(lock, [&] {
+          return stopping_ || source_done_ || next_dispatch_ < next_deliver_ + capacity;
+        });
+        if (stopping_ || source_done_) return;
+        auto next = TakeNextItem();
+        if (!next) {
+          source_done_ = true;
+          total_items_ = next_dispatch_;
+          cv_result_.notify_all();
+          cv_work_.notify_all();
+          return;
+        }
+        item = *next;
+        sequence = next_dispatch_++;
+      }
+      auto result = processor.Process(item);
+      ++items_processed_;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const bool failed = !result.ok();
+        ready_.emplace(sequence, std::move(result));
+        // After a failure no new work starts; what is in flight finishes.
+        if (failed) {
+          source_done_ = true;
+          total_items_ = std::max(total_items_, next_dispatch_);
+        }
+      }
+      cv_result_.notify_all();
+    }
+  }
+
+  arrow::Result<BatchPtr> NextDummy() {
+    while (true) {
+      std::optional<WorkItem> item;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return Stopped();
+        item = TakeNextItem();
+      }
+      if (!item) return nullptr;
+      auto result = dummy_processor_->Process(*item);
+      ++items_processed_;
+      if (!result.ok()) {
+        Stop();
+        return result.status();
+      }
+      if (*result && (*result)->num_rows > 0) {
+        rows_delivered_ += (*result)->num_rows;
+        return result;
+      }
+    }
+  }
+
+  const WorkProcessor::Config config_;
+  const std::shared_ptr<const Plan> plan_;
+  const ReaderOptions options_;
+  internal::StageStats stats_;
+  std::atomic<int64_t> items_processed_{0};
+  std::atomic<int64_t> rows_delivered_{0};
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_work_;    // workers wait for room and items
+  std::condition_variable cv_result_;  // the consumer waits for the next result
+  // All below guarded by mu_.
+  int64_t next_dispatch_ = 0;
+  int64_t next_deliver_ = 0;
+  int64_t epoch_cursor_ = 0;
+  std::vector<WorkItem> epoch_items_;
+  size_t epoch_pos_ = 0;
+  bool source_done_ = false;
+  int64_t total_items_ = -1;
+  std::map<int64_t, arrow::Result<BatchPtr>> ready_;
+  bool stopping_ = false;
+
+  std::vector<std::thread> workers_;
+  std::unique_ptr<WorkProcessor> dummy_processor_;
+};
 
 arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Dataset> dataset,
                                                     ReaderOptions options) {
@@ -11,38 +363,85 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
         "make_batch_reader");
   }
   if (options.num_epochs && *options.num_epochs <= 0) {
-    return arrow::Status::Invalid("num_epochs must be a positive integer or None, got ",
-                                  *options.num_epochs);
+    return arrow::Status::Invalid("iterations must be positive integer or None (num_epochs=",
+                                  *options.num_epochs, ")");
   }
-  std::unique_ptr<Reader> reader(new Reader());
-  reader->dataset_ = std::move(dataset);
+  if (options.workers_count < 1) {
+    return arrow::Status::Invalid("workers_count must be a positive integer, got ",
+                                  options.workers_count);
+  }
+  const Unischema& stored = *dataset->schema();
+  WorkProcessor::Config config;
+  config.dataset = dataset;
   if (options.fields.empty()) {
-    reader->schema_ = reader->dataset_->schema();
+    config.output_schema = dataset->schema();
   } else {
-    ARROW_ASSIGN_OR_RAISE(reader->schema_, reader->dataset_->schema()->View(options.fields));
+    ARROW_ASSIGN_OR_RAISE(config.output_schema, stored.View(options.fields));
   }
-  reader->options_ = std::move(options);
-  return reader;
+  std::vector<std::string> load_fields;
+  for (const Field& f : config.output_schema->fields()) load_fields.push_back(f.name);
+  if (options.predicate) {
+    std::vector<std::string> names = options.predicate->fields();
+    if (names.empty()) {
+      return arrow::Status::Invalid("The predicate ", options.predicate->ToString(),
+                                    " reads no fields");
+    }
+    std::vector<std::string> unknown;
+    for (const auto& n : names) {
+      if (!stored.GetField(n)) unknown.push_back(n);
+    }
+    if (!unknown.empty()) {
+      std::string list;
+      for (const auto& n : unknown) list += (list.empty() ? "" : ", ") + n;
+      return arrow::Status::Invalid("At least some column names requested by the predicate (",
+                                    list, ") are not valid schema names");
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    ARROW_ASSIGN_OR_RAISE(config.predicate_schema, stored.View(names));
+    for (const auto& n : names) {
+      if (std::find(load_fields.begin(), load_fields.end(), n) == load_fields.end()) {
+        load_fields.push_back(n);
+      }
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(config.load_schema, stored.View(load_fields));
+  config.predicate = options.predicate;
+  config.cache = options.cache;
+  config.shuffle_rows = options.shuffle_rows;
+  if (!options.seed) {
+    std::random_device rd;
+    options.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  config.seed = *options.seed;
+
+  PlanOptions plan_options;
+  plan_options.seed = *options.seed;
+  plan_options.shuffle_row_groups = options.shuffle_row_groups;
+  plan_options.shuffle_row_drop_partitions = options.shuffle_row_drop_partitions;
+  plan_options.cur_shard = options.cur_shard;
+  plan_options.shard_count = options.shard_count;
+  plan_options.shard_seed = options.shard_seed;
+  plan_options.selected_row_groups = options.selected_row_groups;
+  ARROW_ASSIGN_OR_RAISE(auto plan, Plan::Make(*dataset, std::move(plan_options)));
+
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(plan), std::move(options));
+  impl->Start();
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
 
-arrow::Result<std::shared_ptr<const DecodedBatch>> Reader::Next() {
-  const auto& row_groups = dataset_->row_groups();
-  if (row_groups.empty()) return nullptr;
-  if (position_ == row_groups.size()) {
-    ++epoch_;
-    position_ = 0;
-  }
-  if (options_.num_epochs && epoch_ >= *options_.num_epochs) return nullptr;
-  const RowGroupRef ref = row_groups[position_];
-  if (ref.file_index != open_file_index_) {
-    open_file_.reset();
-    open_file_index_ = -1;
-    ARROW_ASSIGN_OR_RAISE(open_file_, dataset_->OpenFile(ref.file_index));
-    open_file_index_ = ref.file_index;
-  }
-  ARROW_ASSIGN_OR_RAISE(auto batch, LoadRowGroup(*dataset_, schema_, ref, open_file_.get()));
-  ++position_;
-  return batch;
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Reader::~Reader() = default;
+
+const std::shared_ptr<const Unischema>& Reader::schema() const { return impl_->config().output_schema; }
+arrow::Result<std::shared_ptr<const DecodedBatch>> Reader::Next() { return impl_->Next(); }
+arrow::Status Reader::Reset() { return impl_->Reset(); }
+void Reader::Stop() { impl_->Stop(); }
+void Reader::Join() { impl_->Join(); }
+ReaderDiagnostics Reader::diagnostics() const { return impl_->Diagnostics(); }
+uint64_t Reader::seed() const { return impl_->config().seed; }
+int64_t Reader::num_row_groups_planned() const {
+  return static_cast<int64_t>(impl_->plan().row_groups().size());
 }
 
 }  // namespace petastorm

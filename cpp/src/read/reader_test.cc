@@ -4,7 +4,10 @@
 #include <arrow/array/array_primitive.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "petastorm/dataset_writer.h"
+#include "petastorm/plan.h"
 #include "write/test_util_internal.h"
 
 namespace petastorm {
@@ -27,7 +30,9 @@ std::string WriteTestDataset(const ScratchDir& scratch, int rows, int rows_per_r
 TEST(ReaderTest, ReadsBackWhatWasWritten) {
   ScratchDir scratch;
   const std::string url = WriteTestDataset(scratch, 57, 10);
-  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie()).ValueOrDie();
+  ReaderOptions options;
+  options.shuffle_row_groups = false;
+  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
   int64_t next_id = 0;
   int batches = 0;
   while (auto batch = reader->Next().ValueOrDie()) {
@@ -71,6 +76,60 @@ TEST(ReaderTest, SelectsFieldsAndRepeatsEpochs) {
     rows += batch->num_rows;
   }
   EXPECT_EQ(rows, 36);
+}
+
+std::vector<int64_t> ReadIds(const std::string& url, ReaderOptions options) {
+  options.fields = {"id"};
+  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
+  std::vector<int64_t> ids;
+  while (auto batch = reader->Next().ValueOrDie()) {
+    const auto& col = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+    for (int64_t i = 0; i < batch->num_rows; ++i) ids.push_back(col.Value(i));
+  }
+  return ids;
+}
+
+TEST(ReaderTest, SeededSequenceIsTheSameForAnyWorkerCount) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 90, 7);
+  ReaderOptions options;
+  options.seed = 17;
+  options.shuffle_rows = true;
+  options.shuffle_row_drop_partitions = 2;
+  options.num_epochs = 2;
+  options.workers_count = 1;
+  const auto one = ReadIds(url, options);
+  options.workers_count = 4;
+  EXPECT_EQ(ReadIds(url, options), one);
+  options.pool = PoolType::kDummy;
+  EXPECT_EQ(ReadIds(url, options), one);
+  auto sorted = one;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_EQ(sorted.size(), 180u);
+  for (int64_t i = 0; i < 180; ++i) EXPECT_EQ(sorted[i], i / 2);
+}
+
+TEST(ReaderTest, ShardsPartitionTheRows) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 60, 5);
+  std::vector<int64_t> all;
+  for (int shard = 0; shard < 3; ++shard) {
+    ReaderOptions options;
+    options.cur_shard = shard;
+    options.shard_count = 3;
+    options.seed = 5;
+    options.shard_seed = 5;
+    auto ids = ReadIds(url, options);
+    EXPECT_EQ(ids.size(), 20u);
+    all.insert(all.end(), ids.begin(), ids.end());
+  }
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 60; ++i) EXPECT_EQ(all[i], i);
+  ReaderOptions too_many;
+  too_many.cur_shard = 0;
+  too_many.shard_count = 13;
+  auto status = Reader::Open(Dataset::Open(url).ValueOrDie(), too_many).status();
+  EXPECT_NE(status.message().find(kNoDataAvailablePrefix), std::string::npos) << status;
 }
 
 TEST(ReaderTest, ErrorsNameTheProblem) {

@@ -1,3 +1,5 @@
+#include <chrono>
+
 #include <arrow/array/array_binary.h>
 #include <arrow/array/concatenate.h>
 #include <arrow/table.h>
@@ -6,12 +8,14 @@
 
 #include "petastorm/codec.h"
 #include "petastorm/reader.h"
+#include "read/row_group_loader_internal.h"
 
 namespace petastorm {
 
 namespace {
 
 arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
+                           const std::vector<int64_t>* rows, bool use_threads,
                            std::vector<std::optional<Tensor>>* out) {
   if (cells.type_id() != arrow::Type::BINARY && cells.type_id() != arrow::Type::LARGE_BINARY) {
     return arrow::Status::TypeError("Field '", field.name, "' is stored as ",
@@ -19,7 +23,8 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
                                     field.codec->ToString());
   }
   out->assign(cells.length(), std::nullopt);
-  auto decode_one = [&](int i) -> arrow::Status {
+  auto decode_one = [&](int k) -> arrow::Status {
+    const int64_t i = rows ? (*rows)[k] : k;
     if (cells.IsNull(i)) {
       if (!field.nullable) {
         return arrow::Status::Invalid("Field '", field.name, "' is not nullable but row ", i,
@@ -39,15 +44,21 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
     (*out)[i] = std::move(*tensor);
     return arrow::Status::OK();
   };
-  return arrow::internal::ParallelFor(static_cast<int>(cells.length()), decode_one,
-                                      arrow::internal::GetCpuThreadPool());
+  const int count = static_cast<int>(rows ? rows->size() : cells.length());
+  if (!use_threads) {
+    for (int k = 0; k < count; ++k) ARROW_RETURN_NOT_OK(decode_one(k));
+    return arrow::Status::OK();
+  }
+  return arrow::internal::ParallelFor(count, decode_one, arrow::internal::GetCpuThreadPool());
 }
 
 }  // namespace
 
+namespace internal {
+
 arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
-    parquet::arrow::FileReader* file) {
+    parquet::arrow::FileReader* file, const LoadOptions& options) {
   const std::string& path = dataset.files().at(row_group.file_index);
   auto where = [&]() {
     return "'" + path + "' row group " + std::to_string(row_group.row_group) + ": ";
@@ -66,10 +77,15 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
     }
     column_indices.push_back(index);
   }
+  const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<arrow::Table> table;
   // Each Parquet leaf column of a flat schema is one top-level field.
   auto status = file->ReadRowGroup(row_group.row_group, column_indices, &table);
   if (!status.ok()) return status.WithMessage(where(), status.message());
+  const auto read_done = std::chrono::steady_clock::now();
+  if (options.stats) {
+    options.stats->read_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(read_done - start).count();
+  }
 
   auto batch = std::make_shared<DecodedBatch>();
   batch->schema = fields;
@@ -86,12 +102,28 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
       ARROW_ASSIGN_OR_RAISE(column.values, arrow::Concatenate(chunked->chunks()));
     }
     if (field.codec && !field.codec->is_scalar()) {
-      auto decoded = DecodeColumn(field, *column.values, &column.tensors);
+      auto decoded = DecodeColumn(field, *column.values, options.decode_rows, options.use_threads,
+                                  &column.tensors);
       if (!decoded.ok()) return decoded.WithMessage(where(), decoded.message());
     }
     batch->columns.push_back(std::move(column));
   }
+  if (options.stats) {
+    options.stats->decode_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - read_done)
+                                    .count();
+  }
   return batch;
+}
+
+}  // namespace internal
+
+arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+    const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
+    parquet::arrow::FileReader* file) {
+  internal::LoadOptions options;
+  options.use_threads = true;
+  return internal::LoadRowGroup(dataset, fields, row_group, file, options);
 }
 
 }  // namespace petastorm

@@ -1,0 +1,37 @@
+// Loading one row group: read the selected columns, decode codec cells into tensors.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <arrow/result.h>
+#include <parquet/arrow/reader.h>
+
+#include "petastorm/dataset.h"
+#include "petastorm/decoded_batch.h"
+
+namespace petastorm::internal {
+
+// Time spent per stage, summed over threads.
+struct StageStats {
+  std::atomic<int64_t> read_ns{0};
+  std::atomic<int64_t> decode_ns{0};
+  std::atomic<int64_t> predicate_ns{0};
+};
+
+struct LoadOptions {
+  // Decode codec cells only for these rows (others stay std::nullopt); nullptr decodes all.
+  const std::vector<int64_t>* decode_rows = nullptr;
+  // Decode on Arrow's CPU pool instead of the calling thread.
+  bool use_threads = false;
+  StageStats* stats = nullptr;
+};
+
+// Errors name the file, row group and field.
+arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+    const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
+    parquet::arrow::FileReader* file, const LoadOptions& options);
+
+}  // namespace petastorm::internal

@@ -1,0 +1,229 @@
+"""The reader engine through make_reader: plan, shuffles, shards, pools, epochs, reset, errors."""
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from petastorm import NoDataAvailableError, TransformSpec, make_reader, write_dataset
+from petastorm.codecs import NdarrayCodec
+from petastorm.ngram import NGram
+from petastorm.unischema import Unischema, UnischemaField
+
+EngineSchema = Unischema('EngineSchema', [
+    UnischemaField('id', np.int64, ()),
+    UnischemaField('ts', np.int64, ()),
+    UnischemaField('label', np.str_, ()),
+    UnischemaField('vec', np.float32, (3,), NdarrayCodec()),
+])
+ROWS = 200
+ROWS_PER_GROUP = 10
+
+
+def _row(i):
+    # Timestamps jump by 10 after every 5 rows, to make some n-gram windows invalid.
+    return {'id': i, 'ts': i + 10 * (i // 5), 'label': 'l{}'.format(i % 7),
+            'vec': np.array([i, i * 2, i * 3], np.float32)}
+
+
+@pytest.fixture(scope='module')
+def engine_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp('engine') / 'ds'
+    write_dataset(str(path), EngineSchema, [_row(i) for i in range(ROWS)], rows_per_rowgroup=ROWS_PER_GROUP)
+    return 'file://' + str(path)
+
+
+def _ids(url, **kwargs):
+    kwargs.setdefault('schema_fields', ['id'])
+    with make_reader(url, **kwargs) as reader:
+        return [int(r.id) for r in reader]
+
+
+def test_values_intact_through_the_thread_pool(engine_url):
+    with make_reader(engine_url, workers_count=3, seed=1, shuffle_rows=True) as reader:
+        rows = list(reader)
+    assert sorted(int(r.id) for r in rows) == list(range(ROWS))
+    for r in rows:
+        expected = _row(int(r.id))
+        assert r.ts == expected['ts'] and r.label == expected['label']
+        np.testing.assert_array_equal(r.vec, expected['vec'])
+
+
+def test_same_sequence_for_any_workers_count_with_a_seed(engine_url):
+    kwargs = dict(seed=42, shuffle_rows=True, shuffle_row_drop_partitions=3, num_epochs=2)
+    sequences = [_ids(engine_url, workers_count=w, **kwargs) for w in (1, 2, 10)]
+    sequences.append(_ids(engine_url, reader_pool_type='dummy', **kwargs))
+    assert sequences[0] == sequences[1] == sequences[2] == sequences[3]
+    assert sorted(sequences[0]) == sorted(list(range(ROWS)) * 2)
+    assert sequences[0] != _ids(engine_url, workers_count=2, seed=43, shuffle_rows=True,
+                                shuffle_row_drop_partitions=3, num_epochs=2)
+
+
+def test_unshuffled_order_is_storage_order(engine_url):
+    assert _ids(engine_url, shuffle_row_groups=False) == list(range(ROWS))
+    assert _ids(engine_url, shuffle_row_groups=False, workers_count=1) == list(range(ROWS))
+
+
+def test_row_group_shuffle_changes_each_epoch_and_keeps_groups_whole(engine_url):
+    ids = _ids(engine_url, seed=7, num_epochs=2)
+    first, second = ids[:ROWS], ids[ROWS:]
+    assert sorted(first) == sorted(second) == list(range(ROWS))
+    assert first != second
+    groups = [first[i:i + ROWS_PER_GROUP] for i in range(0, ROWS, ROWS_PER_GROUP)]
+    for g in groups:  # rows within a group stay in storage order without shuffle_rows
+        assert g == list(range(g[0], g[0] + ROWS_PER_GROUP))
+    assert [g[0] for g in groups] != sorted(g[0] for g in groups)
+
+
+def test_shuffle_rows_permutes_within_row_groups(engine_url):
+    ids = _ids(engine_url, seed=3, shuffle_rows=True, shuffle_row_groups=False)
+    assert ids != list(range(ROWS))
+    for start in range(0, ROWS, ROWS_PER_GROUP):
+        assert sorted(ids[start:start + ROWS_PER_GROUP]) == list(range(start, start + ROWS_PER_GROUP))
+
+
+@pytest.mark.parametrize('partitions', [2, 3, 10, 25])
+def test_drop_partitions_keep_every_row_exactly_once(engine_url, partitions):
+    ids = _ids(engine_url, seed=5, shuffle_rows=True, shuffle_row_drop_partitions=partitions)
+    assert sorted(ids) == list(range(ROWS))
+
+
+@pytest.mark.parametrize('shard_count', [1, 2, 3, 4])
+@pytest.mark.parametrize('seed', [None, 11])
+def test_shards_are_disjoint_and_complete(engine_url, shard_count, seed):
+    shards = [set(_ids(engine_url, cur_shard=s, shard_count=shard_count, seed=seed)) for s in range(shard_count)]
+    for a in range(shard_count):
+        for b in range(a + 1, shard_count):
+            assert not shards[a] & shards[b]
+    assert set().union(*shards) == set(range(ROWS))
+
+
+def test_shard_seed_changes_assignment_deterministically(engine_url):
+    def shard0(seed):
+        return sorted(_ids(engine_url, cur_shard=0, shard_count=2, seed=seed))
+    assert shard0(1) == shard0(1)
+    assert shard0(1) != shard0(2)
+    with pytest.warns(UserWarning, match='shard_seed was deprecated'):
+        deprecated = sorted(_ids(engine_url, cur_shard=0, shard_count=2, shard_seed=1))
+    assert deprecated == shard0(1)
+
+
+def test_shard_argument_errors(engine_url):
+    with pytest.raises(NoDataAvailableError, match='Number of row-groups'):
+        make_reader(engine_url, cur_shard=0, shard_count=ROWS // ROWS_PER_GROUP + 1)
+    for kwargs in ({'cur_shard': 0}, {'shard_count': 2}, {'cur_shard': 0, 'shard_count': 0},
+                   {'cur_shard': '0', 'shard_count': 2}):
+        with pytest.raises(ValueError, match='partition and num_partitions'):
+            make_reader(engine_url, **kwargs)
+    with pytest.raises(ValueError, match='cur_shard'):
+        make_reader(engine_url, cur_shard=2, shard_count=2)
+
+
+def test_reset_mid_iteration_starts_over(engine_url):
+    with make_reader(engine_url, schema_fields=['id'], seed=9, workers_count=2) as reader:
+        head = [int(next(reader).id) for _ in range(25)]
+        reader.reset()
+        again = [int(r.id) for r in reader]
+        assert again[:25] == head
+        assert sorted(again) == list(range(ROWS))
+        reader.reset()
+        assert len(list(reader)) == ROWS
+
+
+def test_stop_and_join_leave_no_threads(engine_url):
+    before = threading.active_count()
+    reader = make_reader(engine_url, workers_count=4, num_epochs=None)
+    next(reader)
+    reader.stop()
+    reader.join()
+    with pytest.raises(RuntimeError, match='has stopped'):
+        next(reader)
+    assert threading.active_count() == before
+
+
+def test_diagnostics(engine_url):
+    with make_reader(engine_url, schema_fields=['id', 'vec'], workers_count=2) as reader:
+        rows = list(reader)
+        d = reader.diagnostics
+    assert d['rows_delivered'] == len(rows) == ROWS
+    assert d['items_processed'] == ROWS // ROWS_PER_GROUP
+    assert d['output_queue_size'] == 0
+    assert d['decode_seconds'] > 0 and d['read_seconds'] > 0
+
+
+def test_results_queue_size_bounds_read_ahead(engine_url):
+    with make_reader(engine_url, workers_count=4, results_queue_size=2, num_epochs=None) as reader:
+        for _ in range(30):
+            next(reader)
+            assert reader.diagnostics['items_in_flight'] <= 2
+
+
+def test_transform_spec(engine_url):
+    def double(row):
+        row['vec'] = row['vec'] * 2
+        row['id_plus'] = row['id'] + 1
+        return row
+    spec = TransformSpec(double, edit_fields=[('id_plus', np.int64, (), False)], removed_fields=['label'])
+    with make_reader(engine_url, transform_spec=spec, shuffle_row_groups=False) as reader:
+        assert list(reader.schema.fields) == ['id', 'ts', 'vec', 'id_plus']
+        row = next(reader)
+    assert row._fields == ('id', 'ts', 'vec', 'id_plus')
+    assert row.id_plus == 1
+    np.testing.assert_array_equal(row.vec, [0, 0, 0])
+    np.testing.assert_array_equal(next(iter([row])).vec, _row(0)['vec'] * 2)
+
+
+def test_exception_in_transform_reaches_consumer(engine_url):
+    class Boom(Exception):
+        pass
+
+    def fail(row):
+        raise Boom('transform failed on {}'.format(row['id']))
+    with make_reader(engine_url, transform_spec=TransformSpec(fail)) as reader:
+        with pytest.raises(Boom, match='transform failed'):
+            next(reader)
+
+
+def test_ngram_windows(engine_url):
+    ngram = NGram({-1: [EngineSchema.id, EngineSchema.ts], 0: [EngineSchema.id], 1: ['label']},
+                  delta_threshold=1, timestamp_field=EngineSchema.ts)
+    with make_reader(engine_url, schema_fields=ngram, shuffle_row_groups=False) as reader:
+        windows = list(reader)
+    # Within each row group of 10 rows: ts runs of 5 consecutive values, so windows of 3 fit at
+    # positions 0-2 of each run: 3 per run, 2 runs per group.
+    assert len(windows) == (ROWS // ROWS_PER_GROUP) * 2 * 3
+    first = windows[0]
+    assert sorted(first) == [-1, 0, 1]
+    assert first[-1]._fields == ('id', 'ts') and first[0]._fields == ('id',) and first[1]._fields == ('label',)
+    assert (int(first[-1].id), int(first[0].id), first[1].label) == (0, 1, 'l2')
+    for w in windows:
+        assert int(w[0].id) == int(w[-1].id) + 1
+    no_overlap = NGram({0: [EngineSchema.id], 1: [EngineSchema.id]}, delta_threshold=1,
+                       timestamp_field=EngineSchema.ts, timestamp_overlap=False)
+    with make_reader(engine_url, schema_fields=no_overlap, shuffle_row_groups=False) as reader:
+        starts = [int(w[0].id) for w in reader]
+    assert starts[:6] == [0, 2, 5, 7, 10, 12]
+
+
+def test_worker_error_reaches_consumer_and_threads_end(tmp_path):
+    """A corrupt cell in one row group: the error names it; the reader does not hang."""
+    import json
+    import pyarrow.parquet as pq
+    path = tmp_path / 'ds'
+    write_dataset(str(path), EngineSchema, [_row(i) for i in range(30)], rows_per_rowgroup=10)
+    bad = tmp_path / 'bad.parquet'
+    table = pa.table({'id': pa.array([0], pa.int64()), 'ts': pa.array([0], pa.int64()),
+                      'label': pa.array(['x']), 'vec': pa.array([b'garbage'], pa.binary())})
+    pq.write_table(table, str(path / 'zz-bad.parquet'))
+    md = pq.read_metadata(str(path / '_common_metadata'))
+    kv = dict(md.metadata)
+    counts = json.loads(kv[b'dataset-toolkit.num_row_groups_per_file.v1'])
+    counts['zz-bad.parquet'] = 1
+    kv[b'dataset-toolkit.num_row_groups_per_file.v1'] = json.dumps(counts).encode()
+    pq.write_metadata(md.schema.to_arrow_schema().with_metadata(kv), str(path / '_common_metadata'))
+    before = threading.active_count()
+    with make_reader('file://' + str(path), workers_count=3, shuffle_row_groups=False) as reader:
+        with pytest.raises(ValueError) as info:
+            list(reader)
+    assert 'zz-bad.parquet' in str(info.value) and "'vec'" in str(info.value)
+    assert threading.active_count() == before
