@@ -227,3 +227,68 @@ def test_worker_error_reaches_consumer_and_threads_end(tmp_path):
             list(reader)
     assert 'zz-bad.parquet' in str(info.value) and "'vec'" in str(info.value)
     assert threading.active_count() == before
+
+
+def test_filters_prune_row_groups_by_statistics(engine_url):
+    # Filters prune whole row groups (as in Petastorm), not rows inside them.
+    ids = _ids(engine_url, filters=[('id', '>=', 150)], shuffle_row_groups=False)
+    assert ids == list(range(150, ROWS))
+    ids = _ids(engine_url, filters=[[('id', '<', 5)], [('id', 'in', {195})]], shuffle_row_groups=False)
+    assert ids == list(range(0, 10)) + list(range(190, 200))
+    ids = _ids(engine_url, filters=[('id', '>', 12), ('id', '<=', 25)], shuffle_row_groups=False)
+    assert ids == list(range(10, 30))
+    assert _ids(engine_url, filters=[('label', '=', 'nothing-like-this')]) == []
+    with pytest.raises(ValueError, match="'nope'"):
+        make_reader(engine_url, filters=[('nope', '=', 1)])
+    with pytest.raises(ValueError, match='tuple'):
+        make_reader(engine_url, filters=[('id', '=')])
+
+
+def test_local_disk_cache_is_reused_across_epochs_and_readers(engine_url, tmp_path):
+    cache_dir = tmp_path / 'cache'
+    kwargs = dict(cache_type='local-disk', cache_location=str(cache_dir), cache_size_limit=10 << 20,
+                  cache_row_size_estimate=100, shuffle_row_groups=False,
+                  cache_extra_settings={'cleanup': False})
+    # One worker: the second epoch starts after the first stored everything (with more workers
+    # the epochs overlap, and a row group being stored can be missed once more).
+    with make_reader(engine_url, num_epochs=2, workers_count=1, **kwargs) as reader:
+        rows = list(reader)
+        stats = reader.cache.stats
+    groups = ROWS // ROWS_PER_GROUP
+    assert stats['misses'] == groups and stats['hits'] == groups and stats['stores'] == groups
+    assert [int(r.id) for r in rows] == list(range(ROWS)) * 2
+    for r in rows[:20]:
+        np.testing.assert_array_equal(r.vec, _row(int(r.id))['vec'])
+    assert len(list(cache_dir.iterdir())) == groups
+    # A new reader of the same dataset and fields reads from the cache only.
+    with make_reader(engine_url, **kwargs) as reader:
+        again = [int(r.id) for r in reader]
+        assert reader.cache.stats['hits'] == groups and reader.cache.stats['misses'] == 0
+    assert again == list(range(ROWS))
+    # Corrupt one entry: it is detected and re-read from the source.
+    entry = sorted(cache_dir.iterdir())[0]
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    with make_reader(engine_url, **kwargs) as reader:
+        assert [int(r.id) for r in reader] == list(range(ROWS))
+        assert reader.cache.stats['dropped'] == 1 and reader.cache.stats['misses'] == 1
+    # With predicates and drop partitions too (Petastorm refuses both with a cache).
+    with make_reader(engine_url, shuffle_row_drop_partitions=3, seed=1, shuffle_rows=True,
+                     **dict(kwargs, shuffle_row_groups=True)) as reader:
+        assert sorted(int(r.id) for r in reader) == list(range(ROWS))
+
+
+def test_local_disk_cache_cleanup_on_exit(engine_url, tmp_path, capsys):
+    cache_dir = tmp_path / 'cache'
+    with make_reader(engine_url, cache_type='local-disk', cache_location=str(cache_dir),
+                     cache_size_limit=10 << 20) as reader:
+        list(reader)
+        assert any(cache_dir.iterdir())
+    assert 'Cache cleanup complete.' in capsys.readouterr().out
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())
+    with pytest.raises(ValueError, match='needs cache_location'):
+        make_reader(engine_url, cache_type='local-disk')
+    with pytest.raises(ValueError, match='5'):
+        make_reader(engine_url, cache_type='local-disk', cache_location=str(cache_dir),
+                    cache_size_limit=1000, cache_row_size_estimate=1000)

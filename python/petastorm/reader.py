@@ -63,8 +63,6 @@ def make_reader(dataset_url,
         raise ValueError('Unknown cache_type: {}'.format(cache_type))
     if rowgroup_selector is not None:
         raise NotImplementedError('rowgroup_selector needs the row-group index, which is not implemented yet')
-    if filters is not None:
-        raise NotImplementedError('filters are not implemented yet')
     if storage_options or filesystem is not None:
         raise NotImplementedError('storage_options and filesystem are not supported yet: pass a URL that '
                                   "Arrow's filesystems open (file://, s3://, ...)")
@@ -78,18 +76,40 @@ def make_reader(dataset_url,
                                          or not shard_count)):
         raise ValueError('partition and num_partitions must be ints and both specified to use partitioning')
     cache = None
+    cleanup_cache = False
     if cache_type == 'local-disk':
         if not cache_location or not cache_size_limit:
             raise ValueError("cache_type='local-disk' needs cache_location and cache_size_limit")
+        settings = dict(cache_extra_settings or {})
+        cleanup_cache = bool(settings.pop('cleanup', True))
+        policy = settings.pop('eviction_policy', 'least-recently-used')
+        settings.pop('shards', None)  # diskcache's sharding: no meaning here
+        if settings:
+            warnings.warn('cache_extra_settings {} have no effect on this cache'.format(sorted(settings)))
         cache = _core.local_disk_cache(str(cache_location), int(cache_size_limit),
-                                       int(cache_row_size_estimate or 0))
+                                       int(cache_row_size_estimate or 0), policy)
     return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
-                  shard_seed=shard_seed or None, cache=cache, cache_location=cache_location,
+                  shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                  results_queue_size=results_queue_size)
+                  results_queue_size=results_queue_size, filters=filters)
+
+
+def _normalize_filters(filters):
+    """pyarrow's DNF: a list of (column, op, value) tuples (one conjunction), or a list of such lists."""
+    if not isinstance(filters, (list, tuple)) or not filters:
+        raise ValueError('filters must be a non-empty list of (column, op, value) tuples or a list of such lists')
+    if all(isinstance(f, tuple) for f in filters):
+        filters = [filters]
+    out = []
+    for conjunction in filters:
+        if not isinstance(conjunction, (list, tuple)) or not all(
+                isinstance(t, tuple) and len(t) == 3 for t in conjunction):
+            raise ValueError('Each filter must be a (column, op, value) tuple, got {!r}'.format(conjunction))
+        out.append([(str(c), str(op), v) for c, op, v in conjunction])
+    return out
 
 
 def make_batch_reader(dataset_url_or_urls, *args, **kwargs):
@@ -121,8 +141,8 @@ class Reader(object):
 
     def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
-                 shard_seed=None, cache=None, cache_location=None, transform_spec=None, pool='thread',
-                 workers_count=10, results_queue_size=50):
+                 shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
+                 workers_count=10, results_queue_size=50, filters=None):
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
@@ -159,8 +179,12 @@ class Reader(object):
         self.is_batched_reader = False
         self.last_row_consumed = False
         self.stopped = False
-        self.cache_location = cache_location
+        self.cache = cache
+        self._cleanup_cache = cleanup_cache
 
+        selected = None
+        if filters is not None:
+            selected = _core.prune_row_groups(self._dataset, _normalize_filters(filters))
         core_predicate = None
         if predicate is not None:
             from petastorm.predicates import _core_predicate_of
@@ -168,7 +192,7 @@ class Reader(object):
         self._reader = _core.Reader(
             self._dataset, list(storage_schema.fields), num_epochs, seed, bool(shuffle_rows),
             bool(shuffle_row_groups), int(shuffle_row_drop_partitions), cur_shard, shard_count,
-            shard_seed if shard_seed is not None else seed, core_predicate, None, cache, pool,
+            shard_seed if shard_seed is not None else seed, core_predicate, selected, cache, pool,
             int(workers_count), int(results_queue_size))
         if self._reader.num_row_groups_planned == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
@@ -243,7 +267,15 @@ class Reader(object):
         self._reader.join()
 
     def cleanup_cache(self):
-        pass
+        """Removes the local-disk cache's entries (done on exit unless
+        ``cache_extra_settings={'cleanup': False}``)."""
+        if self.cache is None:
+            return
+        try:
+            self.cache.cleanup()
+        except OSError as e:
+            print('Error cleaning cache: {}'.format(e))
+        print('Cache cleanup complete.')
 
     def __enter__(self):
         return self
@@ -251,4 +283,5 @@ class Reader(object):
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.stop()
         self.join()
-        self.cleanup_cache()
+        if self._cleanup_cache:
+            self.cleanup_cache()

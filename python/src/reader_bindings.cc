@@ -5,12 +5,14 @@
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include "petastorm/filter.h"
 #include "petastorm/reader.h"
 #include "petastorm/row_group_cache.h"
 #include "arrow_bridge.h"
 #include "handles.h"
 #include "status.h"
 #include "tensor_convert.h"
+#include "value_convert.h"
 
 namespace nb = nanobind;
 
@@ -142,19 +144,82 @@ void BindReader(nb::module_& m) {
         return out;
       });
 
-  nb::class_<CacheHandle>(m, "RowGroupCache");
+  m.def("prune_row_groups",
+        [](const DatasetHandle& dataset, nb::list dnf) {
+          Filters filters;
+          for (nb::handle conjunction : dnf) {
+            std::vector<FilterTerm> terms;
+            for (nb::handle term : conjunction) {
+              nb::tuple t = nb::cast<nb::tuple>(term);
+              if (t.size() != 3) throw nb::value_error("Each filter must be a (column, op, value) tuple");
+              FilterTerm filter;
+              filter.column = nb::cast<std::string>(t[0]);
+              filter.op = nb::cast<std::string>(t[1]);
+              const std::string what = "filter on '" + filter.column + "'";
+              const bool set_op = filter.op == "in" || filter.op == "not in";
+              nb::list values;
+              if (set_op) {
+                for (nb::handle v : t[2]) values.append(v);
+              } else {
+                values.append(t[2]);
+              }
+              for (nb::handle v : values) {
+                auto value = ScalarFromPython(v, what);
+                if (value) filter.values.push_back(std::move(*value));
+              }
+              if (!set_op && filter.values.empty()) {
+                throw nb::value_error(("Cannot compare " + what).c_str());
+              }
+              terms.push_back(std::move(filter));
+            }
+            filters.push_back(std::move(terms));
+          }
+          nb::gil_scoped_release release;
+          return ValueOrThrow(PruneRowGroups(*dataset.dataset, filters));
+        },
+        nb::arg("dataset"), nb::arg("filters"),
+        "Indexes of the row groups that may match pyarrow-style DNF filters (by statistics).");
+
+  nb::class_<CacheHandle>(m, "RowGroupCache")
+      .def_prop_ro("stats", [](const CacheHandle& c) {
+        const CacheStats s = c.cache->stats();
+        nb::dict out;
+        out["hits"] = s.hits;
+        out["misses"] = s.misses;
+        out["stores"] = s.stores;
+        out["evictions"] = s.evictions;
+        out["dropped"] = s.dropped;
+        out["skipped_stores"] = s.skipped_stores;
+        out["store_failures"] = s.store_failures;
+        out["last_store_error"] = s.last_store_error;
+        out["last_drop_reason"] = s.last_drop_reason;
+        return out;
+      })
+      .def("cleanup", [](CacheHandle& c) {
+        nb::gil_scoped_release release;
+        ThrowIfError(c.cache->Cleanup());
+      });
   m.def("local_disk_cache",
-        [](const std::string& path, int64_t size_limit_bytes, int64_t expected_row_size_bytes) {
+        [](const std::string& path, int64_t size_limit_bytes, int64_t expected_row_size_bytes,
+           const std::string& eviction_policy) {
           LocalDiskCacheOptions options;
           options.path = path;
           options.size_limit_bytes = size_limit_bytes;
           options.expected_row_size_bytes = expected_row_size_bytes;
-          // TODO(lead): MakeLocalDiskCache lands with the cache; until then the binding refuses.
-          (void)options;
-          throw nb::type_error("local-disk cache: not built yet");
-          return CacheHandle{};
+          if (eviction_policy == "least-recently-used") {
+            options.eviction_policy = EvictionPolicy::kLeastRecentlyUsed;
+          } else if (eviction_policy == "least-recently-stored") {
+            options.eviction_policy = EvictionPolicy::kLeastRecentlyStored;
+          } else if (eviction_policy == "none") {
+            options.eviction_policy = EvictionPolicy::kNone;
+          } else {
+            throw nb::value_error(("Unknown eviction_policy '" + eviction_policy +
+                                   "': use least-recently-used, least-recently-stored or none").c_str());
+          }
+          return CacheHandle{ValueOrThrow(MakeLocalDiskCache(std::move(options)))};
         },
-        nb::arg("path"), nb::arg("size_limit_bytes"), nb::arg("expected_row_size_bytes"));
+        nb::arg("path"), nb::arg("size_limit_bytes"), nb::arg("expected_row_size_bytes"),
+        nb::arg("eviction_policy"));
 }
 
 }  // namespace petastorm::python

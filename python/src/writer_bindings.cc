@@ -6,86 +6,13 @@
 #include "petastorm/dataset_writer.h"
 #include "handles.h"
 #include "status.h"
-#include "tensor_convert.h"
+#include "value_convert.h"
 
 namespace nb = nanobind;
 
 namespace petastorm::python {
 
 namespace {
-
-struct PyTypes {
-  nb::object ndarray, np_generic, np_bool, np_integer, np_floating, np_datetime64, np_bytes,
-      decimal, datetime_date, int64_dtype;
-};
-
-const PyTypes& Types() {
-  static PyTypes* types = [] {
-    nb::module_ np = nb::module_::import_("numpy");
-    auto* t = new PyTypes{np.attr("ndarray"),  np.attr("generic"),    np.attr("bool_"),
-                          np.attr("integer"),  np.attr("floating"),   np.attr("datetime64"),
-                          np.attr("bytes_"),   nb::module_::import_("decimal").attr("Decimal"),
-                          nb::module_::import_("datetime").attr("date"), np.attr("int64")};
-    return t;
-  }();
-  return *types;
-}
-
-// Converts one Python value for `field`. Raises TypeError naming the field when the
-// value's type cannot be stored at all; the writer checks the rest.
-Value ValueFromPython(const Field& field, nb::handle v) {
-  const PyTypes& t = Types();
-  if (v.is_none()) return std::monostate{};
-  const bool tensor_field = field.codec && !field.codec->is_scalar();
-  if (nb::isinstance(v, t.ndarray)) {
-    if (tensor_field) {
-      try {
-        return TensorFromNumpy(v);
-      } catch (nb::builtin_exception& e) {
-        throw nb::type_error(("Field '" + field.name + "': " + e.what()).c_str());
-      }
-    }
-    if (nb::cast<int>(v.attr("ndim")) == 0) return ValueFromPython(field, v.attr("item")());
-    throw nb::type_error(("Field '" + field.name + "' is a scalar field of dtype " +
-                          std::string(ScalarTypeName(field.dtype)) + " with no codec; got an array of shape " +
-                          nb::str(v.attr("shape")).c_str())
-                             .c_str());
-  }
-  if (PyBool_Check(v.ptr()) || nb::isinstance(v, t.np_bool)) return nb::cast<bool>(nb::bool_(v));
-  if (PyLong_Check(v.ptr()) || nb::isinstance(v, t.np_integer)) {
-    nb::int_ as_int(v);
-    int overflow = 0;
-    const long long value = PyLong_AsLongLongAndOverflow(as_int.ptr(), &overflow);
-    if (overflow == 0) return static_cast<int64_t>(value);
-    if (overflow > 0) {
-      const unsigned long long u = PyLong_AsUnsignedLongLong(as_int.ptr());
-      if (!PyErr_Occurred()) return static_cast<uint64_t>(u);
-      PyErr_Clear();
-    }
-    throw nb::value_error(("Field '" + field.name + "': integer " + nb::str(v).c_str() +
-                           " does not fit in 64 bits").c_str());
-  }
-  if (PyFloat_Check(v.ptr()) || nb::isinstance(v, t.np_floating)) return nb::cast<double>(nb::float_(v));
-  if (PyUnicode_Check(v.ptr())) return nb::cast<std::string>(v);
-  if (PyBytes_Check(v.ptr()) || PyByteArray_Check(v.ptr())) {
-    nb::bytes data = nb::bytes(nb::steal(PyBytes_FromObject(v.ptr())));
-    return Bytes{std::string(data.c_str(), data.size())};
-  }
-  if (nb::isinstance(v, t.decimal)) return DecimalText{nb::str(v).c_str()};
-  if (nb::isinstance(v, t.np_datetime64) || nb::isinstance(v, t.datetime_date)) {
-    nb::object ns = t.np_datetime64(v, "ns").attr("astype")(t.int64_dtype);
-    return DatetimeNs{nb::cast<int64_t>(ns)};
-  }
-  if (tensor_field) {
-    throw nb::type_error(("Field '" + field.name + "' (" + field.codec->ToString() +
-                          ") expects a numpy array, got " +
-                          nb::str(v.type().attr("__name__")).c_str())
-                             .c_str());
-  }
-  throw nb::type_error(("Field '" + field.name + "': cannot store a value of type " +
-                        std::string(nb::str(v.type().attr("__name__")).c_str()))
-                           .c_str());
-}
 
 class PyDatasetWriter {
  public:
