@@ -292,3 +292,36 @@ def test_local_disk_cache_cleanup_on_exit(engine_url, tmp_path, capsys):
     with pytest.raises(ValueError, match='5'):
         make_reader(engine_url, cache_type='local-disk', cache_location=str(cache_dir),
                     cache_size_limit=1000, cache_row_size_estimate=1000)
+
+
+def _plus_one(row):
+    row['id'] = row['id'] + 1000
+    return row
+
+
+def test_process_pool_gives_the_thread_pool_sequence(engine_url):
+    kwargs = dict(seed=21, shuffle_rows=True, shuffle_row_drop_partitions=2, num_epochs=2)
+    threads = _ids(engine_url, workers_count=2, **kwargs)
+    processes = _ids(engine_url, reader_pool_type='process', workers_count=3, **kwargs)
+    assert processes == threads
+    spec = TransformSpec(_plus_one)
+    with make_reader(engine_url, reader_pool_type='process', workers_count=2, transform_spec=spec,
+                     shuffle_row_groups=False) as reader:
+        rows = list(reader)
+    assert [int(r.id) for r in rows] == [i + 1000 for i in range(ROWS)]
+    for r in rows[:15]:
+        np.testing.assert_array_equal(r.vec, _row(int(r.id) - 1000)['vec'])
+        assert r.label == _row(int(r.id) - 1000)['label']
+
+
+def test_process_pool_errors(engine_url):
+    with pytest.raises(ValueError, match='pickle'):
+        make_reader(engine_url, reader_pool_type='process', transform_spec=TransformSpec(lambda row: row))
+    with make_reader(engine_url, reader_pool_type='process', workers_count=2,
+                     transform_spec=TransformSpec(_fail_transform)) as reader:
+        with pytest.raises(KeyError, match='no such key'):
+            next(reader)
+
+
+def _fail_transform(row):
+    raise KeyError('no such key')

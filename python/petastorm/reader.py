@@ -52,8 +52,6 @@ def make_reader(dataset_url,
     """
     if reader_pool_type not in _POOL_TYPES:
         raise ValueError('Unknown reader_pool_type: {}'.format(reader_pool_type))
-    if reader_pool_type == 'process':
-        raise NotImplementedError("reader_pool_type='process' is not implemented yet; use 'thread'")
     if num_epochs is not None and (not isinstance(num_epochs, int) or isinstance(num_epochs, bool)
                                    or num_epochs < 1):
         raise ValueError('iterations must be positive integer or None')
@@ -86,8 +84,7 @@ def make_reader(dataset_url,
         settings.pop('shards', None)  # diskcache's sharding: no meaning here
         if settings:
             warnings.warn('cache_extra_settings {} have no effect on this cache'.format(sorted(settings)))
-        cache = _core.local_disk_cache(str(cache_location), int(cache_size_limit),
-                                       int(cache_row_size_estimate or 0), policy)
+        cache = (str(cache_location), int(cache_size_limit), int(cache_row_size_estimate or 0), policy)
     return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
@@ -142,7 +139,9 @@ class Reader(object):
     def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
-                 workers_count=10, results_queue_size=50, filters=None):
+                 workers_count=10, results_queue_size=50, filters=None, item_stride=1, item_offset=0,
+                 deliver_empty=False):
+        """`cache` is (location, size_limit, row_size_estimate, eviction_policy) or None."""
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
@@ -179,7 +178,7 @@ class Reader(object):
         self.is_batched_reader = False
         self.last_row_consumed = False
         self.stopped = False
-        self.cache = cache
+        self.cache = _core.local_disk_cache(*cache) if cache is not None else None
         self._cleanup_cache = cleanup_cache
 
         selected = None
@@ -189,14 +188,28 @@ class Reader(object):
         if predicate is not None:
             from petastorm.predicates import _core_predicate_of
             core_predicate = _core_predicate_of(predicate)
+        if pool == 'process' and seed is None:
+            # Every worker process must follow the same plan.
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         self._reader = _core.Reader(
             self._dataset, list(storage_schema.fields), num_epochs, seed, bool(shuffle_rows),
             bool(shuffle_row_groups), int(shuffle_row_drop_partitions), cur_shard, shard_count,
-            shard_seed if shard_seed is not None else seed, core_predicate, selected, cache, pool,
-            int(workers_count), int(results_queue_size))
-        if self._reader.num_row_groups_planned == 0:
+            shard_seed if shard_seed is not None else seed, core_predicate, selected, self.cache,
+            'dummy' if pool == 'process' else pool, int(workers_count), int(results_queue_size),
+            int(item_stride), int(item_offset), bool(deliver_empty))
+        if self._reader.num_row_groups_planned == 0 and item_offset == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')
+        self._process_pool = None
+        if pool == 'process':
+            from petastorm.process_pool import ProcessPool
+            worker_args = dict(
+                dataset_url=dataset_url, schema_fields=list(storage_schema.fields), seed=seed,
+                shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
+                shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate, num_epochs=num_epochs,
+                cur_shard=cur_shard, shard_count=shard_count, shard_seed=shard_seed, cache=cache,
+                transform_spec=transform_spec, filters=filters)
+            self._process_pool = ProcessPool(int(workers_count), worker_args, self.schema)
         self._rows = iter(())
 
     @property
@@ -220,6 +233,13 @@ class Reader(object):
             row = next(self._rows, None)
             if row is not None:
                 return row
+            if self._process_pool is not None:
+                dicts = self._process_pool.next()
+                if dicts is None:
+                    self.last_row_consumed = True
+                    raise StopIteration
+                self._rows = iter(self._finish_rows(dicts))
+                continue
             batch = self._reader.next()
             if batch is None:
                 self.last_row_consumed = True
@@ -229,13 +249,27 @@ class Reader(object):
     next = __next__
 
     def _batch_rows(self, batch):
-        columns = _batch_columns(self._storage_schema, batch)
         if self._transform_spec is None and self.ngram is None:
+            columns = _batch_columns(self._storage_schema, batch)
             return list(map(self.schema._get_namedtuple()._make, zip(*columns)))
+        return self._finish_rows(self._batch_dicts(batch))
+
+    def _batch_dicts(self, batch):
+        """The batch's rows as dicts, transformed."""
+        columns = _batch_columns(self._storage_schema, batch)
         names = list(self._storage_schema.fields)
         rows = [dict(zip(names, values)) for values in zip(*columns)]
         if self._transform_spec is not None:
             rows = [self._transform(row) for row in rows]
+        return rows
+
+    def _next_item_dicts(self):
+        """The transformed rows of the next work item (empty for an item with no rows); None at
+        the end. For worker processes (item_stride, deliver_empty)."""
+        batch = self._reader.next()
+        return None if batch is None else self._batch_dicts(batch)
+
+    def _finish_rows(self, rows):
         if self.ngram is not None:
             return [self.ngram.make_namedtuple(self.schema, item) for item in self.ngram.form_ngram(rows, self.schema)]
         make = self.schema.make_namedtuple
@@ -253,7 +287,10 @@ class Reader(object):
 
     def reset(self):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
-        self._reader.reset()
+        if self._process_pool is not None:
+            self._process_pool.restart()
+        else:
+            self._reader.reset()
         self._rows = iter(())
         self.last_row_consumed = False
 
@@ -261,10 +298,14 @@ class Reader(object):
         """Asks the workers to stop; reading afterwards raises."""
         self.stopped = True
         self._reader.stop()
+        if self._process_pool is not None:
+            self._process_pool.stop()
 
     def join(self):
         """Waits for the workers to finish."""
         self._reader.join()
+        if self._process_pool is not None:
+            self._process_pool.join()
 
     def cleanup_cache(self):
         """Removes the local-disk cache's entries (done on exit unless

@@ -76,7 +76,8 @@ void BindReader(nb::module_& m) {
                        const PredicateHandle* predicate,
                        std::optional<std::vector<int64_t>> selected_row_groups,
                        const CacheHandle* cache, const std::string& pool, int workers_count,
-                       int results_queue_size) {
+                       int results_queue_size, int64_t item_stride, int64_t item_offset,
+                       bool deliver_empty) {
              ReaderOptions options;
              options.fields = std::move(fields);
              options.num_epochs = num_epochs;
@@ -99,6 +100,9 @@ void BindReader(nb::module_& m) {
              }
              options.workers_count = workers_count;
              options.results_queue_size = results_queue_size;
+             options.item_stride = item_stride;
+             options.item_offset = item_offset;
+             options.deliver_empty = deliver_empty;
              nb::gil_scoped_release release;
              return ValueOrThrow(Reader::Open(dataset.dataset, std::move(options)));
            }),
@@ -108,7 +112,8 @@ void BindReader(nb::module_& m) {
            nb::arg("shard_count").none(), nb::arg("shard_seed").none(),
            nb::arg("predicate").none(), nb::arg("selected_row_groups").none(),
            nb::arg("cache").none(), nb::arg("pool"), nb::arg("workers_count"),
-           nb::arg("results_queue_size"))
+           nb::arg("results_queue_size"), nb::arg("item_stride") = 1, nb::arg("item_offset") = 0,
+           nb::arg("deliver_empty") = false)
       .def_prop_ro("schema", [](const Reader& r) { return SchemaHandle{r.schema()}; })
       .def_prop_ro("seed", &Reader::seed)
       .def_prop_ro("num_row_groups_planned", &Reader::num_row_groups_planned)

@@ -55,6 +55,13 @@ struct ReaderOptions {
   int workers_count = 10;
   // Work items read ahead of the consumer, at most.
   int results_queue_size = 50;
+  // Process only the work items whose position in the plan p has p % item_stride ==
+  // item_offset (the others are skipped): how worker processes split one plan.
+  int64_t item_stride = 1;
+  int64_t item_offset = 0;
+  // Return an empty batch for an item that selects no rows, instead of skipping it, so that
+  // the caller can count items.
+  bool deliver_empty = false;
 };
 
 struct ReaderDiagnostics {

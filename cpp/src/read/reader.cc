@@ -165,6 +165,7 @@ class Reader::Impl {
     next_dispatch_ = 0;
     next_deliver_ = 0;
     epoch_cursor_ = 0;
+    plan_position_ = 0;
     epoch_items_.clear();
     epoch_pos_ = 0;
     source_done_ = false;
@@ -202,7 +203,8 @@ class Reader::Impl {
         Stop();
         return result.status();
       }
-      if (*result && (*result)->num_rows > 0) {
+      if (!*result && options_.deliver_empty) return EmptyBatch();
+      if (Deliverable(result)) {
         rows_delivered_ += (*result)->num_rows;
         return result;
       }
@@ -256,15 +258,30 @@ class Reader::Impl {
     return arrow::Status::Cancelled("The reader was stopped");
   }
 
-  // The next work item of the plan, epoch after epoch. Caller holds mu_.
+  // The next work item of the plan for this reader (every item_stride-th), epoch after
+  // epoch. Caller holds mu_.
   std::optional<WorkItem> TakeNextItem() {
-    while (epoch_pos_ == epoch_items_.size()) {
-      if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
-      epoch_items_ = plan_->ItemsForEpoch(epoch_cursor_++);
-      epoch_pos_ = 0;
-      if (epoch_items_.empty()) return std::nullopt;
+    while (true) {
+      while (epoch_pos_ == epoch_items_.size()) {
+        if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
+        epoch_items_ = plan_->ItemsForEpoch(epoch_cursor_++);
+        epoch_pos_ = 0;
+        if (epoch_items_.empty()) return std::nullopt;
+      }
+      const int64_t position = plan_position_++;
+      const WorkItem& item = epoch_items_[epoch_pos_++];
+      if (position % options_.item_stride == options_.item_offset) return item;
     }
-    return epoch_items_[epoch_pos_++];
+  }
+
+  bool Deliverable(const arrow::Result<BatchPtr>& result) const {
+    return *result && ((*result)->num_rows > 0 || options_.deliver_empty);
+  }
+
+  BatchPtr EmptyBatch() const {
+    auto empty = std::make_shared<DecodedBatch>();
+    empty->schema = config_.output_schema;
+    return empty;
   }
 
   void WorkerLoop() {
@@ -321,7 +338,8 @@ class Reader::Impl {
         Stop();
         return result.status();
       }
-      if (*result && (*result)->num_rows > 0) {
+      if (!*result && options_.deliver_empty) return EmptyBatch();
+      if (Deliverable(result)) {
         rows_delivered_ += (*result)->num_rows;
         return result;
       }
@@ -343,6 +361,7 @@ class Reader::Impl {
   int64_t next_dispatch_ = 0;
   int64_t next_deliver_ = 0;
   int64_t epoch_cursor_ = 0;
+  int64_t plan_position_ = 0;
   std::vector<WorkItem> epoch_items_;
   size_t epoch_pos_ = 0;
   bool source_done_ = false;
@@ -365,6 +384,10 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
   if (options.num_epochs && *options.num_epochs <= 0) {
     return arrow::Status::Invalid("iterations must be positive integer or None (num_epochs=",
                                   *options.num_epochs, ")");
+  }
+  if (options.item_stride < 1 || options.item_offset < 0 ||
+      options.item_offset >= options.item_stride) {
+    return arrow::Status::Invalid("item_offset must be in [0, item_stride)");
   }
   if (options.workers_count < 1) {
     return arrow::Status::Invalid("workers_count must be a positive integer, got ",
