@@ -325,3 +325,52 @@ def test_process_pool_errors(engine_url):
 
 def _fail_transform(row):
     raise KeyError('no such key')
+
+
+def test_dropping_a_reader_with_a_python_predicate_does_not_deadlock(tmp_path):
+    """Workers blocked on the GIL in a Python predicate while the reader is destroyed."""
+    import subprocess
+    import sys
+    script = tmp_path / 'drop_reader.py'
+    script.write_text('''
+import time
+import numpy as np
+from petastorm import make_reader, write_dataset
+from petastorm.predicates import in_lambda
+from petastorm.unischema import Unischema, UnischemaField
+S = Unischema('S', [UnischemaField('id', np.int64, ())])
+url = 'file://{}'
+write_dataset(url, S, [{{'id': i}} for i in range(2000)], rows_per_rowgroup=10)
+def slow(x):
+    time.sleep(0.0005)
+    return True
+for _ in range(3):
+    r = make_reader(url, predicate=in_lambda(['id'], slow), workers_count=8)
+    next(r)
+    del r
+print('done')
+'''.format(tmp_path / 'ds'))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'done' in result.stdout
+
+
+def test_predicates_through_make_reader(engine_url):
+    from petastorm.predicates import in_lambda, in_negate, in_pseudorandom_split, in_reduce, in_set
+    # The predicate's field need not be delivered.
+    with make_reader(engine_url, schema_fields=['vec'], predicate=in_set({3, 77, 150}, 'id'),
+                     shuffle_row_groups=False, workers_count=3) as reader:
+        vecs = [r.vec for r in reader]
+    assert [int(v[0]) for v in vecs] == [3, 77, 150]
+    assert _ids(engine_url, predicate=in_negate(in_set({'l0'}, 'label')), shuffle_row_groups=False) == \
+        [i for i in range(ROWS) if i % 7 != 0]
+    both = in_reduce([in_set(set(range(50)), 'id'), in_lambda(['ts'], lambda ts: ts % 2 == 0)], all)
+    assert _ids(engine_url, predicate=both, shuffle_row_groups=False) == \
+        [i for i in range(50) if _row(i)['ts'] % 2 == 0]
+    splits = [set(_ids(engine_url, predicate=in_pseudorandom_split([0.3, 0.7], k, 'id'))) for k in (0, 1)]
+    assert not splits[0] & splits[1] and splits[0] | splits[1] == set(range(ROWS))
+    assert 30 < len(splits[0]) < 90
+    with pytest.raises(ValueError, match='not valid schema names'):
+        make_reader(engine_url, predicate=in_set({1}, 'nope'))
+    with pytest.raises(ValueError, match='PredicateBase'):
+        make_reader(engine_url, predicate=lambda row: True)

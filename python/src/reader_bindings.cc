@@ -24,6 +24,28 @@ struct DatasetHandle {
   std::shared_ptr<const Dataset> dataset;
 };
 
+// Owns a Reader. Destroying a Reader joins its workers, and a worker may be waiting for the
+// GIL (a Python predicate or codec): so the GIL is released around the destruction.
+class ReaderHandle {
+ public:
+  explicit ReaderHandle(std::unique_ptr<Reader> reader) : reader_(std::move(reader)) {}
+  ~ReaderHandle() {
+    if (!reader_) return;
+    reader_->Stop();
+    if (Py_IsInitialized() && PyGILState_Check()) {
+      nb::gil_scoped_release release;
+      reader_.reset();
+    } else {
+      reader_.reset();
+    }
+  }
+  Reader& operator*() { return *reader_; }
+  const Reader& operator*() const { return *reader_; }
+
+ private:
+  std::unique_ptr<Reader> reader_;
+};
+
 struct BatchHandle {
   std::shared_ptr<const DecodedBatch> batch;
 };
@@ -67,7 +89,7 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("num_rows", [](const BatchHandle& b) { return b.batch->num_rows; })
       .def("columns", &BatchColumns);
 
-  nb::class_<Reader>(m, "Reader")
+  nb::class_<ReaderHandle>(m, "Reader")
       .def(nb::new_([](const DatasetHandle& dataset, std::vector<std::string> fields,
                        std::optional<int64_t> num_epochs, std::optional<uint64_t> seed,
                        bool shuffle_rows, bool shuffle_row_groups,
@@ -104,7 +126,8 @@ void BindReader(nb::module_& m) {
              options.item_offset = item_offset;
              options.deliver_empty = deliver_empty;
              nb::gil_scoped_release release;
-             return ValueOrThrow(Reader::Open(dataset.dataset, std::move(options)));
+             return std::make_unique<ReaderHandle>(
+                 ValueOrThrow(Reader::Open(dataset.dataset, std::move(options))));
            }),
            nb::arg("dataset"), nb::arg("fields"), nb::arg("num_epochs").none(),
            nb::arg("seed").none(), nb::arg("shuffle_rows"), nb::arg("shuffle_row_groups"),
@@ -114,10 +137,12 @@ void BindReader(nb::module_& m) {
            nb::arg("cache").none(), nb::arg("pool"), nb::arg("workers_count"),
            nb::arg("results_queue_size"), nb::arg("item_stride") = 1, nb::arg("item_offset") = 0,
            nb::arg("deliver_empty") = false)
-      .def_prop_ro("schema", [](const Reader& r) { return SchemaHandle{r.schema()}; })
-      .def_prop_ro("seed", &Reader::seed)
-      .def_prop_ro("num_row_groups_planned", &Reader::num_row_groups_planned)
-      .def("next", [](Reader& r) -> nb::object {
+      .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
+      .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
+      .def_prop_ro("num_row_groups_planned",
+                   [](const ReaderHandle& h) { return (*h).num_row_groups_planned(); })
+      .def("next", [](ReaderHandle& h) -> nb::object {
+        Reader& r = *h;
         std::shared_ptr<const DecodedBatch> batch;
         {
           nb::gil_scoped_release release;
@@ -126,17 +151,17 @@ void BindReader(nb::module_& m) {
         if (!batch) return nb::none();
         return nb::cast(BatchHandle{std::move(batch)});
       }, "The next decoded row group in plan order, or None at the end.")
-      .def("reset", [](Reader& r) {
+      .def("reset", [](ReaderHandle& h) {
         nb::gil_scoped_release release;
-        ThrowIfError(r.Reset());
+        ThrowIfError((*h).Reset());
       })
-      .def("stop", [](Reader& r) { r.Stop(); })
-      .def("join", [](Reader& r) {
+      .def("stop", [](ReaderHandle& h) { (*h).Stop(); })
+      .def("join", [](ReaderHandle& h) {
         nb::gil_scoped_release release;
-        r.Join();
+        (*h).Join();
       })
-      .def_prop_ro("diagnostics", [](const Reader& r) {
-        const ReaderDiagnostics d = r.diagnostics();
+      .def_prop_ro("diagnostics", [](const ReaderHandle& h) {
+        const ReaderDiagnostics d = (*h).diagnostics();
         nb::dict out;
         out["output_queue_size"] = d.output_queue_size;
         out["items_in_flight"] = d.items_in_flight;

@@ -47,11 +47,11 @@ Value Convert(nb::handle v, const Field* field, const std::string& what) {
     if (field) {
       throw nb::type_error((what + " is a scalar field of dtype " +
                             std::string(ScalarTypeName(field->dtype)) +
-                            " with no codec; got an array of shape " + nb::str(v.attr("shape")).c_str())
+                            " with no codec; got an array of shape " + nb::repr(v.attr("shape")).c_str())
                                .c_str());
     }
     throw nb::type_error((what + ": expected a scalar, got an array of shape " +
-                          nb::str(v.attr("shape")).c_str())
+                          nb::repr(v.attr("shape")).c_str())
                              .c_str());
   }
   if (PyBool_Check(v.ptr()) || nb::isinstance(v, t.np_bool)) return nb::cast<bool>(nb::bool_(v));
