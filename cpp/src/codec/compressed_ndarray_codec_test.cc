@@ -11,23 +11,11 @@
 #include "codec/npy_format_internal.h"
 #include "codec/zip_container_internal.h"
 #include "petastorm/codec.h"
+#include "util/test_macros_internal.h"
 
 namespace petastorm {
 namespace {
 
-#define NPZ_CONCAT_INNER(a, b) a##b
-#define NPZ_CONCAT(a, b) NPZ_CONCAT_INNER(a, b)
-#define ASSERT_OK(expr)                                         \
-  do {                                                          \
-    const arrow::Status _st = (expr);                           \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString();   \
-  } while (false)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                         \
-  auto result = (rexpr);                                                      \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString();  \
-  lhs = std::move(result).ValueUnsafe()
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NPZ_CONCAT(_result_, __LINE__), lhs, rexpr)
 
 // All hold np.arange(6, dtype=np.int32).reshape(2, 3).
 // np.savez_compressed(io.BytesIO(), arr=a): deflated, zip64 extra field in the local header.

@@ -12,23 +12,11 @@
 
 #include "codec/builtin_codecs_internal.h"
 #include "petastorm/codec.h"
+#include "util/test_macros_internal.h"
 
 namespace petastorm {
 namespace {
 
-#define IMG_CONCAT_INNER(a, b) a##b
-#define IMG_CONCAT(a, b) IMG_CONCAT_INNER(a, b)
-#define ASSERT_OK(expr)                                         \
-  do {                                                          \
-    const arrow::Status _st = (expr);                           \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString();   \
-  } while (false)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                         \
-  auto result = (rexpr);                                                      \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString();  \
-  lhs = std::move(result).ValueUnsafe()
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(IMG_CONCAT(_result_, __LINE__), lhs, rexpr)
 
 // 16-bit grayscale of shape (2, 3): [[0x0102, 0x0304, 0xfffe], [0, 1, 0x8000]].
 constexpr uint8_t kPngGray16[] = {

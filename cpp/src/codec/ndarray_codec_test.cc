@@ -10,23 +10,11 @@
 
 #include "codec/npy_format_internal.h"
 #include "petastorm/codec.h"
+#include "util/test_macros_internal.h"
 
 namespace petastorm {
 namespace {
 
-#define NPY_CONCAT_INNER(a, b) a##b
-#define NPY_CONCAT(a, b) NPY_CONCAT_INNER(a, b)
-#define ASSERT_OK(expr)                                         \
-  do {                                                          \
-    const arrow::Status _st = (expr);                           \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString();   \
-  } while (false)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)                         \
-  auto result = (rexpr);                                                      \
-  ASSERT_TRUE(result.ok()) << #rexpr << ": " << result.status().ToString();  \
-  lhs = std::move(result).ValueUnsafe()
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NPY_CONCAT(_result_, __LINE__), lhs, rexpr)
 
 // numpy.save output, as written by numpy 2.4.
 constexpr char kNpyInt32x2x3[] =

@@ -27,6 +27,7 @@
 #include "petastorm/codec.h"
 #include "read/md5_internal.h"
 #include "read/predicate_internal.h"
+#include "util/utf8_internal.h"
 
 namespace petastorm {
 
@@ -586,28 +587,6 @@ int64_t NsPerDatetimeUnit(std::string_view unit) {
   return out;
 }
 
-// Appends one UCS4 code point as UTF-8; false for what is not a Unicode scalar value.
-bool AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    if (cp >= 0xD800 && cp <= 0xDFFF) return false;
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x110000) {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    return false;
-  }
-  return true;
-}
 
 // Whether any element of `tensor` equals a member of `set` (np.in1d(...).any()).
 arrow::Result<bool> AnyElementIn(const Tensor& tensor, const ValueSet& set, const std::string& where) {
@@ -659,7 +638,7 @@ arrow::Result<bool> AnyElementIn(const Tensor& tensor, const ValueSet& set, cons
         while (chars > 0 && Load<uint32_t>(p + 4 * (chars - 1)) == 0) --chars;
         text.clear();
         for (int64_t c = 0; c < chars; ++c) {
-          if (!AppendUtf8(Load<uint32_t>(p + 4 * c), &text)) return false;
+          if (!internal::AppendUtf8(Load<uint32_t>(p + 4 * c), &text)) return false;
         }
         return set.ContainsString(text);
       });

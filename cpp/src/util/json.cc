@@ -1,4 +1,5 @@
 #include "util/json_internal.h"
+#include "util/utf8_internal.h"
 
 #include <cctype>
 #include <charconv>
@@ -132,7 +133,7 @@ class Parser {
             if (low < 0xDC00 || low > 0xDFFF) return Error("bad surrogate pair");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
-          AppendUtf8(cp, &out);
+          if (!AppendUtf8(cp, &out)) return Error("bad code point");
           break;
         }
         default:
@@ -151,23 +152,7 @@ class Parser {
     return v;
   }
 
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
+
 
   arrow::Result<Json> ParseArray(int depth) {
     ++pos_;
