@@ -374,3 +374,52 @@ def test_predicates_through_make_reader(engine_url):
         make_reader(engine_url, predicate=in_set({1}, 'nope'))
     with pytest.raises(ValueError, match='PredicateBase'):
         make_reader(engine_url, predicate=lambda row: True)
+
+
+PartitionedSchema = Unischema('PartitionedSchema', [
+    UnischemaField('partition_key', np.str_, ()),
+    UnischemaField('id', np.int64, ()),
+    UnischemaField('vec', np.float32, (3,), NdarrayCodec()),
+])
+
+
+@pytest.fixture(scope='module')
+def partitioned_url(tmp_path_factory):
+    """A hive-partitioned store written by pyarrow, made a Petastorm dataset afterwards."""
+    import pyarrow.parquet as pq
+    from petastorm.etl.dataset_metadata import write_dataset_metadata
+    path = tmp_path_factory.mktemp('partitioned') / 'ds'
+    codec = NdarrayCodec()
+    ids = list(range(60))
+    table = pa.table({
+        'partition_key': ['p_{}'.format(i // 10) for i in ids],
+        'id': pa.array(ids, pa.int64()),
+        'vec': pa.array([codec.encode(PartitionedSchema.vec, _row(i)['vec']) for i in ids], pa.binary())})
+    pq.write_to_dataset(table, str(path), partition_cols=['partition_key'], row_group_size=5)
+    write_dataset_metadata('file://' + str(path), PartitionedSchema)
+    return 'file://' + str(path)
+
+
+def test_hive_partitions_become_fields(partitioned_url):
+    from petastorm import _core
+    assert [k for k, _ in _core.Dataset(partitioned_url).partition_keys] == ['partition_key']
+    with make_reader(partitioned_url, shuffle_row_groups=False) as reader:
+        rows = list(reader)
+    assert sorted(int(r.id) for r in rows) == list(range(60))
+    for r in rows:
+        assert r.partition_key == 'p_{}'.format(int(r.id) // 10) and isinstance(r.partition_key, np.str_)
+        np.testing.assert_array_equal(r.vec, _row(int(r.id))['vec'])
+
+
+def test_partition_predicates_and_filters_prune_at_plan_time(partitioned_url):
+    from petastorm.predicates import in_set
+    with make_reader(partitioned_url, predicate=in_set({'p_2', 'p_5'}, 'partition_key')) as reader:
+        ids = sorted(int(r.id) for r in reader)
+        # Only the row groups of the two matching partitions were read.
+        assert reader.diagnostics['items_processed'] == 4
+    assert ids == list(range(20, 30)) + list(range(50, 60))
+    with make_reader(partitioned_url, schema_fields=['id'], filters=[('partition_key', 'in', {'p_0', 'p_3'})]) as r:
+        assert sorted(int(x.id) for x in r) == list(range(0, 10)) + list(range(30, 40))
+    with make_reader(partitioned_url, schema_fields=['id'],
+                     filters=[('partition_key', '=', 'p_1'), ('id', '>=', 15)]) as r:
+        assert sorted(int(x.id) for x in r) == list(range(15, 20))

@@ -80,10 +80,24 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("files", [](const DatasetHandle& d) { return d.dataset->files(); })
       .def_prop_ro("num_row_groups",
                    [](const DatasetHandle& d) { return d.dataset->row_groups().size(); })
+      .def_prop_ro("partition_keys", [](const DatasetHandle& d) {
+        nb::list keys;
+        for (const auto& key : d.dataset->partition_keys()) {
+          keys.append(nb::make_tuple(key.name, TypeToPyArrow(key.type)));
+        }
+        return keys;
+      })
       .def_prop_ro("schema", [](const DatasetHandle& d) -> nb::object {
         if (!d.dataset->schema()) return nb::none();
         return nb::cast(SchemaHandle{d.dataset->schema()});
       });
+
+  m.def("write_dataset_metadata",
+        [](const std::string& url, const SchemaHandle& schema) {
+          nb::gil_scoped_release release;
+          ThrowIfError(WriteDatasetMetadata(url, *schema.schema));
+        },
+        nb::arg("url"), nb::arg("schema"));
 
   nb::class_<BatchHandle>(m, "DecodedBatch")
       .def_prop_ro("num_rows", [](const BatchHandle& b) { return b.batch->num_rows; })

@@ -13,6 +13,7 @@
 
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
+#include <arrow/scalar.h>
 #include <parquet/arrow/reader.h>
 
 #include "petastorm/schema.h"
@@ -27,6 +28,13 @@ inline constexpr std::string_view kCommonMetadataFile = "_common_metadata";
 // Resolves a URL or local path to a filesystem and a path on it ("file:///a/b/" -> /a/b).
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
                                                                        std::string* path);
+
+// A hive partition key (`key=value` directories): int64 when every value is an integer, else
+// string.
+struct PartitionKey {
+  std::string name;
+  std::shared_ptr<arrow::DataType> type;
+};
 
 struct RowGroupRef {
   int file_index = 0;  // into Dataset::files()
@@ -47,18 +55,32 @@ class Dataset {
   const std::vector<RowGroupRef>& row_groups() const { return row_groups_; }
   // The stored Unischema; nullptr for a Parquet store written without Petastorm metadata.
   const std::shared_ptr<const Unischema>& schema() const { return schema_; }
+  // Hive partition keys, in directory order; empty for an unpartitioned dataset.
+  const std::vector<PartitionKey>& partition_keys() const { return partition_keys_; }
+  // The index of partition key `name`, or -1.
+  int PartitionKeyIndex(std::string_view name) const;
+  // The value of partition key `key` for a file, as partition_keys()[key].type.
+  arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionValue(int file_index, int key) const;
 
   // Opens one data file for reading. Errors name the file.
   arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenFile(int file_index) const;
 
  private:
   Dataset() = default;
+  arrow::Status ReadPartitions();
   std::string url_;
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string root_;
   std::vector<std::string> files_;
   std::vector<RowGroupRef> row_groups_;
   std::shared_ptr<const Unischema> schema_;
+  std::vector<PartitionKey> partition_keys_;
+  std::vector<std::vector<std::string>> partition_values_;  // per file, per key (decoded text)
 };
+
+// Writes <root>/_common_metadata for the Parquet files at `url`: the Unischema JSON and the
+// row-group count of every data file (read from their footers). The file is written under a
+// temporary name and moved into place. Petastorm's materialize_dataset does this for Spark.
+arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema);
 
 }  // namespace petastorm

@@ -1,6 +1,9 @@
 #include "petastorm/dataset.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <random>
 #include <filesystem>
 
 #include <arrow/filesystem/localfs.h>
@@ -9,6 +12,7 @@
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 
+#include "dataset/metadata_commit_internal.h"
 #include "util/json_internal.h"
 
 namespace petastorm {
@@ -41,7 +45,66 @@ arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFooter(arrow::fs::File
   }
 }
 
+std::string PercentDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// The `key=value` directories of a data file's path below the root.
+std::vector<std::pair<std::string, std::string>> PartitionsOf(const std::string& root,
+                                                              const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view rel(path);
+  if (rel.substr(0, root.size()) == root) rel.remove_prefix(root.size());
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string_view::npos) break;  // the file name itself
+    std::string_view part = rel.substr(start, end - start);
+    const size_t eq = part.find('=');
+    if (!part.empty() && eq != std::string_view::npos && eq > 0) {
+      out.emplace_back(std::string(part.substr(0, eq)), PercentDecode(part.substr(eq + 1)));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+bool IsInteger(const std::string& text) {
+  if (text.empty()) return false;
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
 }  // namespace
+
+int Dataset::PartitionKeyIndex(std::string_view name) const {
+  for (size_t i = 0; i < partition_keys_.size(); ++i) {
+    if (partition_keys_[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+arrow::Result<std::shared_ptr<arrow::Scalar>> Dataset::PartitionValue(int file_index, int key) const {
+  const std::string& text = partition_values_.at(static_cast<size_t>(file_index)).at(static_cast<size_t>(key));
+  if (partition_keys_[static_cast<size_t>(key)].type->id() == arrow::Type::INT64) {
+    int64_t v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    return arrow::MakeScalar(v);
+  }
+  return arrow::MakeScalar(text);
+}
 
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
                                                                        std::string* path) {
@@ -109,6 +172,7 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
   if (ds->files_.empty()) {
     return arrow::Status::Invalid("No Parquet data files at '", url, "'");
   }
+  ARROW_RETURN_NOT_OK(ds->ReadPartitions());
 
   if (!counted_files.empty()) {
     for (size_t f = 0; f < counted_files.size(); ++f) {
@@ -140,6 +204,32 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
   return std::shared_ptr<const Dataset>(std::move(ds));
 }
 
+arrow::Status Dataset::ReadPartitions() {
+  std::vector<std::vector<std::pair<std::string, std::string>>> per_file;
+  for (const auto& path : files_) per_file.push_back(PartitionsOf(root_, path));
+  const auto& first = per_file.front();
+  for (size_t f = 0; f < files_.size(); ++f) {
+    const auto& parts = per_file[f];
+    bool same = parts.size() == first.size();
+    for (size_t k = 0; same && k < parts.size(); ++k) same = parts[k].first == first[k].first;
+    if (!same) {
+      return arrow::Status::Invalid("'", files_[f], "' has other partition directories than '",
+                                    files_.front(), "': every file needs the same key=value levels");
+    }
+  }
+  for (size_t k = 0; k < first.size(); ++k) {
+    bool all_int = true;
+    for (const auto& parts : per_file) all_int = all_int && IsInteger(parts[k].second);
+    partition_keys_.push_back({first[k].first, all_int ? arrow::int64() : arrow::utf8()});
+  }
+  for (auto& parts : per_file) {
+    std::vector<std::string> values;
+    for (auto& [_, value] : parts) values.push_back(std::move(value));
+    partition_values_.push_back(std::move(values));
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index) const {
   const std::string& path = files_.at(static_cast<size_t>(file_index));
   auto file = fs_->OpenInputFile(path);
@@ -152,6 +242,46 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int
     return reader.status().WithMessage("Opening '", path, "': ", reader.status().message());
   }
   return std::move(*reader);
+}
+
+}  // namespace petastorm
+
+namespace petastorm {
+
+arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema) {
+  std::string root;
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+  arrow::fs::FileSelector selector;
+  selector.base_dir = root;
+  selector.recursive = true;
+  ARROW_ASSIGN_OR_RAISE(auto entries, fs->GetFileInfo(selector));
+  std::vector<std::string> files;
+  for (const auto& entry : entries) {
+    if (entry.IsFile() && IsDataFile(root, entry.path())) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+  std::vector<std::pair<std::string, int>> counts;
+  std::shared_ptr<arrow::Schema> file_schema;
+  for (const auto& path : files) {
+    ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs, path));
+    if (!file_schema) {
+      ARROW_ASSIGN_OR_RAISE(auto input, fs->OpenInputFile(path));
+      ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
+      ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
+    }
+    counts.emplace_back(path.substr(root.size() + 1), footer->num_row_groups());
+  }
+  std::random_device rd;
+  const std::string temp_dir = root + "/_temporary/petastorm-metadata-" + std::to_string(rd());
+  auto status = internal::CommitMetadata(*fs, root, temp_dir, *file_schema->RemoveMetadata(),
+                                         schema.ToJson(), counts);
+  (void)fs->DeleteDir(temp_dir);
+  arrow::fs::FileSelector temporary;
+  temporary.base_dir = root + "/_temporary";
+  auto left = fs->GetFileInfo(temporary);
+  if (left.ok() && left->empty()) (void)fs->DeleteDir(temporary.base_dir);
+  return status;
 }
 
 }  // namespace petastorm

@@ -124,6 +124,22 @@ arrow::Result<std::vector<int64_t>> PruneRowGroups(const Dataset& dataset, const
     for (const auto& conjunction : filters) {
       bool all = true;
       for (const auto& term : conjunction) {
+        const int partition_key = dataset.PartitionKeyIndex(term.column);
+        if (partition_key >= 0) {
+          // A hive partition key: every row of the file holds the path's value.
+          ARROW_ASSIGN_OR_RAISE(auto value, dataset.PartitionValue(ref.file_index, partition_key));
+          std::vector<std::shared_ptr<arrow::Scalar>> values;
+          for (const auto& v : term.values) {
+            ARROW_ASSIGN_OR_RAISE(auto s, ValueToScalar(v, value->type, term));
+            values.push_back(std::move(s));
+          }
+          ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, value, value, values));
+          if (!may) {
+            all = false;
+            break;
+          }
+          continue;
+        }
         const int field_index = file_schema->GetFieldIndex(term.column);
         if (field_index < 0) {
           return arrow::Status::Invalid("Filter on '", term.column, "': no such column in '",

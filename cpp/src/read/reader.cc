@@ -1,6 +1,10 @@
 #include "petastorm/reader.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include <arrow/array/util.h>
+#include <arrow/scalar.h>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -147,6 +151,42 @@ class WorkProcessor {
   int open_file_index_ = -1;
   std::unique_ptr<parquet::arrow::FileReader> open_file_;
 };
+
+bool PredicateReadsOnlyPartitionKeys(const Dataset& dataset, const Unischema& predicate_fields) {
+  if (dataset.partition_keys().empty()) return false;
+  for (const Field& f : predicate_fields.fields()) {
+    if (dataset.PartitionKeyIndex(f.name) < 0) return false;
+  }
+  return true;
+}
+
+// The row groups of the files whose partition values the predicate accepts.
+arrow::Result<std::vector<int64_t>> RowGroupsOfMatchingPartitions(const Dataset& dataset,
+                                                                  const Unischema& fields,
+                                                                  const Predicate& predicate) {
+  std::vector<bool> file_kept(dataset.files().size(), false);
+  for (size_t f = 0; f < dataset.files().size(); ++f) {
+    DecodedBatch one_row;
+    one_row.num_rows = 1;
+    for (const Field& field : fields.fields()) {
+      ARROW_ASSIGN_OR_RAISE(auto value,
+                            dataset.PartitionValue(static_cast<int>(f), dataset.PartitionKeyIndex(field.name)));
+      ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
+      ARROW_ASSIGN_OR_RAISE(auto cast, value->CastTo(type));
+      DecodedColumn column;
+      column.field = &field;
+      ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeArrayFromScalar(*cast, 1));
+      one_row.columns.push_back(std::move(column));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto keep, predicate.Evaluate(one_row));
+    file_kept[f] = !keep.empty() && keep[0];
+  }
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < dataset.row_groups().size(); ++i) {
+    if (file_kept[static_cast<size_t>(dataset.row_groups()[i].file_index)]) kept.push_back(static_cast<int64_t>(i));
+  }
+  return kept;
+}
 
 }  // namespace
 
@@ -430,6 +470,23 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
   }
   ARROW_ASSIGN_OR_RAISE(config.load_schema, stored.View(load_fields));
   config.predicate = options.predicate;
+  if (options.predicate && PredicateReadsOnlyPartitionKeys(*dataset, *config.predicate_schema)) {
+    // Decided per file at plan time; workers then read only matching files.
+    ARROW_ASSIGN_OR_RAISE(auto kept, RowGroupsOfMatchingPartitions(*dataset, *config.predicate_schema,
+                                                                  *options.predicate));
+    if (options.selected_row_groups) {
+      std::vector<int64_t> both;
+      std::set_intersection(kept.begin(), kept.end(), options.selected_row_groups->begin(),
+                            options.selected_row_groups->end(), std::back_inserter(both));
+      kept = std::move(both);
+    }
+    options.selected_row_groups = std::move(kept);
+    config.predicate = nullptr;
+    config.predicate_schema = nullptr;
+    std::vector<std::string> output_names;
+    for (const Field& f : config.output_schema->fields()) output_names.push_back(f.name);
+    ARROW_ASSIGN_OR_RAISE(config.load_schema, stored.View(output_names));
+  }
   config.cache = options.cache;
   config.shuffle_rows = options.shuffle_rows;
   if (!options.seed) {

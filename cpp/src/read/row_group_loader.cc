@@ -2,6 +2,8 @@
 
 #include <arrow/array/array_binary.h>
 #include <arrow/array/concatenate.h>
+#include <arrow/array/util.h>
+#include <arrow/scalar.h>
 #include <arrow/table.h>
 #include <arrow/util/parallel.h>
 #include <arrow/util/thread_pool.h>
@@ -73,6 +75,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
   for (const auto& field : fields->fields()) {
     const int index = file_schema->GetFieldIndex(field.name);
     if (index < 0) {
+      if (dataset.PartitionKeyIndex(field.name) >= 0) continue;  // from the path, below
       return arrow::Status::KeyError(where(), "field '", field.name, "' is not stored in the file");
     }
     column_indices.push_back(index);
@@ -87,15 +90,30 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
     options.stats->read_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(read_done - start).count();
   }
 
+  const int64_t num_rows = file->parquet_reader()->metadata()->RowGroup(row_group.row_group)->num_rows();
   auto batch = std::make_shared<DecodedBatch>();
   batch->schema = fields;
-  batch->num_rows = table->num_rows();
+  batch->num_rows = num_rows;
   batch->source = row_group;
   for (size_t i = 0; i < fields->fields().size(); ++i) {
     const Field& field = fields->fields()[i];
     DecodedColumn column;
     column.field = &field;
     auto chunked = table->GetColumnByName(field.name);
+    if (!chunked) {
+      // A hive partition key: the same value on every row, from the file's path.
+      const int key = dataset.PartitionKeyIndex(field.name);
+      ARROW_ASSIGN_OR_RAISE(auto value, dataset.PartitionValue(row_group.file_index, key));
+      ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
+      auto cast = value->CastTo(type);
+      if (!cast.ok()) {
+        return arrow::Status::TypeError(where(), "partition value '", value->ToString(),
+                                        "' of field '", field.name, "' is not a ", type->ToString());
+      }
+      ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeArrayFromScalar(**cast, num_rows));
+      batch->columns.push_back(std::move(column));
+      continue;
+    }
     if (chunked->num_chunks() == 1) {
       column.values = chunked->chunk(0);
     } else {

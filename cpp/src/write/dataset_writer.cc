@@ -14,6 +14,7 @@
 #include <parquet/properties.h>
 
 #include "petastorm/codec.h"
+#include "dataset/metadata_commit_internal.h"
 #include "petastorm/dataset.h"
 #include "util/json_internal.h"
 #include "write/column_append_internal.h"
@@ -300,27 +301,16 @@ class DatasetWriter::Impl {
   }
 
   arrow::Status Commit() {
-    internal::Json::Object counts;
+    std::vector<std::pair<std::string, int>> counts;
     for (const auto& [temp_path, row_groups] : written_files_) {
       const std::string final_path = root_ + "/" + BaseName(temp_path);
       ARROW_RETURN_NOT_OK(fs_->Move(temp_path, final_path));
       moved_files_.push_back(final_path);
-      counts.emplace_back(BaseName(temp_path), static_cast<int64_t>(row_groups));
+      counts.emplace_back(BaseName(temp_path), row_groups);
     }
     // The metadata goes last: its presence is what makes the dataset complete.
-    auto kv = arrow_schema_->metadata()->Copy();
-    kv->Append(std::string(kRowGroupsPerFileKey), internal::Json(std::move(counts)).Dump());
-    auto metadata_schema = arrow_schema_->WithMetadata(kv);
-    const std::string temp_metadata = temp_dir_ + "/" + std::string(kCommonMetadataFile);
-    {
-      ARROW_ASSIGN_OR_RAISE(auto stream, fs_->OpenOutputStream(temp_metadata));
-      ARROW_ASSIGN_OR_RAISE(auto writer, parquet::arrow::FileWriter::Open(
-                                             *metadata_schema, arrow::default_memory_pool(), stream,
-                                             writer_props_, arrow_props_));
-      ARROW_RETURN_NOT_OK(writer->Close());
-      ARROW_RETURN_NOT_OK(stream->Close());
-    }
-    ARROW_RETURN_NOT_OK(fs_->Move(temp_metadata, root_ + "/" + std::string(kCommonMetadataFile)));
+    ARROW_RETURN_NOT_OK(internal::CommitMetadata(*fs_, root_, temp_dir_, *arrow_schema_,
+                                                 schema_->ToJson(), counts));
     (void)fs_->DeleteDir(temp_dir_);
     RemoveTemporaryParentIfEmpty();
     return arrow::Status::OK();

@@ -1,0 +1,22 @@
+// Writing _common_metadata: the last step of every dataset write.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/status.h>
+#include <arrow/type.h>
+
+namespace petastorm::internal {
+
+// Writes <root>/_common_metadata: a Parquet file of `arrow_schema` with no row groups, whose
+// key-value metadata holds the Unischema JSON and the row groups per file (paths relative to
+// root). Written in `temp_dir` first, then moved into place.
+arrow::Status CommitMetadata(arrow::fs::FileSystem& fs, const std::string& root,
+                             const std::string& temp_dir, const arrow::Schema& arrow_schema,
+                             const std::string& unischema_json,
+                             const std::vector<std::pair<std::string, int>>& row_groups_per_file);
+
+}  // namespace petastorm::internal
