@@ -3,6 +3,7 @@
 //   hello_world_cpp /tmp/hello_world_cpp_dataset
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include <arrow/array/array_primitive.h>
 #include <arrow/type.h>
@@ -46,7 +47,11 @@ arrow::Status Run(const std::string& url) {
   ARROW_RETURN_NOT_OK(writer->Close());
 
   ARROW_ASSIGN_OR_RAISE(auto dataset, petastorm::Dataset::Open(url));
-  ARROW_ASSIGN_OR_RAISE(auto reader, petastorm::Reader::Open(dataset));
+  petastorm::ReaderOptions read_options;
+  read_options.seed = 1;  // row groups come in a seeded random order
+  read_options.workers_count = 2;
+  ARROW_ASSIGN_OR_RAISE(auto reader, petastorm::Reader::Open(dataset, read_options));
+  std::vector<bool> seen(kRows, false);
   int rows = 0;
   while (true) {
     ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
@@ -56,10 +61,11 @@ arrow::Status Run(const std::string& url) {
       const int id = ids.Value(r);
       const Tensor expected = MakeTensor({128, 256, 3}, id);
       const Tensor& image = *batch->columns[1].tensors[r];
-      if (id != rows || image.shape != expected.shape ||
+      if (id < 0 || id >= kRows || seen[id] || image.shape != expected.shape ||
           std::memcmp(image.data->data(), expected.data->data(), expected.nbytes()) != 0) {
-        return arrow::Status::Invalid("row ", rows, " differs from what was written");
+        return arrow::Status::Invalid("row ", id, " differs from what was written");
       }
+      seen[id] = true;
     }
   }
   if (rows != kRows) return arrow::Status::Invalid("read ", rows, " rows, wrote ", kRows);
