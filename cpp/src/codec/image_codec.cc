@@ -56,6 +56,18 @@ struct TurboJpegDeleter {
 };
 using TurboJpegHandle = std::unique_ptr<void, TurboJpegDeleter>;
 
+// One compressor and one decompressor per thread: creating a TurboJPEG instance costs about
+// as much as decoding a small image. A handle keeps no state between calls that matters.
+void* ThreadCompressor() {
+  thread_local TurboJpegHandle handle(tjInitCompress());
+  return handle.get();
+}
+
+void* ThreadDecompressor() {
+  thread_local TurboJpegHandle handle(tjInitDecompress());
+  return handle.get();
+}
+
 struct TurboJpegFreeDeleter {
   void operator()(unsigned char* p) const { tjFree(p); }
 };
@@ -245,28 +257,28 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
                                   " is too large for JPEG (at most ", kMaxJpegDimension,
                                   " pixels a side)");
   }
-  TurboJpegHandle handle(tjInitCompress());
-  if (!handle) return TurboJpegError("Cannot create a TurboJPEG compressor", nullptr);
+  void* const tj = ThreadCompressor();
+  if (!tj) return TurboJpegError("Cannot create a TurboJPEG compressor", nullptr);
   const bool gray = shape.channels == 1;
   unsigned char* jpeg = nullptr;
   unsigned long jpeg_size = 0;
   // 4:2:0 chroma subsampling for color, OpenCV's default.
-  const int rc = tjCompress2(handle.get(), image.data->data(), static_cast<int>(shape.width),
+  const int rc = tjCompress2(tj, image.data->data(), static_cast<int>(shape.width),
                              /*pitch=*/0, static_cast<int>(shape.height),
                              gray ? TJPF_GRAY : TJPF_RGB, &jpeg, &jpeg_size,
                              gray ? TJSAMP_GRAY : TJSAMP_420, quality, /*flags=*/0);
   std::unique_ptr<unsigned char, TurboJpegFreeDeleter> owned(jpeg);
-  if (rc != 0) return TurboJpegError("JPEG encoding failed", handle.get());
+  if (rc != 0) return TurboJpegError("JPEG encoding failed", tj);
   return CopyToBuffer(jpeg, jpeg_size, pool);
 }
 
 arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
-  TurboJpegHandle handle(tjInitDecompress());
-  if (!handle) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
+  void* const tj = ThreadDecompressor();
+  if (!tj) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
-  if (tjDecompressHeader3(handle.get(), data, static_cast<unsigned long>(size), &width, &height,
+  if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &width, &height,
                           &subsampling, &colorspace) != 0) {
-    return TurboJpegError("Invalid JPEG header", handle.get());
+    return TurboJpegError("Invalid JPEG header", tj);
   }
   if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
     return arrow::Status::Invalid("CMYK JPEG images are not supported");
@@ -283,11 +295,11 @@ arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::Memor
   // data must not become plausible pixels, and stopping at the first one keeps a corrupt header
   // with huge dimensions from writing (committing) the whole output. LIMITSCANS guards against
   // progressive-scan bombs.
-  if (tjDecompress2(handle.get(), data, static_cast<unsigned long>(size),
+  if (tjDecompress2(tj, data, static_cast<unsigned long>(size),
                     image.data->mutable_data(), width, /*pitch=*/0, height,
                     gray ? TJPF_GRAY : TJPF_RGB,
                     TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
-    return TurboJpegError("Corrupt JPEG image", handle.get());
+    return TurboJpegError("Corrupt JPEG image", tj);
   }
   return image;
 }
