@@ -57,16 +57,39 @@ struct TurboJpegDeleter {
 using TurboJpegHandle = std::unique_ptr<void, TurboJpegDeleter>;
 
 // One compressor and one decompressor per thread: creating a TurboJPEG instance costs about
-// as much as decoding a small image. A handle keeps no state between calls that matters.
+// as much as decoding a small image. After a failed call a handle may keep state from it, so
+// it is then replaced (ResetThreadJpegHandles).
+TurboJpegHandle& ThreadCompressorSlot() {
+  thread_local TurboJpegHandle handle;
+  return handle;
+}
+
+TurboJpegHandle& ThreadDecompressorSlot() {
+  thread_local TurboJpegHandle handle;
+  return handle;
+}
+
 void* ThreadCompressor() {
-  thread_local TurboJpegHandle handle(tjInitCompress());
+  auto& handle = ThreadCompressorSlot();
+  if (!handle) handle.reset(tjInitCompress());
   return handle.get();
 }
 
 void* ThreadDecompressor() {
-  thread_local TurboJpegHandle handle(tjInitDecompress());
+  auto& handle = ThreadDecompressorSlot();
+  if (!handle) handle.reset(tjInitDecompress());
   return handle.get();
 }
+
+// Replaces this thread's handles once the error message has been taken from them.
+struct ResetThreadJpegHandles {
+  ~ResetThreadJpegHandles() {
+    if (!failed) return;
+    ThreadCompressorSlot().reset();
+    ThreadDecompressorSlot().reset();
+  }
+  bool failed = true;
+};
 
 struct TurboJpegFreeDeleter {
   void operator()(unsigned char* p) const { tjFree(p); }
@@ -259,6 +282,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
   }
   void* const tj = ThreadCompressor();
   if (!tj) return TurboJpegError("Cannot create a TurboJPEG compressor", nullptr);
+  ResetThreadJpegHandles reset_on_error;
   const bool gray = shape.channels == 1;
   unsigned char* jpeg = nullptr;
   unsigned long jpeg_size = 0;
@@ -269,12 +293,14 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
                              gray ? TJSAMP_GRAY : TJSAMP_420, quality, /*flags=*/0);
   std::unique_ptr<unsigned char, TurboJpegFreeDeleter> owned(jpeg);
   if (rc != 0) return TurboJpegError("JPEG encoding failed", tj);
+  reset_on_error.failed = false;
   return CopyToBuffer(jpeg, jpeg_size, pool);
 }
 
 arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
   void* const tj = ThreadDecompressor();
   if (!tj) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
+  ResetThreadJpegHandles reset_on_error;
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &width, &height,
                           &subsampling, &colorspace) != 0) {
@@ -301,6 +327,7 @@ arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::Memor
                     TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
     return TurboJpegError("Corrupt JPEG image", tj);
   }
+  reset_on_error.failed = false;
   return image;
 }
 

@@ -517,3 +517,25 @@ TEST(JpegCodecTest, CorruptInputIsAnError) {
 
 }  // namespace
 }  // namespace petastorm
+
+namespace petastorm {
+namespace {
+
+// The per-thread TurboJPEG handle is replaced after a failure: a good image decodes after a
+// corrupt one on the same thread.
+TEST(JpegCodecTest, DecodesAfterACorruptImageOnTheSameThread) {
+  const Tensor image = MakeImage<uint8_t>({16, 24, 3}, [](int64_t y, int64_t x, int64_t c) {
+    return static_cast<uint8_t>(y * 8 + x * 4 + c * 40);
+  });
+  ASSERT_OK_AND_ASSIGN(auto encoded, Encode(Jpeg(), image));
+  const std::string good = encoded->ToString();
+  for (const std::string& bad : {std::string("not a jpeg at all"), good.substr(0, good.size() / 2),
+                                 std::string("\xff\xd8\xff\xe0", 4)}) {
+    EXPECT_FALSE(Decode(Jpeg(), bad).ok());
+    ASSERT_OK_AND_ASSIGN(auto decoded, Decode(Jpeg(), good));
+    EXPECT_EQ(decoded.shape, image.shape);
+  }
+}
+
+}  // namespace
+}  // namespace petastorm
