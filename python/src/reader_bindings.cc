@@ -113,8 +113,9 @@ void BindReader(nb::module_& m) {
                        std::optional<std::vector<int64_t>> selected_row_groups,
                        const CacheHandle* cache, const std::string& pool, int workers_count,
                        int results_queue_size, int64_t item_stride, int64_t item_offset,
-                       bool deliver_empty) {
+                       bool deliver_empty, const SchemaHandle* schema) {
              ReaderOptions options;
+             if (schema) options.schema = schema->schema;
              options.fields = std::move(fields);
              options.num_epochs = num_epochs;
              options.seed = seed;
@@ -150,7 +151,7 @@ void BindReader(nb::module_& m) {
            nb::arg("predicate").none(), nb::arg("selected_row_groups").none(),
            nb::arg("cache").none(), nb::arg("pool"), nb::arg("workers_count"),
            nb::arg("results_queue_size"), nb::arg("item_stride") = 1, nb::arg("item_offset") = 0,
-           nb::arg("deliver_empty") = false)
+           nb::arg("deliver_empty") = false, nb::arg("schema").none() = nb::none())
       .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
       .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
       .def_prop_ro("num_row_groups_planned",

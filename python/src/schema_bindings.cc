@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "arrow_bridge.h"
 #include "handles.h"
 #include "status.h"
 
@@ -14,8 +15,9 @@ namespace petastorm::python {
 namespace {
 
 Field MakeField(std::string name, std::string dtype, std::vector<std::optional<int64_t>> shape,
-                const CodecHandle* codec, bool nullable) {
+                const CodecHandle* codec, bool nullable, nb::handle arrow_type) {
   Field field;
+  if (arrow_type.is_valid() && !arrow_type.is_none()) field.arrow_type = TypeFromPyArrow(arrow_type);
   field.name = std::move(name);
   field.dtype = ValueOrThrow(ScalarTypeFromName(dtype));
   field.shape = std::move(shape);
@@ -41,16 +43,20 @@ void BindSchema(nb::module_& m) {
   nb::class_<Field>(m, "Field")
       .def(nb::new_([](std::string name, std::string dtype,
                        std::vector<std::optional<int64_t>> shape, const CodecHandle* codec,
-                       bool nullable) {
-             return MakeField(std::move(name), std::move(dtype), std::move(shape), codec, nullable);
+                       bool nullable, nb::handle arrow_type) {
+             return MakeField(std::move(name), std::move(dtype), std::move(shape), codec, nullable,
+                              arrow_type);
            }),
            nb::arg("name"), nb::arg("dtype"), nb::arg("shape"), nb::arg("codec").none(),
-           nb::arg("nullable"))
+           nb::arg("nullable"), nb::arg("arrow_type").none() = nb::none())
       .def_ro("name", &Field::name)
       .def_prop_ro("dtype", [](const Field& f) { return std::string(ScalarTypeName(f.dtype)); })
       .def_ro("shape", &Field::shape)
       .def_prop_ro("codec", &CodecOf)
-      .def_ro("nullable", &Field::nullable);
+      .def_ro("nullable", &Field::nullable)
+      .def_prop_ro("arrow_type", [](const Field& f) -> nb::object {
+        return f.arrow_type ? TypeToPyArrow(f.arrow_type) : nb::none();
+      });
 
   nb::class_<SchemaHandle>(m, "Unischema")
       .def(nb::new_([](std::string name, std::vector<Field> fields) {

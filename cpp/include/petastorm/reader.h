@@ -32,6 +32,9 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
 enum class PoolType { kThread, kDummy };
 
 struct ReaderOptions {
+  // The schema to read by; null reads by the dataset's stored Unischema. A plain Parquet store
+  // has none: pass an inferred one (its fields carry their arrow_type).
+  std::shared_ptr<const Unischema> schema;
   // Field names to deliver; empty delivers every field.
   std::vector<std::string> fields;
   // Passes over the data; std::nullopt repeats forever.
@@ -82,8 +85,8 @@ struct ReaderDiagnostics {
 // reader then stops.
 class Reader {
  public:
-  // Fails when the dataset has no Unischema (a plain Parquet store), a field is unknown, or
-  // an option is invalid (the message names it).
+  // Fails when there is no schema (neither options.schema nor a stored Unischema), a field is
+  // unknown, or an option is invalid (the message names it).
   static arrow::Result<std::unique_ptr<Reader>> Open(std::shared_ptr<const Dataset> dataset,
                                                      ReaderOptions options = {});
   ~Reader();  // stops and joins the workers

@@ -31,8 +31,11 @@ struct Field {
   std::string name;
   ScalarType dtype = ScalarType::kInt32;
   FieldShape shape;                      // empty for a scalar
-  std::shared_ptr<const Codec> codec;    // null: stored natively (scalars only)
+  std::shared_ptr<const Codec> codec;    // null: stored natively
   bool nullable = false;
+  // The stored Arrow type of a codec-less field read from a store that has no Unischema (any
+  // type: lists, structs, ...); null for fields of a Petastorm schema.
+  std::shared_ptr<arrow::DataType> arrow_type;
 
   bool is_scalar() const { return shape.empty(); }
   // True when `shape` has the field's rank and equals it wherever the field's dim is fixed.

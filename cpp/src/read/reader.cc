@@ -415,7 +415,8 @@ class Reader::Impl {
 
 arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Dataset> dataset,
                                                     ReaderOptions options) {
-  if (!dataset->schema()) {
+  if (!options.schema) options.schema = dataset->schema();
+  if (!options.schema) {
     return arrow::Status::Invalid(
         "'", dataset->url(), "' is not a Petastorm dataset (no Unischema in its metadata). "
         "make_reader reads only Petastorm datasets; to read a plain Parquet store use "
@@ -433,11 +434,11 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
     return arrow::Status::Invalid("workers_count must be a positive integer, got ",
                                   options.workers_count);
   }
-  const Unischema& stored = *dataset->schema();
+  const Unischema& stored = *options.schema;
   WorkProcessor::Config config;
   config.dataset = dataset;
   if (options.fields.empty()) {
-    config.output_schema = dataset->schema();
+    config.output_schema = options.schema;
   } else {
     ARROW_ASSIGN_OR_RAISE(config.output_schema, stored.View(options.fields));
   }

@@ -37,6 +37,7 @@ std::string Field::ShapeString() const {
 
 arrow::Result<std::shared_ptr<arrow::DataType>> Field::StorageType() const {
   if (codec) return codec->storage_type();
+  if (arrow_type) return arrow_type;
   if (!is_scalar()) {
     return arrow::Status::Invalid("Field '", name, "' has shape ", ShapeString(),
                                   " but no codec; a non-scalar field needs a codec "
@@ -151,11 +152,14 @@ std::string Unischema::ToJson() const {
       codec = Json(Json::Object{{"name", field.codec->name()},
                                 {"params", params.ok() ? *params : Json(Json::Object{})}});
     }
-    fields.push_back(Json(Json::Object{{"name", field.name},
-                                       {"dtype", ScalarTypeName(field.dtype)},
-                                       {"shape", std::move(shape)},
-                                       {"codec", std::move(codec)},
-                                       {"nullable", field.nullable}}));
+    Json::Object object{{"name", field.name},
+                        {"dtype", ScalarTypeName(field.dtype)},
+                        {"shape", std::move(shape)},
+                        {"codec", std::move(codec)},
+                        {"nullable", field.nullable}};
+    // Informational (an inferred field's stored type); FromJson does not read it back.
+    if (field.arrow_type) object.emplace_back("arrow_type", field.arrow_type->ToString());
+    fields.push_back(Json(std::move(object)));
   }
   Json doc(Json::Object{{"format", kSchemaJsonFormat},
                         {"version", kSchemaJsonVersion},
