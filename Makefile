@@ -8,7 +8,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 BUILD_DIR := build/py
 DEBS := g++ make pkg-config libturbojpeg0-dev libspng-dev libgtest-dev zlib1g-dev
-SOURCES := $(shell find cpp python examples/cpp -type f \( -name '*.cc' -o -name '*.h' -o -name '*.py' -o -name 'CMakeLists.txt' \) 2>/dev/null) CMakeLists.txt pyproject.toml
+SOURCES := $(shell find cpp python examples/cpp benchmarks -type f \( -name '*.cc' -o -name '*.h' -o -name '*.py' -o -name 'CMakeLists.txt' \) 2>/dev/null) CMakeLists.txt pyproject.toml
 
 .PHONY: demo test build setup cpp-test py-test clean
 
@@ -48,3 +48,25 @@ build/.install-stamp: $(VENV)/.stamp $(SOURCES)
 
 clean:
 	rm -rf build
+
+# --- make bench: this project against Petastorm 0.13.1 and the raw limits (benchmarks/) ----------
+# Writes docs/benchmarks.md and docs/benchmarks/*.png. Datasets are cached in .bench-data/;
+# the reference environment .venv-ref (Petastorm 0.13.1 from PyPI, matplotlib) and the C++
+# decode loop (built with the C++ tests, build/py/benchmarks) are made once. Options: make bench BENCH_ARGS='--workloads W1,W2 --runs 3'
+VENV_REF := .venv-ref
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: build $(VENV_REF)/.stamp
+	$(VPY) benchmarks/run.py --decode-loop $(BUILD_DIR)/benchmarks/decode_loop $(BENCH_ARGS)
+
+# requirements-ref.txt pins every package (installed as is, --no-deps). petastorm 0.13.1 declares
+# setuptools<70, which torch's setuptools>=77 contradicts; petastorm never imports setuptools, so
+# torch comes in a second pip call, with its dependencies, and pip's warning about it is dropped.
+$(VENV_REF)/.stamp: benchmarks/requirements-ref.txt benchmarks/requirements-ref-torch.txt build/.debs-stamp
+	test -x $(VENV_REF)/bin/python || $(PYTHON) -m venv $(VENV_REF)
+	$(VENV_REF)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r benchmarks/requirements-ref.txt
+	$(VENV_REF)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements-ref-torch.txt 2>&1 \
+	  | grep -v -e 'requires setuptools<70' -e 'dependency resolver does not currently' || true
+	$(VENV_REF)/bin/python -c 'from petastorm import make_reader, make_batch_reader; import petastorm.pytorch, cv2, matplotlib'
+	touch $@

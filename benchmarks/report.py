@@ -1,0 +1,425 @@
+"""Writes docs/benchmarks.md (a table per workload) and its PNG plots from run.py's results.
+
+    python benchmarks/report.py RESULTS.json [--out docs/benchmarks.md] [--plots-dir docs/benchmarks] [--no-plots]
+
+Plots need matplotlib (installed in .venv-ref); without it the tables are written alone.
+Standard library only otherwise, so it runs in either environment.
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+COLORS = {'ours': '#1f6fb4', 'petastorm': '#ef8a17', 'cpp': '#7f7f7f', 'pyarrow': '#7f7f7f', 'numpy': '#a9a9a9'}
+
+
+# --- Figures ---------------------------------------------------------------------------------
+
+def figures(record, metric):
+    """The figures of one contender, or None when it has no measurement."""
+    result = record.get('result', {})
+    if result.get('status') != 'ok':
+        return None
+    walls, rows, nbytes, cpus = result['wall_s'], result['rows'], result['bytes'], result['cpu_s']
+    rates = [r / w for r, w in zip(rows, walls)]
+    out = {'rss': result.get('peak_rss_mb'), 'cpu': 100.0 * sum(cpus) / sum(walls) if sum(walls) else None,
+           'runs': len(walls)}
+    if metric == 'startup':
+        out.update(ms=1000 * statistics.median(walls), ms_min=1000 * min(walls), ms_max=1000 * max(walls),
+                   first_ms=1000 * result['warmup_s'][0] if result.get('warmup_s') else None)
+    else:
+        out.update(rows_s=statistics.median(rates), rows_min=min(rates), rows_max=max(rates),
+                   mb_s=statistics.median(b / w for b, w in zip(nbytes, walls)) / 1e6)
+    return out
+
+
+def speed(fig, metric):
+    """Bigger is faster: rows/s, or first rows per second for start-up."""
+    if fig is None:
+        return None
+    return 1000.0 / fig['ms'] if metric == 'startup' else fig['rows_s']
+
+
+def pick(records, metric, workers, predicate):
+    """The measured record satisfying `predicate` with the same worker count, else the one with the
+    most workers below it, else any."""
+    found = [r for r in records if predicate(r) and figures(r, metric) is not None]
+    for candidates in ([r for r in found if r['workers'] == workers],
+                       sorted((r for r in found if r['workers'] < workers), key=lambda r: -r['workers']),
+                       found):
+        if candidates:
+            return candidates[0]
+    return None
+
+
+def ratios(workload, record):
+    """(÷ Petastorm, ÷ limit) for one of our records: > 1 means this project is faster."""
+    metric, records = workload['metric'], workload['contenders']
+    ours = speed(figures(record, metric), metric)
+    if ours is None:
+        return None, None
+    ref = [r for r in records if r['family'] == 'petastorm' and r['workers'] == record['workers']
+           and figures(r, metric) is not None]
+    limit = pick(records, metric, record['workers'], lambda r: r['limit'])
+    return (ours / speed(figures(ref[0], metric), metric) if ref else None,
+            ours / speed(figures(limit, metric), metric) if limit else None)
+
+
+def status_text(record):
+    result = record.get('result', {})
+    status = result.get('status', 'not run')
+    if status == 'n/a':
+        return 'n/a (not implemented yet)' if record['family'] == 'ours' else 'n/a: ' + result.get('reason', '')
+    if status == 'not run':
+        return 'not run: ' + result.get('reason', '')
+    return 'error: ' + result.get('reason', '?')
+
+
+# --- Markdown --------------------------------------------------------------------------------
+
+def _num(value, digits=0):
+    if value is None:
+        return '—'
+    return '{:,.{}f}'.format(value, digits)
+
+
+def _ratio(value):
+    return '—' if value is None else '{:.2f}×'.format(value)
+
+
+def _escape(text):
+    return text.replace('|', '\\|').replace('\n', ' ')
+
+
+def workload_table(workload):
+    metric = workload['metric']
+    if metric == 'startup':
+        lines = ['| contender | workers | first row (ms, median) | min – max (ms) | first call in the process (ms) '
+                 '| peak RSS (MiB) | CPU % | ÷ Petastorm | ÷ limit |',
+                 '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    else:
+        lines = ['| contender | workers | rows/s (median) | MB/s decoded | peak RSS (MiB) | CPU % '
+                 '| ÷ Petastorm | ÷ limit |',
+                 '|---|---:|---:|---:|---:|---:|---:|---:|']
+    for record in workload['contenders']:
+        label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
+        workers = str(record['workers'])
+        if record['family'] in ('cpp', 'pyarrow', 'numpy'):
+            workers += ' thread' + ('s' if record['workers'] > 1 else '')
+        fig = figures(record, metric)
+        if fig is None:
+            blanks = ' |' * (6 if metric == 'startup' else 5)
+            lines.append('| {} | {} | {} |{}'.format(label, workers, _escape(status_text(record)), blanks))
+            continue
+        to_ref, to_limit = ratios(workload, record) if record['family'] == 'ours' else (None, None)
+        if metric == 'startup':
+            cells = [_num(fig['ms'], 1), '{} – {}'.format(_num(fig['ms_min'], 1), _num(fig['ms_max'], 1)),
+                     _num(fig['first_ms'], 1)]
+        else:
+            cells = [_num(fig['rows_s']), _num(fig['mb_s'], 1)]
+        cells += [_num(fig['rss']), _num(fig['cpu']), _ratio(to_ref), _ratio(to_limit)]
+        lines.append('| {} | {} | {} |'.format(label, workers, ' | '.join(cells)))
+    return '\n'.join(lines)
+
+
+def summary_table(results):
+    workers = results['workers']
+    head = ['workload'] + ['÷ Petastorm, {} worker{}'.format(w, 's' if w > 1 else '') for w in workers] + \
+           ['÷ limit, {} worker{}'.format(w, 's' if w > 1 else '') for w in workers]
+    lines = ['| ' + ' | '.join(head) + ' |', '|---' + '|---:' * (len(head) - 1) + '|']
+    for workload in results['workloads']:
+        cells_ref, cells_limit = [], []
+        for w in workers:
+            ours = [r for r in workload['contenders'] if r['family'] == 'ours' and r['workers'] == w]
+            if not ours:
+                cells_ref.append('—')
+                cells_limit.append('—')
+                continue
+            if figures(ours[0], workload['metric']) is None:
+                text = 'n/a' if ours[0].get('result', {}).get('status') == 'n/a' else 'error'
+                cells_ref.append(text)
+                cells_limit.append(text)
+                continue
+            to_ref, to_limit = ratios(workload, ours[0])
+            cells_ref.append(_ratio(to_ref))
+            cells_limit.append(_ratio(to_limit))
+        lines.append('| {} {} | {} |'.format(workload['id'], workload['title'], ' | '.join(cells_ref + cells_limit)))
+    return '\n'.join(lines)
+
+
+def header(results):
+    m = results['machine']
+    envs = {}
+    for workload in results['workloads']:
+        for record in workload['contenders']:
+            versions = record.get('result', {}).get('versions')
+            if versions and record['family'] in ('ours', 'petastorm'):
+                envs.setdefault(record['family'], {}).update(versions)
+
+    def env_text(v, name):
+        parts = ['petastorm {}'.format(v['petastorm'])] if 'petastorm' in v else []
+        parts += ['{} {}'.format(label, v[key]) for key, label in
+                  (('pyarrow', 'pyarrow'), ('numpy', 'numpy'), ('pandas', 'pandas'), ('cv2', 'OpenCV'),
+                   ('torch', 'torch'), ('python', 'Python')) if key in v]
+        return '{}: {}'.format(name, ', '.join(parts))
+
+    lines = ['Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])]
+    versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'))
+                if k in envs]
+    libs = ['{} {}'.format(k, m[k]) for k in ('libjpeg-turbo', 'libspng') if m.get(k)]
+    if libs:
+        versions.append('C++ limit: ' + ', '.join(libs))
+    lines.append('Versions: ' + '; '.join(versions) + '.')
+    lines.append('Measured {} at commit {}; {} workloads, {} measured passes after {} warm-up pass{} per contender; '
+                 'the whole run took {:.0f} s.'.format(m['date'], m.get('commit') or '?', results['size'],
+                                                       results['runs'], results['warmup'],
+                                                       '' if results['warmup'] == 1 else 'es', results['seconds']))
+    return '\n'.join(lines)
+
+
+METHOD = """\
+## How these figures are made
+
+- `make bench` writes each workload's dataset once (`benchmarks/workloads.py`, cached in `.bench-data/`,
+  rewritten when the generator's source changes). Our datasets are written by this project; Petastorm
+  0.13.1 (from PyPI, in `.venv-ref`) reads the very same Parquet files through a sibling directory of
+  symlinks whose `_common_metadata` also holds its pickled Unischema (`benchmarks/ref_metadata.py`).
+- Every contender runs in a fresh process (`benchmarks/runner.py`, or the C++ `decode_loop`): one
+  warm-up pass, then the measured passes. A pass reads the whole dataset once, making the reader
+  included (`make_reader(url, workers_count=N, reader_pool_type='thread', shuffle_row_groups=False,
+  num_epochs=1)`, iterating every row and touching every field).
+- **rows/s**: median over the passes of rows ÷ wall time. **MB/s decoded**: bytes of the decoded
+  values (numpy `nbytes`) per second, 1 MB = 10⁶ bytes. **peak RSS**: the process's high-water mark
+  (`VmHWM`), including the data the limits load beforehand. **CPU %**: process CPU time ÷ wall time
+  over the measured passes (200 % = both cores busy).
+- **÷ Petastorm**: our rows/s ÷ Petastorm's with the same worker count; **÷ limit**: our rows/s ÷ the
+  limit's with the same thread count (or the nearest below). For start-up, the inverse ratio of
+  times. Above 1 means this project is faster.
+- Limits: the C++ `decode_loop` (`benchmarks/decode_loop.cc`) reads the encoded cells into memory
+  first, then times only decoding them (libspng, TurboJPEG, `.npy` header parse and copy) on N
+  threads, each reusing its output buffers. `pyarrow` reads with `ParquetFile.iter_batches`
+  (threads on when N > 1) and converts each column to numpy. `numpy.load` decodes the cells read into
+  memory beforehand, one thread.
+- Start-up (W6): the same, with a pass being `make_reader(...)` then `next(reader)`; "first call in the
+  process" is the warm-up pass, which also pays for lazy imports and first-time initialisation.
+- "n/a (not implemented yet)": this project raised `NotImplementedError` or `ImportError` for the
+  feature; the row fills in by itself once it lands.
+"""
+
+
+def busy_machine_warnings(results):
+    """The C++ loop keeps N threads busy by construction: well under N × 100 % CPU means cores were
+    taken by something else during the run (another process, or the host of a virtual machine)."""
+    found = []
+    for workload in results['workloads']:
+        for record in workload['contenders']:
+            fig = figures(record, workload['metric'])
+            if record['family'] == 'cpp' and fig and record['workers'] > 1 and fig['cpu'] is not None \
+                    and fig['cpu'] < 100 * record['workers'] * 0.8:
+                found.append('{} ({:.0f} % on {} threads)'.format(workload['id'], fig['cpu'], record['workers']))
+    if not found:
+        return None
+    return ('The machine was not quiet: the C++ decode loop, which keeps every thread busy, got less CPU than '
+            'its threads asked for in ' + ', '.join(found) + '. Figures with more than one worker are '
+            'understated there; measure again on an idle machine.')
+
+
+def write_markdown(results, out, plots_dir, plot_files, note):
+    rel = os.path.relpath(plots_dir, os.path.dirname(out))
+    parts = ['# Benchmarks', '',
+             'Generated by `make bench` (`benchmarks/run.py`); do not edit by hand. This project against the '
+             'original Petastorm and against the raw limits of the same work, on the same files.', '',
+             header(results), '']
+    for text in (note, busy_machine_warnings(results)):
+        if text:
+            parts += ['> ' + text, '']
+    parts += ['## Summary', '', 'Ratios above 1 mean this project is faster.', '', summary_table(results), '']
+    if 'summary' in plot_files:
+        parts += ['![Summary]({}/{})'.format(rel, plot_files['summary']), '']
+    for workload in results['workloads']:
+        d = workload['dataset']
+        parts += ['## {} — {}'.format(workload['id'], workload['title']), '', workload['about'], '',
+                  'Dataset: {:,} rows, {} files, {} row groups, {:.1f} MB on disk.'.format(
+                      d['rows'], d['files'], d['row_groups'], d['bytes'] / 1e6), '',
+                  workload_table(workload), '']
+        if workload['id'] in plot_files:
+            parts += ['![{}]({}/{})'.format(workload['id'], rel, plot_files[workload['id']]), '']
+    parts.append(METHOD)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, 'w') as f:
+        f.write('\n'.join(parts))
+
+
+# --- Plots -----------------------------------------------------------------------------------
+
+def _label(record):
+    unit = 'thread' if record['family'] in ('cpp', 'pyarrow', 'numpy') else 'worker'
+    return '{}\n{} {}{}'.format(record['label'], record['workers'], unit, 's' if record['workers'] > 1 else '')
+
+
+def _short_number_formatter():
+    from matplotlib.ticker import FuncFormatter
+
+    def short(value, _pos):
+        for scale, suffix in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
+            if abs(value) >= scale:
+                return '{:g}{}'.format(round(value / scale, 2), suffix)
+        return '{:g}'.format(value)
+    return FuncFormatter(short)
+
+
+def plot_workload(plt, workload, path):
+    metric = workload['metric']
+    records = workload['contenders']
+    height = 1.2 + 0.55 * len(records)
+    fig, ax = plt.subplots(figsize=(9, height))
+    values, lows, highs = [], [], []
+    for record in records:
+        fig_ = figures(record, metric)
+        if fig_ is None:
+            values.append(0)
+            lows.append(0)
+            highs.append(0)
+        elif metric == 'startup':
+            values.append(fig_['ms'])
+            lows.append(fig_['ms'] - fig_['ms_min'])
+            highs.append(fig_['ms_max'] - fig_['ms'])
+        else:
+            values.append(fig_['rows_s'])
+            lows.append(fig_['rows_s'] - fig_['rows_min'])
+            highs.append(fig_['rows_max'] - fig_['rows_s'])
+    y = list(range(len(records)))[::-1]
+    colors = [COLORS.get(r['family'], '#7f7f7f') for r in records]
+    hatches = ['//' if r['family'] in ('cpp', 'pyarrow', 'numpy') else '' for r in records]
+    bars = ax.barh(y, values, color=colors, xerr=[lows, highs], capsize=3, error_kw={'elinewidth': 1})
+    for bar, hatch in zip(bars, hatches):
+        bar.set_hatch(hatch)
+        bar.set_edgecolor('white')
+    ax.set_yticks(y)
+    ax.set_yticklabels([_label(r) for r in records], fontsize=8.5)
+    top = max(v + h for v, h in zip(values, highs)) if any(values) else 1
+    for yi, record, value, high in zip(y, records, values, highs):
+        fig_ = figures(record, metric)
+        if fig_ is None:
+            text = status_text(record)
+            ax.text(top * 0.01, yi, text if len(text) < 70 else text[:67] + '...', va='center', fontsize=8,
+                    color='#555555', style='italic')
+        elif metric == 'startup':
+            ax.text(value + high + top * 0.01, yi, '{:,.1f} ms'.format(value), va='center', fontsize=8.5)
+        else:
+            ax.text(value + high + top * 0.01, yi, '{:,.0f} rows/s  ({:,.0f} MB/s)'.format(value, fig_['mb_s']),
+                    va='center', fontsize=8.5)
+    ax.set_xlim(0, top * 1.5)
+    ax.xaxis.set_major_formatter(_short_number_formatter())
+    ax.set_xlabel('milliseconds from make_reader() to the first row (lower is better)' if metric == 'startup'
+                  else 'rows per second (higher is better); bars: median, whiskers: min–max of the passes')
+    ax.set_title('{} — {}'.format(workload['id'], workload['title']), fontsize=11, loc='left')
+    ax.grid(axis='x', alpha=0.3)
+    ax.set_axisbelow(True)
+    for side in ('top', 'right'):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_summary(plt, results, path):
+    """Our speed ÷ Petastorm's and ÷ the limit's per workload: bars from 1× (log scale), right = faster."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+    workers = results['workers']
+    workloads = results['workloads']
+    fig, axes = plt.subplots(1, 2, figsize=(11, 1.6 + 0.5 * len(workloads)), sharey=True)
+    y = list(range(len(workloads)))[::-1]
+    width = 0.8 / max(1, len(workers))
+    shades = ['#9ecae1', '#1f6fb4', '#08306b', '#6baed6']
+    for ax, which, title in ((axes[0], 0, 'this project ÷ Petastorm 0.13.1'),
+                             (axes[1], 1, 'this project ÷ the limit')):
+        low, high = 0.5, 2.0
+        notes = []
+        for k, w in enumerate(workers):
+            for yi, workload in zip(y, workloads):
+                ours = [r for r in workload['contenders'] if r['family'] == 'ours' and r['workers'] == w]
+                value = ratios(workload, ours[0])[which] if ours else None
+                pos = yi + (len(workers) - 1 - 2 * k) * width / 2
+                if value is None:
+                    status = ours[0].get('result', {}).get('status') if ours else None
+                    text = {'n/a': 'n/a (not implemented yet)', 'ok': 'no comparison', None: 'not run'}.get(
+                        status, status)
+                    notes.append((pos, text))
+                    continue
+                low, high = min(low, value), max(high, value)
+                ax.barh(pos, value - 1.0, left=1.0, height=width * 0.9, color=shades[k % len(shades)],
+                        label='{} worker{}'.format(w, 's' if w > 1 else ''))
+                ax.text(value, pos, ' {:.2f}× '.format(value), va='center', fontsize=7.5,
+                        ha='left' if value >= 1 else 'right')
+        ax.set_xscale('log')
+        ax.set_xlim(low / 2.2, high * 2.2)
+        for pos, text in notes:
+            ax.text(low / 2.0, pos, text, va='center', fontsize=7.5, color='#777777', style='italic')
+        ticks = [2.0 ** e for e in range(-10, 11) if low / 2.2 <= 2.0 ** e <= high * 2.2]
+        if len(ticks) > 7:  # every other power of two, always keeping 1×
+            ticks = [t for t in ticks if round(math.log2(t)) % 2 == 0]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _pos: '{:g}×'.format(v) if v >= 1 else '1/{:g}×'.format(round(1 / v))))
+        ax.axvline(1.0, color='#444444', linewidth=1)
+        ax.set_title(title + '\n(log scale; right of 1× = this project is faster)', fontsize=10, loc='left')
+        ax.grid(axis='x', alpha=0.3)
+        ax.set_axisbelow(True)
+        for side in ('top', 'right'):
+            ax.spines[side].set_visible(False)
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(['{} {}'.format(w['id'], w['title']) for w in workloads], fontsize=8.5)
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen.keys()), loc='lower right', fontsize=8, ncol=len(seen))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def draw_plots(results, plots_dir):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    os.makedirs(plots_dir, exist_ok=True)
+    files = {}
+    plot_summary(plt, results, os.path.join(plots_dir, 'summary.png'))
+    files['summary'] = 'summary.png'
+    for workload in results['workloads']:
+        name = workload['id'].lower() + '.png'
+        plot_workload(plt, workload, os.path.join(plots_dir, name))
+        files[workload['id']] = name
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('results')
+    parser.add_argument('--out', default='docs/benchmarks.md')
+    parser.add_argument('--plots-dir', default='docs/benchmarks')
+    parser.add_argument('--no-plots', action='store_true')
+    args = parser.parse_args(argv)
+    with open(args.results) as f:
+        results = json.load(f)
+    plot_files, note = {}, None
+    if not args.no_plots:
+        try:
+            plot_files = draw_plots(results, args.plots_dir)
+        except ImportError as e:
+            note = 'Plots not drawn: {} (matplotlib is installed in .venv-ref by `make bench`).'.format(e)
+    else:
+        note = 'Plots not drawn (--no-plots).'
+    write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files, note)
+    print('wrote {}{}'.format(args.out, ' and {} plots in {}'.format(len(plot_files), args.plots_dir)
+                              if plot_files else ''), file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,360 @@
+"""`make bench`: every contender on every workload, then docs/benchmarks.md and its plots.
+
+    .venv/bin/python benchmarks/run.py [--size full|tiny] [--workloads W1,W3] [--contenders ours,petastorm]
+                                       [--workers 1,2] [--runs 5] [--warmup 1] [--out docs/benchmarks.md]
+
+1. Prepares the workloads' datasets once (workloads.py; cached in --data-dir, keyed on a hash of
+   the generator's source) and, when the reference environment exists, the copies the original
+   Petastorm reads (ref_metadata.py, run by --ref-python).
+2. Runs each contender on each workload in a fresh process (runner.py, or the C++ decode_loop),
+   one after the other, each printing JSON: a warm-up pass, then --runs measured passes.
+3. Writes the results (JSON) and the report (report.py, run by --plot-python for matplotlib).
+
+Contender families (--contenders): ours (this project, --our-python), petastorm (Petastorm 0.13.1,
+--ref-python), cpp (the C++ decode loop, --decode-loop), pyarrow and numpy (the Python limits, run
+by --our-python). A family whose environment or program is missing is reported as not run; a
+contender that raises NotImplementedError or ImportError is reported as "n/a (not implemented
+yet)". The exit status is 1 when a contender failed otherwise (the report is still written).
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy')
+
+# The workloads. Each contender: (family, label, runner kind or 'cpp', options). `workers`
+# contenders run once per --workers value; `limit` marks the limit the ratio "÷ limit" uses.
+WORKLOADS = [
+    {'id': 'W1', 'title': 'hello world (make_reader)', 'dataset': 'hello_world', 'metric': 'throughput',
+     'about': "The user guide's HelloWorldSchema: `id` int32, `image1` PNG 128×256×3 (random pixels), "
+              "`array_4d` uint8 (4, 128, 30, 3) NdarrayCodec. Read with `make_reader`.",
+     'contenders': [
+         ('ours', 'this project', 'reader', {}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('cpp', 'limit: C++ libspng + .npy loop', 'cpp', {'columns': ['image1:png', 'array_4d:npy'], 'limit': True}),
+     ]},
+    {'id': 'W2', 'title': 'JPEG images (make_reader)', 'dataset': 'jpeg', 'metric': 'throughput',
+     'about': '`image` uint8 224×224×3, smooth photo-like content, JPEG quality 90 (about 13 KB each), '
+              'and an int32 `id`. Read with `make_reader`.',
+     'contenders': [
+         ('ours', 'this project', 'reader', {}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('cpp', 'limit: C++ TurboJPEG loop', 'cpp', {'columns': ['image:jpeg'], 'limit': True}),
+     ]},
+    {'id': 'W3', 'title': 'scalars (make_batch_reader)', 'dataset': 'scalars', 'metric': 'throughput',
+     'about': 'Plain Parquet written by pyarrow (no Petastorm metadata): 8 numeric columns (int32, int64, '
+              'float32, float64), zstd. Read with `make_batch_reader`; the limit reads every column with '
+              '`pyarrow.parquet.ParquetFile(...).iter_batches` in batches of one row group and '
+              'converts it to numpy.',
+     'contenders': [
+         ('ours', 'this project', 'batch', {}),
+         ('petastorm', 'Petastorm 0.13.1', 'batch', {}),
+         ('pyarrow', 'limit: pyarrow iter_batches', 'pyarrow', {'limit': True}),
+     ]},
+    {'id': 'W4', 'title': 'float32 tensors (make_reader)', 'dataset': 'tensors', 'metric': 'throughput',
+     'about': '`tensor` float32 (64, 64, 3) NdarrayCodec (48 KiB each) and an int32 `id`. Read with '
+              '`make_reader`. The limit is the C++ loop over the same cells (parse the `.npy` header, copy '
+              'the payload); `numpy.load` over them (what Petastorm\'s NdarrayCodec does per cell, without '
+              'a reader) is shown too. Both read the cells into memory beforehand.',
+     'contenders': [
+         ('ours', 'this project', 'reader', {}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('cpp', 'limit: C++ .npy loop', 'cpp', {'columns': ['tensor:npy'], 'limit': True}),
+         ('numpy', 'numpy.load loop', 'numpy-load', {'columns': ['tensor'], 'workers': [1]}),
+     ]},
+    {'id': 'W5a', 'title': 'PyTorch BatchedDataLoader over W3 (batch 1024)', 'dataset': 'scalars',
+     'metric': 'throughput',
+     'about': '`petastorm.pytorch.BatchedDataLoader(make_batch_reader(...), batch_size=1024)` over the '
+              'W3 files: rows/s of torch tensors.',
+     'contenders': [
+         ('ours', 'this project', 'torch', {'over': 'batch', 'batch_size': 1024}),
+         ('petastorm', 'Petastorm 0.13.1', 'torch', {'over': 'batch', 'batch_size': 1024}),
+     ]},
+    {'id': 'W5b', 'title': 'PyTorch BatchedDataLoader over W1 (batch 64)', 'dataset': 'hello_world',
+     'metric': 'throughput',
+     'about': '`petastorm.pytorch.BatchedDataLoader(make_reader(...), batch_size=64)` over the W1 files. '
+              "Petastorm 0.13.1 runs its `DataLoader` here, its best loader for `make_reader`: its "
+              '`BatchedDataLoader` calls `torch.as_tensor([ndarray])` on every row, about 20 rows/s on this '
+              'dataset.',
+     'contenders': [
+         ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64}),
+         ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
+          {'over': 'reader', 'batch_size': 64, 'loader': 'plain', 'ref_copy': True}),
+     ]},
+    {'id': 'W6', 'title': 'start-up on many small files', 'dataset': 'many_files', 'metric': 'startup',
+     'about': 'Time from the `make_reader(...)` call to the first row, on a dataset of many small files '
+              '(10 rows each: int32, int64 and a float32 (16,) NdarrayCodec). The limit reads '
+              '`_common_metadata` and the first row group of the first file with pyarrow.',
+     'contenders': [
+         ('ours', 'this project', 'startup', {}),
+         ('petastorm', 'Petastorm 0.13.1', 'startup', {'ref_copy': True}),
+         ('pyarrow', 'limit: pyarrow, first file only', 'pyarrow-startup', {'limit': True, 'workers': [1]}),
+     ]},
+]
+
+
+def log(message):
+    print('[bench {}] {}'.format(time.strftime('%H:%M:%S'), message), file=sys.stderr, flush=True)
+
+
+def last_json_line(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith('{'):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    return None
+
+
+def run_json(argv, timeout, log_path):
+    """Runs argv, returns its JSON result; the output goes to log_path."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
+                              cwd=ROOT)
+        out, err, rc = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as e:
+        out, err, rc = e.stdout or '', e.stderr or '', 'timeout'
+        if isinstance(out, bytes):
+            out, err = out.decode(errors='replace'), err.decode(errors='replace')
+    with open(log_path, 'w') as f:
+        f.write('$ {}\n--- exit {} after {:.1f} s\n--- stdout\n{}\n--- stderr\n{}'.format(
+            ' '.join(argv), rc, time.perf_counter() - start, out, err))
+    result = last_json_line(out)
+    if rc == 'timeout':
+        return {'status': 'error', 'reason': 'timed out after {} s'.format(timeout)}
+    if result is None:
+        tail = (err.strip().splitlines() or ['no output'])[-1]
+        return {'status': 'error', 'reason': 'exit {}: {}'.format(rc, tail[:300])}
+    return result
+
+
+# --- Machine and versions --------------------------------------------------------------------
+
+def machine_info():
+    info = {'cpu': platform.processor() or platform.machine(), 'cores': os.cpu_count(), 'memory_gib': None,
+            'os': platform.platform(), 'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    info['cpu'] = line.split(':', 1)[1].strip()
+                    break
+        with open('/proc/meminfo') as f:
+            info['memory_gib'] = round(int(f.readline().split()[1]) / 2 ** 20, 1)
+        with open('/etc/os-release') as f:
+            for line in f:
+                if line.startswith('PRETTY_NAME='):
+                    info['os'] = line.split('=', 1)[1].strip().strip('"') + ', Linux ' + platform.release()
+    except OSError:
+        pass
+    if hasattr(os, 'sched_getaffinity'):
+        info['cores'] = len(os.sched_getaffinity(0))
+    for lib, name in (('libturbojpeg', 'libjpeg-turbo'), ('spng', 'libspng')):
+        try:
+            info[name] = subprocess.run(['pkg-config', '--modversion', lib], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True).stdout.strip() or None
+        except OSError:
+            info[name] = None
+    try:
+        commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        info['commit'] = commit + (' (with uncommitted changes)' if dirty else '') if commit else None
+    except OSError:
+        info['commit'] = None
+    return info
+
+
+# --- Orchestration ---------------------------------------------------------------------------
+
+def file_hash(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()[:12]
+
+
+def prepare_datasets(args, names):
+    log('preparing datasets ({} size) in {}'.format(args.size, args.data_dir))
+    proc = subprocess.run([args.our_python, os.path.join(HERE, 'workloads.py'), '--data-dir', args.data_dir,
+                           '--size', args.size, '--only', ','.join(sorted(names))],
+                          stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit('benchmarks/workloads.py failed (exit {})'.format(proc.returncode))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def prepare_ref_copy(args, path):
+    """The sibling directory the original Petastorm reads: returns (path, None) or (None, reason)."""
+    target = path + '-ref'
+    stamp = target + '.complete'
+    key = file_hash(os.path.join(HERE, 'ref_metadata.py')) + file_hash(os.path.join(HERE, 'requirements-ref.txt'))
+    if os.path.exists(stamp) and open(stamp).read() == key:
+        return target, None
+    log('making the Petastorm 0.13.1 copy {}'.format(target))
+    proc = subprocess.run([args.ref_python, os.path.join(HERE, 'ref_metadata.py'), path, target],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        log(proc.stdout)
+        return None, 'ref_metadata.py failed: {}'.format((proc.stdout.strip().splitlines() or ['?'])[-1][:200])
+    with open(stamp, 'w') as f:
+        f.write(key)
+    return target, None
+
+
+def contender_command(args, workload, family, kind, options, dataset, workers):
+    if family == 'cpp':
+        files = sorted(os.path.join(dataset, f) for f in os.listdir(dataset)
+                       if f.endswith('.parquet') and not f.startswith(('_', '.')))
+        argv = [args.decode_loop, '--threads', str(workers), '--runs', str(args.runs), '--warmup', str(args.warmup)]
+        for column in options['columns']:
+            argv += ['--column', column]
+        return argv + files
+    python = args.ref_python if family == 'petastorm' else args.our_python
+    argv = [python, os.path.join(HERE, 'runner.py'), kind, dataset, '--workers', str(workers),
+            '--runs', str(args.runs), '--warmup', str(args.warmup)]
+    if 'over' in options:
+        argv += ['--over', options['over'], '--batch-size', str(options['batch_size']),
+                 '--loader', options.get('loader', 'batched')]
+    if kind == 'numpy-load':
+        argv += ['--columns', ','.join(options['columns'])]
+    return argv
+
+
+def family_unavailable(args, family):
+    if family == 'petastorm' and not (args.ref_python and os.access(args.ref_python, os.X_OK)):
+        return 'the reference environment is missing ({})'.format(args.ref_python or 'no --ref-python')
+    if family == 'cpp' and not (args.decode_loop and os.access(args.decode_loop, os.X_OK)):
+        return 'decode_loop is not built ({})'.format(args.decode_loop or 'no --decode-loop')
+    return None
+
+
+def check_our_environment(args):
+    proc = subprocess.run([args.our_python, '-c', 'import petastorm, pyarrow, numpy; '
+                           'print(petastorm.__version__, pyarrow.__version__, numpy.__version__)'],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit('this project is not importable by {}:\n{}'.format(args.our_python, proc.stderr[-2000:]))
+    log('this project: petastorm {} (pyarrow {}, numpy {})'.format(*proc.stdout.split()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--size', choices=['full', 'tiny'], default='full')
+    parser.add_argument('--data-dir', default=os.path.join(ROOT, '.bench-data'))
+    parser.add_argument('--workloads', help='comma-separated workload ids (default: all)')
+    parser.add_argument('--contenders', default=','.join(FAMILIES),
+                        help='comma-separated families among {} (default: all)'.format(', '.join(FAMILIES)))
+    parser.add_argument('--workers', default='1,2', help='worker counts (threads for the limits)')
+    parser.add_argument('--runs', type=int, default=5, help='measured passes per contender (median reported)')
+    parser.add_argument('--warmup', type=int, default=1, help='passes before measuring')
+    parser.add_argument('--timeout', type=int, default=900, help='seconds per contender process')
+    parser.add_argument('--our-python', default=sys.executable)
+    parser.add_argument('--ref-python', default=os.path.join(ROOT, '.venv-ref', 'bin', 'python'))
+    parser.add_argument('--plot-python', default=None,
+                        help='interpreter with matplotlib for the plots (default: --ref-python if it exists)')
+    parser.add_argument('--decode-loop', default=os.path.join(ROOT, 'build', 'py', 'benchmarks', 'decode_loop'))
+    parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
+    parser.add_argument('--plots-dir', default=None, help='default: benchmarks/ beside --out')
+    args = parser.parse_args(argv)
+
+    args.data_dir = os.path.abspath(args.data_dir)
+    args.out = os.path.abspath(args.out)
+    args.plots_dir = os.path.abspath(args.plots_dir or os.path.join(os.path.dirname(args.out), 'benchmarks'))
+    families = [f.strip() for f in args.contenders.split(',') if f.strip()]
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        parser.error('unknown contender families: {}'.format(', '.join(sorted(unknown))))
+    worker_counts = [int(w) for w in args.workers.split(',')]
+    selected = [w for w in WORKLOADS if not args.workloads or w['id'] in args.workloads.split(',')]
+    if not selected:
+        parser.error('no workload matches --workloads {}'.format(args.workloads))
+
+    started = time.perf_counter()
+    check_our_environment(args)
+    datasets = prepare_datasets(args, {w['dataset'] for w in selected})
+    log_dir = os.path.join(args.data_dir, 'logs')
+    os.makedirs(log_dir, exist_ok=True)
+    unavailable = {f: family_unavailable(args, f) for f in families}
+    ref_copies = {}
+
+    results = {'machine': machine_info(), 'size': args.size, 'runs': args.runs, 'warmup': args.warmup,
+               'workers': worker_counts, 'workloads': []}
+    failed = []
+    for workload in selected:
+        dataset = datasets[workload['dataset']]
+        entry = {key: workload[key] for key in ('id', 'title', 'about', 'metric')}
+        entry['dataset'] = {k: dataset[k] for k in ('rows', 'files', 'row_groups', 'bytes')}
+        entry['contenders'] = []
+        for family, label, kind, options in workload['contenders']:
+            if family not in families:
+                continue
+            for workers in options.get('workers', worker_counts):
+                record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit'))}
+                entry['contenders'].append(record)
+                reason = unavailable[family]
+                path = dataset['path']
+                if reason is None and options.get('ref_copy'):
+                    if path not in ref_copies:
+                        ref_copies[path] = prepare_ref_copy(args, path)
+                    path, reason = ref_copies[path]
+                if reason is not None:
+                    record['result'] = {'status': 'not run', 'reason': reason}
+                    continue
+                argv = contender_command(args, workload, family, kind, options, path, workers)
+                name = '{}-{}-{}-w{}'.format(workload['id'], family, kind, workers)
+                log('{} {}: {} (workers={}) ...'.format(workload['id'], workload['title'], label, workers))
+                t0 = time.perf_counter()
+                result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))
+                result.pop('traceback', None)
+                if result['status'] == 'n/a' and family != 'ours':
+                    result['status'] = 'error'  # only this project may lack a feature
+                record['result'] = result
+                record['seconds'] = round(time.perf_counter() - t0, 1)
+                summary = result['status']
+                if result['status'] == 'ok':
+                    rates = sorted(r / w for r, w in zip(result['rows'], result['wall_s']))
+                    summary = ('{:.0f} ms to the first row'.format(1000 * sorted(result['wall_s'])[len(rates) // 2])
+                               if workload['metric'] == 'startup' else '{:,.0f} rows/s'.format(rates[len(rates) // 2]))
+                elif result['status'] == 'error':
+                    failed.append('{} {} (workers={}): {}'.format(workload['id'], label, workers, result['reason']))
+                    summary = 'ERROR ' + result['reason']
+                else:
+                    summary += ': ' + result.get('reason', '')
+                log('    {} [{:.1f} s; log {}]'.format(summary, record['seconds'], name + '.log'))
+        results['workloads'].append(entry)
+    results['seconds'] = round(time.perf_counter() - started, 1)
+
+    os.makedirs(args.plots_dir, exist_ok=True)
+    results_path = os.path.join(args.plots_dir, 'results.json')
+    with open(results_path, 'w') as f:
+        json.dump(results, f, indent=1)
+        f.write('\n')
+    plot_python = args.plot_python or (args.ref_python if args.ref_python and os.access(args.ref_python, os.X_OK)
+                                       else sys.executable)
+    report = [plot_python, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
+              '--plots-dir', args.plots_dir]
+    if subprocess.run(report, cwd=ROOT).returncode != 0:
+        log('report.py failed with {}; writing the tables without plots'.format(plot_python))
+        subprocess.run([sys.executable, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
+                        '--plots-dir', args.plots_dir, '--no-plots'], cwd=ROOT, check=True)
+    log('wrote {} and {} in {:.0f} s'.format(args.out, args.plots_dir, time.perf_counter() - started))
+    if failed:
+        log('FAILED contenders (logs in {}):\n  {}'.format(log_dir, '\n  '.join(failed)))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

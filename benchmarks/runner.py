@@ -1,0 +1,242 @@
+"""Runs one contender on one workload in this process and prints one JSON object.
+
+    python benchmarks/runner.py KIND DATASET [--workers N] [--runs 5] [--warmup 1] [...]
+
+Kinds: reader (make_reader), batch (make_batch_reader), torch (petastorm.pytorch's
+BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), startup (factory call to the first
+row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, numpy-load (numpy.load over a
+column's bytes).
+
+The same file runs in this project's environment (.venv: `petastorm` is this project) and in the
+reference one (.venv-ref: `petastorm` is Petastorm 0.13.1): it only uses their common API, and
+works with numpy 1.23 / pyarrow 10 as with numpy 2 / pyarrow 26. One measured run reads the whole
+dataset once (one epoch) and includes making the reader, as a training loop does each epoch.
+
+Output: {"status": "ok", "wall_s": [...], "cpu_s": [...], "rows": [...], "bytes": [...],
+"warmup_s": [...], "peak_rss_mb": x, "versions": {...}}, one entry per measured run; or {"status": "n/a",
+"reason": ...} when the contender raises NotImplementedError or ImportError (not implemented
+yet); or {"status": "error", "reason": ...}.
+"""
+import argparse
+import glob
+import io
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import traceback
+import warnings
+
+
+def peak_rss_mb():
+    """The process's peak resident set size (VmHWM), in MiB."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def data_files(path):
+    return sorted(f for f in glob.glob(os.path.join(path, '*.parquet'))
+                  if not os.path.basename(f).startswith(('_', '.')))
+
+
+def url(path):
+    return 'file://' + os.path.abspath(path)
+
+
+def _nbytes(value):
+    nbytes = getattr(value, 'nbytes', None)
+    if nbytes is not None:
+        return nbytes
+    if hasattr(value, 'element_size'):  # a torch tensor
+        return value.element_size() * value.nelement()
+    return len(value) if isinstance(value, (bytes, str)) else 8
+
+
+# --- One pass per kind: each returns (rows, decoded bytes) -----------------------------------
+
+def _reader_kwargs(args):
+    return dict(reader_pool_type=args.pool_type, workers_count=args.workers, shuffle_row_groups=False, num_epochs=1)
+
+
+def pass_reader(args):
+    from petastorm import make_reader
+    rows = nbytes = 0
+    with make_reader(url(args.dataset), **_reader_kwargs(args)) as reader:
+        for row in reader:
+            rows += 1
+            nbytes += sum(_nbytes(v) for v in row)
+    return rows, nbytes
+
+
+def pass_batch(args):
+    from petastorm import make_batch_reader
+    rows = nbytes = 0
+    with make_batch_reader(url(args.dataset), **_reader_kwargs(args)) as reader:
+        for batch in reader:
+            rows += len(batch[0])
+            nbytes += sum(_nbytes(column) for column in batch)
+    return rows, nbytes
+
+
+def pass_torch(args):
+    from petastorm import make_batch_reader, make_reader
+    from petastorm import pytorch
+    factory = make_batch_reader if args.over == 'batch' else make_reader
+    loader = pytorch.DataLoader if args.loader == 'plain' else pytorch.BatchedDataLoader
+    rows = nbytes = 0
+    with factory(url(args.dataset), **_reader_kwargs(args)) as reader:
+        for batch in loader(reader, batch_size=args.batch_size):
+            values = list(batch.values())
+            rows += len(values[0])
+            nbytes += sum(_nbytes(v) for v in values)
+    return rows, nbytes
+
+
+def pass_startup(args):
+    from petastorm import make_reader
+    reader = make_reader(url(args.dataset), **_reader_kwargs(args))
+    try:
+        next(reader)
+    finally:
+        reader.stop()
+        reader.join()
+    return 1, 0
+
+
+def pass_pyarrow_startup(args):
+    """The least a reader must do before its first row: read the dataset metadata, list the
+    directory, read the first row group of the first file."""
+    import pyarrow.parquet as pq
+    common = os.path.join(args.dataset, '_common_metadata')
+    if os.path.exists(common):
+        pq.read_schema(common)
+    first = data_files(args.dataset)[0]
+    table = pq.ParquetFile(first).read_row_group(0)
+    table.slice(0, 1).to_pylist()
+    return 1, 0
+
+
+class PyarrowLimit(object):
+    """ParquetFile.iter_batches over every file, every column to numpy (zero-copy for numbers), in
+    batches of a row group's size (smaller batches are slower)."""
+
+    def __init__(self, args):
+        import pyarrow as pa
+        self.files = data_files(args.dataset)
+        self.use_threads = args.workers > 1
+        pa.set_cpu_count(max(1, args.workers))
+        pa.set_io_thread_count(max(1, args.workers))
+
+    def __call__(self, args):
+        import pyarrow.parquet as pq
+        rows = nbytes = 0
+        for path in self.files:
+            parquet_file = pq.ParquetFile(path)
+            metadata = parquet_file.metadata
+            batch_size = max(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+            for batch in parquet_file.iter_batches(batch_size=batch_size, use_threads=self.use_threads):
+                rows += batch.num_rows
+                nbytes += sum(column.to_numpy().nbytes for column in batch.columns)
+        return rows, nbytes
+
+
+class NumpyLoadLimit(object):
+    """numpy.load over the cells of the codec columns, read from the files once before timing."""
+
+    def __init__(self, args):
+        import pyarrow.parquet as pq
+        self.columns = []
+        for name in args.columns.split(','):
+            cells = []
+            for path in data_files(args.dataset):
+                cells.extend(pq.read_table(path, columns=[name]).column(0).to_pylist())
+            self.columns.append(cells)
+
+    def __call__(self, args):
+        import numpy as np
+        nbytes = 0
+        for cells in self.columns:
+            for cell in cells:
+                nbytes += np.load(io.BytesIO(cell)).nbytes
+        return len(self.columns[0]), nbytes
+
+
+PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'startup': pass_startup,
+          'pyarrow-startup': pass_pyarrow_startup}
+LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit}
+
+
+def versions():
+    found = {'python': platform.python_version()}
+    for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas'):
+        if module in sys.modules:
+            found[module] = getattr(sys.modules[module], '__version__', '?')
+    return found
+
+
+def run(args):
+    warnings.simplefilter('ignore')  # Petastorm 0.13.1 on pyarrow 10 warns of deprecations
+    if args.kind in LIMITS:
+        one_pass = LIMITS[args.kind](args)
+    else:
+        one_pass = PASSES[args.kind]
+    warmup_s = []
+    for _ in range(args.warmup):
+        t0 = time.perf_counter()
+        one_pass(args)
+        warmup_s.append(time.perf_counter() - t0)
+    result = {'status': 'ok', 'wall_s': [], 'cpu_s': [], 'rows': [], 'bytes': [], 'warmup_s': warmup_s}
+    for _ in range(args.runs):
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        rows, nbytes = one_pass(args)
+        result['wall_s'].append(time.perf_counter() - t0)
+        result['cpu_s'].append(cpu_seconds() - cpu0)
+        result['rows'].append(rows)
+        result['bytes'].append(nbytes)
+    if min(result['rows']) == 0:
+        return {'status': 'error', 'reason': 'read no rows'}
+    result['peak_rss_mb'] = peak_rss_mb()
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('kind', choices=sorted(PASSES) + sorted(LIMITS))
+    parser.add_argument('dataset')
+    parser.add_argument('--workers', type=int, default=1, help='workers_count, or threads for the limits')
+    parser.add_argument('--pool-type', default='thread')
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--over', choices=['reader', 'batch'], default='reader', help='torch: the reader to load from')
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--loader', choices=['batched', 'plain'], default='batched',
+                        help='torch: petastorm.pytorch.BatchedDataLoader or DataLoader')
+    parser.add_argument('--columns', help='numpy-load: comma-separated codec columns')
+    args = parser.parse_args(argv)
+    try:
+        result = run(args)
+    except (NotImplementedError, ImportError) as e:
+        result = {'status': 'n/a', 'reason': '{}: {}'.format(type(e).__name__, e)}
+    except Exception as e:  # reported in the table; the orchestrator shows the traceback
+        result = {'status': 'error', 'reason': '{}: {}'.format(type(e).__name__, e),
+                  'traceback': traceback.format_exc()}
+    result['versions'] = versions()
+    sys.stdout.flush()
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1 @@
+"""Throughput measurement of readers: ``petastorm-throughput`` (cli.py) and ``reader_throughput``."""
