@@ -120,6 +120,12 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const st
                                    "': ", fs.status().message());
   }
   while (path->size() > 1 && path->back() == '/') path->pop_back();
+  if ((*fs)->type_name() == "local") {
+    // Memory-mapped reads: the Parquet reader copies cells straight from the page cache.
+    auto options = arrow::fs::LocalFileSystemOptions::Defaults();
+    options.use_mmap = true;
+    return std::make_shared<arrow::fs::LocalFileSystem>(options);
+  }
   return fs;
 }
 
