@@ -77,8 +77,9 @@ def test_errors(tmp_path, hello_world_dataset):
         make_reader(url, reader_pool_type='gpu')
     with pytest.raises(ValueError, match='Unknown cache_type'):
         make_reader(url, cache_type='memory')
-    with pytest.raises(NotImplementedError):
-        make_batch_reader(url)
+    with pytest.warns(UserWarning, match='Please use make_reader'):
+        with make_batch_reader(url, schema_fields=['id']):
+            pass
     with pytest.raises(ValueError, match='workers_count'):
         make_reader(url, workers_count=0)
 

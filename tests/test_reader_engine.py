@@ -423,3 +423,13 @@ def test_partition_predicates_and_filters_prune_at_plan_time(partitioned_url):
     with make_reader(partitioned_url, schema_fields=['id'],
                      filters=[('partition_key', '=', 'p_1'), ('id', '>=', 15)]) as r:
         assert sorted(int(x.id) for x in r) == list(range(15, 20))
+
+
+def test_ngram_with_drop_partitions_spans_the_cuts(engine_url):
+    ngram = NGram({0: [EngineSchema.id], 1: [EngineSchema.id]}, delta_threshold=1, timestamp_field=EngineSchema.ts)
+    with make_reader(engine_url, schema_fields=ngram, shuffle_row_groups=False) as reader:
+        whole = [int(w[0].id) for w in reader]
+    for parts in (2, 3):
+        with make_reader(engine_url, schema_fields=ngram, shuffle_row_groups=False,
+                         shuffle_row_drop_partitions=parts) as reader:
+            assert sorted(int(w[0].id) for w in reader) == sorted(whole)

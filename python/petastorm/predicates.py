@@ -5,6 +5,12 @@ A predicate names the fields it reads (``get_fields``) and decides per row (``do
 ``in_intersection``, ``in_negate``, ``in_pseudorandom_split`` and ``in_reduce`` with ``all`` /
 ``any`` run natively; ``in_lambda`` and other ``PredicateBase`` subclasses call ``do_include``
 row by row in Python. ``do_include`` itself works on a plain dict of values, as in Petastorm.
+
+``make_batch_reader(..., predicate=...)`` evaluates the same native predicates on each batch;
+``in_lambda`` and other ``PredicateBase`` subclasses get one call per batch with a pandas
+DataFrame of the predicate's fields and return a boolean Series (or array) with one value per
+row, as in Petastorm. Inside ``in_negate`` and ``in_reduce(..., all|any)`` they are called the
+same way, and the results combined natively.
 """
 import abc
 import collections.abc
@@ -27,16 +33,22 @@ class PredicateBase(abc.ABC):
     def do_include(self, values):
         pass
 
-    def _core_predicate(self):
-        """The C++ form of the predicate: ``do_include`` called for every row."""
-        return _core.python_predicate(sorted(self.get_fields()), _RowsEvaluator(self))
+    def _core_predicate(self, batched=False):
+        """The C++ form of the predicate: ``do_include`` called for every row, or with
+        `batched` once per batch with a DataFrame."""
+        return _core.python_predicate(sorted(self.get_fields()), _evaluator(self, batched))
 
 
-def _core_predicate_of(predicate):
-    """The C++ predicate the reader evaluates for a ``PredicateBase``."""
+def _core_predicate_of(predicate, batched=False):
+    """The C++ predicate the reader evaluates for a ``PredicateBase`` (make_batch_reader:
+    `batched`)."""
     if not isinstance(predicate, PredicateBase):
         raise ValueError('predicate parameter is expected to be derived from PredicateBase')
-    return predicate._core_predicate()
+    return predicate._core_predicate(batched)
+
+
+def _evaluator(predicate, batched):
+    return _DataFrameEvaluator(predicate) if batched else _RowsEvaluator(predicate)
 
 
 class _RowsEvaluator(object):
@@ -64,6 +76,31 @@ class _RowsEvaluator(object):
         return [bool(do_include(dict(zip(names, row)))) for row in zip(*columns.values())]
 
 
+class _DataFrameEvaluator(object):
+    """What the C++ core calls to evaluate a Python predicate on one batch for
+    make_batch_reader: ``do_include`` gets a DataFrame of the predicate's fields."""
+
+    def __init__(self, predicate):
+        self._predicate = predicate
+
+    def __repr__(self):
+        return repr(self._predicate)
+
+    def _evaluate_batch(self, raw_columns):
+        from petastorm.batch_reader import column_to_numpy, to_dataframe
+        from petastorm.unischema import _field_from_core
+        columns = {name: column_to_numpy(_field_from_core(core_field), raw)
+                   for name, (core_field, raw) in raw_columns.items()}
+        frame = to_dataframe(columns)
+        result = self._predicate.do_include(frame)
+        flags = np.asarray(result)
+        if flags.dtype != np.bool_ or flags.shape != (len(frame),):
+            got = 'dtype {} and shape {}'.format(flags.dtype, flags.shape) if flags.ndim else repr(result)
+            raise ValueError('{!r}: with make_batch_reader do_include(DataFrame) must return a boolean Series '
+                             'or array with one value per row ({} rows), got {}'.format(self._predicate, len(frame), got))
+        return flags.tolist()
+
+
 def _string_to_bucket(text, bucket_num):
     digest = hashlib.md5(text.encode('utf-8')).hexdigest()
     return int(digest, 16) % bucket_num
@@ -82,7 +119,7 @@ class in_set(PredicateBase):
     def do_include(self, values):
         return values[self._predicate_field] in self._inclusion_values
 
-    def _core_predicate(self):
+    def _core_predicate(self, batched=False):
         return _core.in_set(list(self._inclusion_values), self._predicate_field)
 
 
@@ -103,7 +140,7 @@ class in_intersection(PredicateBase):
         # np.in1d(...) flattened; any() of it.
         return bool(np.isin(value, self._inclusion_values).any())
 
-    def _core_predicate(self):
+    def _core_predicate(self, batched=False):
         return _core.in_intersection(self._inclusion_values, self._predicate_field)
 
 
@@ -136,9 +173,9 @@ class in_lambda(PredicateBase):
             args.append(self._state_arg)
         return self._predicate_func(*args)
 
-    def _core_predicate(self):
+    def _core_predicate(self, batched=False):
         fields = list(dict.fromkeys(self._predicate_fields))
-        return _core.python_predicate(fields, _RowsEvaluator(self))
+        return _core.python_predicate(fields, _evaluator(self, batched))
 
 
 class in_negate(PredicateBase):
@@ -155,8 +192,8 @@ class in_negate(PredicateBase):
     def do_include(self, values):
         return not self._predicate.do_include(values)
 
-    def _core_predicate(self):
-        return _core.in_negate(self._predicate._core_predicate())
+    def _core_predicate(self, batched=False):
+        return _core.in_negate(self._predicate._core_predicate(batched))
 
 
 class in_reduce(PredicateBase):
@@ -181,11 +218,11 @@ class in_reduce(PredicateBase):
     def do_include(self, values):
         return self._reduce_func([p.do_include(values) for p in self._predicate_list])
 
-    def _core_predicate(self):
+    def _core_predicate(self, batched=False):
         if self._reduce_func is all or self._reduce_func is any:
-            return _core.in_reduce([p._core_predicate() for p in self._predicate_list],
+            return _core.in_reduce([p._core_predicate(batched) for p in self._predicate_list],
                                    self._reduce_func.__name__)
-        return super()._core_predicate()
+        return super()._core_predicate(batched)
 
 
 class in_pseudorandom_split(PredicateBase):
@@ -232,6 +269,6 @@ class in_pseudorandom_split(PredicateBase):
         bucket = _string_to_bucket(str(values[self._predicate_field]), sys.maxsize)
         return self._bucket_low <= bucket < self._bucket_high
 
-    def _core_predicate(self):
+    def _core_predicate(self, batched=False):
         return _core.in_pseudorandom_split([float(f) for f in self._fraction_list], self._subset_index,
                                            self._predicate_field)

@@ -7,9 +7,14 @@ raw buffers, never pickled, and the parent makes numpy arrays over the received 
 copying. The parent takes items round-robin, so the order is the plan's, as with threads.
 Transform functions and predicates are sent to the workers with pickle: they must be
 importable (module-level), not lambdas.
+
+For make_batch_reader (``batched``) a worker sends the item's converted columns instead: one
+pickle (protocol 5) whose numpy buffers travel out of band, each as its own message received
+straight into a buffer the parent's arrays then own (no copy, writable).
 """
 import multiprocessing
 import pickle
+import struct
 
 import numpy as np
 import pyarrow as pa
@@ -72,24 +77,52 @@ def _deserialize_rows(schema, buffer):
     return [dict(zip(names, values)) for values in zip(*columns)] if names else []
 
 
+def _send_columns(conn, columns):
+    """A batch's {name: numpy array}: the pickle, then each out-of-band buffer."""
+    buffers = []
+    body = pickle.dumps(columns, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    header = struct.pack('<I{}Q'.format(len(raws)), len(raws), *(r.nbytes for r in raws))
+    conn.send_bytes(_DATA + header + body)
+    for raw in raws:
+        conn.send_bytes(raw)
+
+
+def _receive_columns(conn, payload):
+    """The columns _send_columns sent; `payload` is the first message without its tag."""
+    (count,) = struct.unpack_from('<I', payload, 0)
+    sizes = struct.unpack_from('<{}Q'.format(count), payload, 4)
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        conn.recv_bytes_into(buffer)
+        buffers.append(buffer)
+    return pickle.loads(payload[4 + 8 * count:], buffers=buffers)
+
+
 def _worker_main(conn, offset, stride, args):
     """Runs in a worker process: serves every stride-th work item, from item `offset`."""
     try:
         from petastorm.reader import Reader
-        reader = Reader(args['dataset_url'], schema_fields=args['schema_fields'], seed=args['seed'],
+        reader_class = args.get('reader_class') or Reader
+        reader = reader_class(args['dataset_url'], schema_fields=args['schema_fields'], seed=args['seed'],
                         shuffle_rows=args['shuffle_rows'], shuffle_row_groups=args['shuffle_row_groups'],
                         shuffle_row_drop_partitions=args['shuffle_row_drop_partitions'],
                         predicate=args['predicate'], num_epochs=args['num_epochs'], cur_shard=args['cur_shard'],
                         shard_count=args['shard_count'], shard_seed=args['shard_seed'], cache=args['cache'],
                         transform_spec=args['transform_spec'], pool='dummy', workers_count=1,
-                        filters=args['filters'], item_stride=stride, item_offset=offset, deliver_empty=True)
+                        filters=args['filters'], item_stride=stride, item_offset=offset, deliver_empty=True,
+                        partition_overlap_rows=args['partition_overlap_rows'])
         names = list(reader.schema.fields)
         while True:
             rows = reader._next_item_dicts()
             if rows is None:
                 conn.send_bytes(_END)
                 return
-            conn.send_bytes(_DATA + _serialize_rows(names, rows).to_pybytes())
+            if reader.is_batched_reader:
+                _send_columns(conn, rows)
+            else:
+                conn.send_bytes(_DATA + _serialize_rows(names, rows).to_pybytes())
     except BaseException as e:  # noqa: B902 -- everything goes back to the consumer
         try:
             payload = pickle.dumps(e)
@@ -106,7 +139,7 @@ def _worker_main(conn, offset, stride, args):
 class ProcessPool(object):
     """Worker processes and the parent's round-robin collection of their results."""
 
-    def __init__(self, workers_count, worker_args, schema):
+    def __init__(self, workers_count, worker_args, schema, batched=False):
         for key in ('transform_spec', 'predicate'):
             try:
                 pickle.dumps(worker_args[key])
@@ -117,6 +150,7 @@ class ProcessPool(object):
         self._count = workers_count
         self._args = worker_args
         self._schema = schema
+        self._batched = batched
         self._procs = []
         self._conns = []
         self._start()
@@ -135,7 +169,8 @@ class ProcessPool(object):
         self._done = False
 
     def next(self):
-        """The next work item's rows (a list of dicts, maybe empty); None at the end."""
+        """The next work item's rows (a list of dicts, maybe empty; batched: a dict of
+        columns, maybe empty); None at the end."""
         while not self._done:
             k = self._sequence % self._count
             try:
@@ -152,6 +187,8 @@ class ProcessPool(object):
                 self.stop()
                 raise pickle.loads(payload)
             self._sequence += 1
+            if self._batched:
+                return _receive_columns(self._conns[k], payload)
             return _deserialize_rows(self._schema, pa.py_buffer(payload))
         return None
 

@@ -1,10 +1,14 @@
-"""make_reader: Petastorm's factory, reading through the C++ reader engine.
+"""make_reader and make_batch_reader: Petastorm's factories, reading through the C++ reader engine.
 
 The engine (plan, shards, shuffles, predicates, cache, worker threads, ordered bounded queue)
 is C++; this module turns Petastorm's arguments into its options and decoded row groups into
-rows. Transforms and n-grams are applied here, on the consumer's thread.
+rows (make_reader) or batches of numpy columns (make_batch_reader, petastorm/batch_reader.py).
+Both factories build the same engine in one place (Reader.__init__). Transforms and n-grams
+are applied here, on the consumer's thread.
 """
+import re
 import warnings
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -22,6 +26,19 @@ def _normalize_url(dataset_url):
             return dataset_url.__fspath__()
         raise ValueError('directory url must be a string')
     return dataset_url[:-1] if dataset_url.endswith('/') and len(dataset_url) > 1 else dataset_url
+
+
+def _normalize_url_or_urls(dataset_url_or_urls):
+    """A URL, or a non-empty list of URLs sharing scheme and netloc (Petastorm's checks)."""
+    if not isinstance(dataset_url_or_urls, (list, tuple)):
+        return _normalize_url(dataset_url_or_urls)
+    if not dataset_url_or_urls:
+        raise ValueError('dataset url list must be non-empty.')
+    urls = [_normalize_url(url) for url in dataset_url_or_urls]
+    parsed = [urlparse(url) for url in urls]
+    if any((p.scheme, p.netloc) != (parsed[0].scheme, parsed[0].netloc) for p in parsed):
+        raise ValueError('The dataset url list must contain url with the same scheme and netloc.')
+    return urls
 
 
 def make_reader(dataset_url,
@@ -50,6 +67,72 @@ def make_reader(dataset_url,
     ``pyarrow_serialize``, ``zmq_copy_buffers``, ``hdfs_driver`` and ``convert_early_to_numpy``
     tuned Petastorm's own machinery and have no effect here.
     """
+    if pyarrow_serialize:
+        warnings.warn('pyarrow_serialize was deprecated and has no effect')
+    cache, cleanup_cache = _check_engine_arguments(
+        reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
+        cache_type, cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings,
+        storage_options, filesystem)
+    return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
+                  shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
+                  shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
+                  num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
+                  shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
+                  transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
+                  results_queue_size=results_queue_size, filters=filters)
+
+
+def make_batch_reader(dataset_url_or_urls,
+                      schema_fields=None,
+                      reader_pool_type='thread', workers_count=10, results_queue_size=50,
+                      seed=None, shuffle_rows=False,
+                      shuffle_row_groups=True, shuffle_row_drop_partitions=1,
+                      predicate=None,
+                      rowgroup_selector=None,
+                      num_epochs=1,
+                      cur_shard=None, shard_count=None, shard_seed=None,
+                      cache_type='null', cache_location=None, cache_size_limit=None,
+                      cache_row_size_estimate=None, cache_extra_settings=None,
+                      hdfs_driver='libhdfs3',
+                      transform_spec=None,
+                      filters=None,
+                      storage_options=None,
+                      zmq_copy_buffers=True,
+                      filesystem=None,
+                      convert_early_to_numpy=False):
+    """Reads any Parquet store in batches: each item is a namedtuple of numpy arrays, one per
+    field, whose first dimension is the number of rows in the batch (a row group, or a part of
+    one with ``shuffle_row_drop_partitions``). docs/types.md lists what each Arrow type becomes.
+
+    ``dataset_url_or_urls``: a directory or file URL, or a list of them on one filesystem.
+    Without a Petastorm Unischema in the store the schema is inferred (hive partition keys
+    first, then the file's columns). A Petastorm dataset is read too (with a warning, as in
+    Petastorm), its codec fields decoded into arrays. ``predicate``: the native predicates
+    (``in_set``, ``in_intersection``, ...) run in C++; ``in_lambda`` and other ``PredicateBase``
+    subclasses get a pandas DataFrame and return a boolean Series. ``transform_spec.func``
+    takes and returns a pandas DataFrame. The other arguments mean what they mean for
+    make_reader, and the same engine runs them: shuffles, shards, epochs and the seed give the
+    same sequence of batches for any ``workers_count``. ``hdfs_driver``, ``zmq_copy_buffers``
+    and ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here.
+    """
+    cache, cleanup_cache = _check_engine_arguments(
+        reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
+        cache_type, cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings,
+        storage_options, filesystem)
+    return BatchReader(_normalize_url_or_urls(dataset_url_or_urls), schema_fields=schema_fields, seed=seed,
+                       shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
+                       shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
+                       num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
+                       shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
+                       transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
+                       results_queue_size=results_queue_size, filters=filters)
+
+
+def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
+                            rowgroup_selector, cache_type, cache_location, cache_size_limit,
+                            cache_row_size_estimate, cache_extra_settings, storage_options, filesystem):
+    """Checks the arguments both factories pass to the engine; returns (cache, cleanup_cache),
+    where cache is (location, size_limit, row_size_estimate, eviction_policy) or None."""
     if reader_pool_type not in _POOL_TYPES:
         raise ValueError('Unknown reader_pool_type: {}'.format(reader_pool_type))
     if num_epochs is not None and (not isinstance(num_epochs, int) or isinstance(num_epochs, bool)
@@ -64,8 +147,6 @@ def make_reader(dataset_url,
     if storage_options or filesystem is not None:
         raise NotImplementedError('storage_options and filesystem are not supported yet: pass a URL that '
                                   "Arrow's filesystems open (file://, s3://, ...)")
-    if pyarrow_serialize:
-        warnings.warn('pyarrow_serialize was deprecated and has no effect')
     if shard_seed:
         warnings.warn('shard_seed was deprecated and will be removed in future versions. Use seed to apply '
                       'randomization effects on sharding row groups.')
@@ -85,13 +166,7 @@ def make_reader(dataset_url,
         if settings:
             warnings.warn('cache_extra_settings {} have no effect on this cache'.format(sorted(settings)))
         cache = (str(cache_location), int(cache_size_limit), int(cache_row_size_estimate or 0), policy)
-    return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
-                  shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
-                  shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
-                  num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
-                  shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
-                  transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                  results_queue_size=results_queue_size, filters=filters)
+    return cache, cleanup_cache
 
 
 def _normalize_filters(filters):
@@ -107,11 +182,6 @@ def _normalize_filters(filters):
             raise ValueError('Each filter must be a (column, op, value) tuple, got {!r}'.format(conjunction))
         out.append([(str(c), str(op), v) for c, op, v in conjunction])
     return out
-
-
-def make_batch_reader(dataset_url_or_urls, *args, **kwargs):
-    """Reads any Parquet store in batches (Petastorm's make_batch_reader)."""
-    raise NotImplementedError('make_batch_reader is not implemented yet in this version')
 
 
 def _scalar_column(field, array):
@@ -136,38 +206,40 @@ def _batch_columns(schema, batch):
 class Reader(object):
     """Iterates over the rows of a dataset. A context manager: stops and joins on exit."""
 
+    is_batched_reader = False
+
     def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, item_stride=1, item_offset=0,
-                 deliver_empty=False):
+                 deliver_empty=False, partition_overlap_rows=0):
         """`cache` is (location, size_limit, row_size_estimate, eviction_policy) or None."""
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
-        core_schema = self._dataset.schema
-        if core_schema is None:
-            raise RuntimeError(
-                'make_reader has failed. {} is not a Petastorm dataset (it has no Unischema in its metadata). '
-                'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
-                .format(dataset_url))
-        stored = Unischema._from_core(core_schema)
+        # The engine reads by the stored Unischema unless given another (an inferred one).
+        stored, engine_schema = self._read_schema(dataset_url)
 
         self.ngram = schema_fields if isinstance(schema_fields, NGram) else None
+        if self.ngram is not None and self.is_batched_reader:
+            raise NotImplementedError('ngrams are not supported by make_batch_reader')
         if self.ngram is not None:
             if shuffle_rows:
                 raise NotImplementedError('NGram needs rows in storage order: shuffle_rows=True is not supported')
-            if shuffle_row_drop_partitions != 1:
-                raise NotImplementedError('NGram with shuffle_row_drop_partitions > 1 is not supported yet')
+            if not self.ngram.timestamp_overlap and shuffle_row_drop_partitions > 1:
+                raise NotImplementedError('Using timestamp_overlap=False is not implemented with '
+                                          'shuffle_options.shuffle_row_drop_partitions > 1')
             self.ngram.resolve_regex_field_names(stored)
             storage_schema = stored.create_schema_view(
                 [stored.fields[n] for n in self.ngram.get_field_names_at_all_timesteps()])
         elif schema_fields is None:
+            self._check_deliverable(None)
             storage_schema = stored
         else:
             if isinstance(schema_fields, (str, bytes)) or not hasattr(schema_fields, '__iter__'):
                 raise ValueError('Fields must be either None, an iterable collection of Unischema fields '
                                  'or an NGram object.')
+            self._check_deliverable(list(schema_fields))
             storage_schema = stored.create_schema_view(list(schema_fields))
             if not storage_schema.fields:
                 raise RuntimeError("No fields matching the criteria '{}' were found in the dataset {}."
@@ -175,7 +247,6 @@ class Reader(object):
         self._storage_schema = storage_schema
         self._transform_spec = transform_spec
         self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
-        self.is_batched_reader = False
         self.last_row_consumed = False
         self.stopped = False
         self.cache = _core.local_disk_cache(*cache) if cache is not None else None
@@ -184,10 +255,13 @@ class Reader(object):
         selected = None
         if filters is not None:
             selected = _core.prune_row_groups(self._dataset, _normalize_filters(filters))
+        if self.ngram is not None:
+            # A drop partition also reads the next length-1 rows: n-grams across the cut.
+            partition_overlap_rows = self.ngram.length - 1
         core_predicate = None
         if predicate is not None:
             from petastorm.predicates import _core_predicate_of
-            core_predicate = _core_predicate_of(predicate)
+            core_predicate = _core_predicate_of(predicate, batched=self.is_batched_reader)
         if pool == 'process' and seed is None:
             # Every worker process must follow the same plan.
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
@@ -196,7 +270,8 @@ class Reader(object):
             bool(shuffle_row_groups), int(shuffle_row_drop_partitions), cur_shard, shard_count,
             shard_seed if shard_seed is not None else seed, core_predicate, selected, self.cache,
             'dummy' if pool == 'process' else pool, int(workers_count), int(results_queue_size),
-            int(item_stride), int(item_offset), bool(deliver_empty))
+            int(item_stride), int(item_offset), bool(deliver_empty),
+            partition_overlap_rows=partition_overlap_rows, schema=engine_schema)
         if self._reader.num_row_groups_planned == 0 and item_offset == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')
@@ -208,9 +283,24 @@ class Reader(object):
                 shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                 shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate, num_epochs=num_epochs,
                 cur_shard=cur_shard, shard_count=shard_count, shard_seed=shard_seed, cache=cache,
-                transform_spec=transform_spec, filters=filters)
-            self._process_pool = ProcessPool(int(workers_count), worker_args, self.schema)
+                transform_spec=transform_spec, filters=filters, partition_overlap_rows=partition_overlap_rows,
+                reader_class=type(self))
+            self._process_pool = ProcessPool(int(workers_count), worker_args, self.schema,
+                                             batched=self.is_batched_reader)
         self._rows = iter(())
+
+    def _read_schema(self, dataset_url):
+        """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
+        core_schema = self._dataset.schema
+        if core_schema is None:
+            raise RuntimeError(
+                'make_reader has failed. {} is not a Petastorm dataset (it has no Unischema in its metadata). '
+                'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
+                .format(dataset_url))
+        return Unischema._from_core(core_schema), None
+
+    def _check_deliverable(self, schema_fields):
+        """Raises when `schema_fields` (None: all) asks for a column that cannot be delivered."""
 
     @property
     def batched_output(self):
@@ -326,3 +416,65 @@ class Reader(object):
         self.join()
         if self._cleanup_cache:
             self.cleanup_cache()
+
+
+class BatchReader(Reader):
+    """Iterates over the batches of any Parquet store (make_batch_reader): each item is a
+    namedtuple of numpy arrays, one per field, first dimension the batch's row count. The
+    same engine as Reader; only the schema (inferred when the store has none) and the output
+    differ. A context manager: stops and joins on exit."""
+
+    is_batched_reader = True
+
+    def _read_schema(self, dataset_url):
+        self._unsupported = {}
+        core_schema = self._dataset.schema
+        if core_schema is not None:
+            warnings.warn("Please use make_reader (instead of 'make_batch_dataset' function to read this dataset. "
+                          'make_batch_reader reads it too, decoding codec fields into arrays of the whole batch.')
+            return Unischema._from_core(core_schema), None
+        inferred, unsupported = _core.infer_schema(self._dataset)
+        self._unsupported = dict(unsupported)
+        return Unischema._from_core(inferred), inferred
+
+    def _check_deliverable(self, schema_fields):
+        if not self._unsupported:
+            return
+        if schema_fields is None:
+            asked = list(self._unsupported)
+        else:
+            names = {f.name for f in schema_fields if isinstance(f, tuple)}
+            patterns = [re.compile(f) for f in schema_fields if isinstance(f, str)]
+            asked = [n for n in self._unsupported if n in names or any(p.fullmatch(n) for p in patterns)]
+        if asked:
+            raise NotImplementedError('; '.join(self._unsupported[n] for n in asked))
+
+    @property
+    def batched_output(self):
+        return True
+
+    def _batch_rows(self, batch):
+        return self._finish_rows(self._batch_columns(batch))
+
+    def _batch_columns(self, batch):
+        """The batch as {name: numpy array} in the output schema, transformed; {} when it has
+        no rows."""
+        from petastorm.batch_reader import column_to_numpy, transform_columns
+        if batch.num_rows == 0:
+            return {}
+        columns = {name: column_to_numpy(field, raw)
+                   for (name, field), raw in zip(self._storage_schema.fields.items(), batch.columns())}
+        if self._transform_spec is not None:
+            columns = transform_columns(self._transform_spec, self.schema, columns)
+        return columns
+
+    def _next_item_dicts(self):
+        """The next work item's columns ({} for an item with no rows); None at the end. For
+        worker processes (item_stride, deliver_empty)."""
+        batch = self._reader.next()
+        return None if batch is None else self._batch_columns(batch)
+
+    def _finish_rows(self, columns):
+        if not columns or not len(next(iter(columns.values()))):
+            return []
+        return [self.schema._get_namedtuple()(**columns)]

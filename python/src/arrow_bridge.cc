@@ -85,6 +85,16 @@ nb::object ArrayToPyArrow(const std::shared_ptr<arrow::Array>& array) {
   return Pyarrow().attr("Array").attr("_import_from_c_capsule")(schema_capsule, array_capsule);
 }
 
+std::shared_ptr<arrow::Array> ArrayFromPyArrow(nb::handle obj) {
+  if (!nb::hasattr(obj, "__arrow_c_array__")) {
+    throw nb::type_error("expected a pyarrow.Array (an object with __arrow_c_array__)");
+  }
+  nb::tuple capsules = nb::cast<nb::tuple>(obj.attr("__arrow_c_array__")());
+  auto* schema = CapsulePointer<ArrowSchema>(capsules[0], "arrow_schema");
+  auto* array = CapsulePointer<ArrowArray>(capsules[1], "arrow_array");
+  return ValueOrThrow(arrow::ImportArray(array, schema));
+}
+
 std::shared_ptr<arrow::Table> TableFromPyArrow(nb::handle obj) {
   if (!nb::hasattr(obj, "__arrow_c_stream__")) {
     throw nb::type_error("expected a pyarrow.Table (an object with __arrow_c_stream__)");

@@ -17,6 +17,8 @@ nanobind::object TypeToPyArrow(const std::shared_ptr<arrow::DataType>& type);
 std::shared_ptr<arrow::DataType> TypeFromPyArrow(nanobind::handle obj);
 // A pyarrow.Array sharing `array`'s buffers.
 nanobind::object ArrayToPyArrow(const std::shared_ptr<arrow::Array>& array);
+// The Array of any object with __arrow_c_array__ (pyarrow.Array, ...), sharing its buffers.
+std::shared_ptr<arrow::Array> ArrayFromPyArrow(nanobind::handle obj);
 // A Table from any object with __arrow_c_stream__ (pyarrow.Table, RecordBatchReader, ...).
 std::shared_ptr<arrow::Table> TableFromPyArrow(nanobind::handle obj);
 // A pyarrow.Table sharing `table`'s buffers.

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "petastorm/codec.h"
+#include "petastorm/dataset.h"
+#include "petastorm/decoded_batch.h"
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
 #include "petastorm/schema.h"
@@ -20,6 +22,15 @@ struct CacheHandle {
 
 struct PredicateHandle {
   std::shared_ptr<const Predicate> predicate;
+};
+
+struct DatasetHandle {
+  std::shared_ptr<const Dataset> dataset;
+};
+
+// A decoded row group, as _core.Reader.next() returns it (_core.DecodedBatch).
+struct BatchHandle {
+  std::shared_ptr<const DecodedBatch> batch;
 };
 
 struct SchemaHandle {

@@ -11,6 +11,8 @@ void BindCodecs(nb::module_& m);
 void BindWriter(nb::module_& m);
 void BindReader(nb::module_& m);
 void BindPredicates(nb::module_& m);
+void BindBatcher(nb::module_& m);
+void BindSchemaInference(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
@@ -23,4 +25,6 @@ NB_MODULE(_core, m) {
   BindWriter(m);
   BindReader(m);
   BindPredicates(m);
+  BindBatcher(m);
+  BindSchemaInference(m);
 }

@@ -20,10 +20,6 @@ namespace petastorm::python {
 
 namespace {
 
-struct DatasetHandle {
-  std::shared_ptr<const Dataset> dataset;
-};
-
 // Owns a Reader. Destroying a Reader joins its workers, and a worker may be waiting for the
 // GIL (a Python predicate or codec): so the GIL is released around the destruction.
 class ReaderHandle {
@@ -44,10 +40,6 @@ class ReaderHandle {
 
  private:
   std::unique_ptr<Reader> reader_;
-};
-
-struct BatchHandle {
-  std::shared_ptr<const DecodedBatch> batch;
 };
 
 // Per field: a list of numpy arrays (None for nulls) for codec fields, else a pyarrow.Array.
@@ -76,6 +68,12 @@ void BindReader(nb::module_& m) {
              return DatasetHandle{ValueOrThrow(Dataset::Open(url))};
            }),
            nb::arg("url"))
+      .def(nb::new_([](const std::vector<std::string>& urls) {
+             nb::gil_scoped_release release;
+             return DatasetHandle{ValueOrThrow(Dataset::Open(urls))};
+           }),
+           nb::arg("urls"), "The files at several URLs (data files or directories) as one dataset.")
+      .def_prop_ro("root", [](const DatasetHandle& d) { return d.dataset->root(); })
       .def_prop_ro("url", [](const DatasetHandle& d) { return d.dataset->url(); })
       .def_prop_ro("files", [](const DatasetHandle& d) { return d.dataset->files(); })
       .def_prop_ro("num_row_groups",
@@ -113,8 +111,10 @@ void BindReader(nb::module_& m) {
                        std::optional<std::vector<int64_t>> selected_row_groups,
                        const CacheHandle* cache, const std::string& pool, int workers_count,
                        int results_queue_size, int64_t item_stride, int64_t item_offset,
-                       bool deliver_empty, const SchemaHandle* schema) {
+                       bool deliver_empty, const SchemaHandle* schema,
+                       int64_t partition_overlap_rows) {
              ReaderOptions options;
+             options.partition_overlap_rows = partition_overlap_rows;
              if (schema) options.schema = schema->schema;
              options.fields = std::move(fields);
              options.num_epochs = num_epochs;
@@ -151,7 +151,8 @@ void BindReader(nb::module_& m) {
            nb::arg("predicate").none(), nb::arg("selected_row_groups").none(),
            nb::arg("cache").none(), nb::arg("pool"), nb::arg("workers_count"),
            nb::arg("results_queue_size"), nb::arg("item_stride") = 1, nb::arg("item_offset") = 0,
-           nb::arg("deliver_empty") = false, nb::arg("schema").none() = nb::none())
+           nb::arg("deliver_empty") = false, nb::arg("schema").none() = nb::none(),
+           nb::arg("partition_overlap_rows") = 0)
       .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
       .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
       .def_prop_ro("num_row_groups_planned",

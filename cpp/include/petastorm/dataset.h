@@ -45,7 +45,15 @@ class Dataset {
  public:
   // Errors: IOError naming the URL when nothing is there; Invalid when it holds no Parquet.
   static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::string& url);
+  // A dataset of the files at several URLs on one filesystem, each a data file or a directory
+  // (whose data files are listed; its _common_metadata is not read). The files are sorted and
+  // deduplicated; root() is the deepest directory holding every URL, so `key=value`
+  // directories below it are partitions. The Unischema, if any, comes from the first file's
+  // footer. One URL is the same as Open(url). Errors: Invalid for an empty list or URLs on
+  // different filesystems; IOError naming a URL where nothing is.
+  static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::vector<std::string>& urls);
 
+  // The URL opened; for a list of several, "[url1, url2, ...]".
   const std::string& url() const { return url_; }
   const std::shared_ptr<arrow::fs::FileSystem>& filesystem() const { return fs_; }
   const std::string& root() const { return root_; }
@@ -68,6 +76,10 @@ class Dataset {
  private:
   Dataset() = default;
   arrow::Status ReadPartitions();
+  // After files_ is set: partitions, row groups (from `counted_files` when the metadata has
+  // them, else from the footers) and the Unischema (from `kv`, else the first footer's).
+  arrow::Status Index(const std::vector<std::pair<std::string, int>>& counted_files,
+                      std::shared_ptr<const arrow::KeyValueMetadata> kv);
   std::string url_;
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string root_;

@@ -44,6 +44,8 @@ struct ReaderOptions {
   bool shuffle_rows = false;
   bool shuffle_row_groups = true;
   int64_t shuffle_row_drop_partitions = 1;
+  // Each drop partition also takes this many rows past its end (n-grams spanning the cut).
+  int64_t partition_overlap_rows = 0;
   std::optional<int64_t> cur_shard;
   std::optional<int64_t> shard_count;
   // Decides shard membership; defaults to `seed` when that is set.

@@ -178,20 +178,86 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
   if (ds->files_.empty()) {
     return arrow::Status::Invalid("No Parquet data files at '", url, "'");
   }
-  ARROW_RETURN_NOT_OK(ds->ReadPartitions());
+  ARROW_RETURN_NOT_OK(ds->Index(counted_files, std::move(kv)));
+  return std::shared_ptr<const Dataset>(std::move(ds));
+}
 
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls) {
+  if (urls.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
+  if (urls.size() == 1) return Open(urls[0]);
+  std::shared_ptr<Dataset> ds(new Dataset());
+  ds->url_ = "[";
+  for (size_t i = 0; i < urls.size(); ++i) ds->url_ += (i ? ", " : "") + urls[i];
+  ds->url_ += "]";
+  // The directory that holds each URL's data; their deepest common parent is the root.
+  std::vector<std::string> dirs;
+  for (const std::string& url : urls) {
+    std::string path;
+    ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path));
+    if (!ds->fs_) {
+      ds->fs_ = fs;
+    } else if (!ds->fs_->Equals(*fs)) {
+      return arrow::Status::Invalid("The dataset url list must contain url with the same scheme and netloc. '",
+                                    url, "' is on another filesystem than '", urls[0], "'");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto info, ds->fs_->GetFileInfo(path));
+    if (info.type() == arrow::fs::FileType::NotFound) {
+      return arrow::Status::IOError("No dataset at '", url, "': the path does not exist");
+    }
+    if (info.type() == arrow::fs::FileType::File) {
+      ds->files_.push_back(path);
+      const size_t slash = path.rfind('/');
+      dirs.push_back(slash == std::string::npos ? std::string() : path.substr(0, slash));
+      continue;
+    }
+    arrow::fs::FileSelector selector;
+    selector.base_dir = path;
+    selector.recursive = true;
+    ARROW_ASSIGN_OR_RAISE(auto entries, ds->fs_->GetFileInfo(selector));
+    size_t found = 0;
+    for (const auto& entry : entries) {
+      if (entry.IsFile() && IsDataFile(path, entry.path())) {
+        ds->files_.push_back(entry.path());
+        ++found;
+      }
+    }
+    if (found == 0) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+    dirs.push_back(path);
+  }
+  std::sort(ds->files_.begin(), ds->files_.end());
+  ds->files_.erase(std::unique(ds->files_.begin(), ds->files_.end()), ds->files_.end());
+  // The common parent, by whole path components.
+  std::string root = dirs.front();
+  for (const std::string& dir : dirs) {
+    size_t common = 0;
+    for (size_t i = 0; i <= std::min(root.size(), dir.size()); ++i) {
+      const bool root_end = i == root.size() || root[i] == '/';
+      const bool dir_end = i == dir.size() || dir[i] == '/';
+      if (root_end && dir_end) common = i;
+      if (i == root.size() || i == dir.size() || root[i] != dir[i]) break;
+    }
+    root = root.substr(0, common);
+  }
+  ds->root_ = root.empty() && !dirs.front().empty() && dirs.front()[0] == '/' ? "/" : root;
+  ARROW_RETURN_NOT_OK(ds->Index({}, nullptr));
+  return std::shared_ptr<const Dataset>(std::move(ds));
+}
+
+arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& counted_files,
+                             std::shared_ptr<const arrow::KeyValueMetadata> kv) {
+  ARROW_RETURN_NOT_OK(ReadPartitions());
   if (!counted_files.empty()) {
     for (size_t f = 0; f < counted_files.size(); ++f) {
       for (int rg = 0; rg < counted_files[f].second; ++rg) {
-        ds->row_groups_.push_back({static_cast<int>(f), rg});
+        row_groups_.push_back({static_cast<int>(f), rg});
       }
     }
   } else {
-    for (size_t f = 0; f < ds->files_.size(); ++f) {
-      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs, ds->files_[f]));
+    for (size_t f = 0; f < files_.size(); ++f) {
+      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs_, files_[f]));
       if (!kv && f == 0) kv = footer->key_value_metadata();
       for (int rg = 0; rg < footer->num_row_groups(); ++rg) {
-        ds->row_groups_.push_back({static_cast<int>(f), rg});
+        row_groups_.push_back({static_cast<int>(f), rg});
       }
     }
   }
@@ -201,13 +267,13 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
     if (json.ok()) {
       auto schema = Unischema::FromJson(*json);
       if (!schema.ok()) {
-        return schema.status().WithMessage("Reading the Unischema of '", url,
+        return schema.status().WithMessage("Reading the Unischema of '", url_,
                                            "': ", schema.status().message());
       }
-      ds->schema_ = *schema;
+      schema_ = *schema;
     }
   }
-  return std::shared_ptr<const Dataset>(std::move(ds));
+  return arrow::Status::OK();
 }
 
 arrow::Status Dataset::ReadPartitions() {

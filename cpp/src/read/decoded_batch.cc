@@ -35,6 +35,11 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> TakeRows(const DecodedBatch& 
                                        batch.num_rows, " rows");
     }
   }
+  // A run of consecutive rows (the usual case: no shuffle, no predicate) is a zero-copy slice.
+  bool consecutive = !indices.empty();
+  for (size_t k = 1; consecutive && k < indices.size(); ++k) {
+    consecutive = indices[k] == indices[0] + static_cast<int64_t>(k);
+  }
   arrow::Int64Builder index_builder;
   ARROW_RETURN_NOT_OK(index_builder.AppendValues(indices));
   std::shared_ptr<arrow::Array> index_array;
@@ -57,6 +62,8 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> TakeRows(const DecodedBatch& 
       for (int64_t i : indices) column.tensors.push_back(in->tensors[static_cast<size_t>(i)]);
       // The encoded cells are not needed once decoded.
       column.values = nullptr;
+    } else if (consecutive) {
+      column.values = in->values->Slice(indices[0], static_cast<int64_t>(indices.size()));
     } else {
       ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(*in->values, *index_array));
       column.values = std::move(taken);

@@ -511,10 +511,60 @@ arrow::Result<Cell> ReadCell(const arrow::Array& array, int64_t i, ScalarType dt
       const auto& type = static_cast<const arrow::TimestampType&>(*array.type());
       return DatetimeCell{ScaleToNs(As<arrow::TimestampArray>(array).Value(i), NsPerUnit(type.unit()))};
     }
+    // Delivered as their integer counts (docs/types.md).
+    case arrow::Type::TIME32: return NumberAs(dtype, As<arrow::Time32Array>(array).Value(i));
+    case arrow::Type::TIME64: return NumberAs(dtype, As<arrow::Time64Array>(array).Value(i));
+    case arrow::Type::DURATION: return NumberAs(dtype, As<arrow::DurationArray>(array).Value(i));
+    case arrow::Type::DICTIONARY: {
+      const auto& dictionary = As<arrow::DictionaryArray>(array);
+      return ReadCell(*dictionary.dictionary(), dictionary.GetValueIndex(i), dtype, where);
+    }
     default:
       return arrow::Status::NotImplemented(where, ": cannot compare values of column type ",
                                            array.type()->ToString());
   }
+}
+
+bool IsListType(arrow::Type::type id) {
+  return id == arrow::Type::LIST || id == arrow::Type::LARGE_LIST || id == arrow::Type::FIXED_SIZE_LIST;
+}
+
+bool CellIn(const Cell& cell, const ValueSet& set);
+
+// Whether any element of the list in row `i` of `array` (nested lists flattened) is in `set`:
+// np.in1d(value, values).any() on the array make_batch_reader delivers.
+arrow::Result<bool> AnyListElementIn(const arrow::Array& array, int64_t i, ScalarType dtype,
+                                     const ValueSet& set, const std::string& where) {
+  int64_t begin = 0, length = 0;
+  std::shared_ptr<arrow::Array> values;
+  switch (array.type_id()) {
+    case arrow::Type::LIST: {
+      const auto& list = As<arrow::ListArray>(array);
+      begin = list.value_offset(i), length = list.value_length(i), values = list.values();
+      break;
+    }
+    case arrow::Type::LARGE_LIST: {
+      const auto& list = As<arrow::LargeListArray>(array);
+      begin = list.value_offset(i), length = list.value_length(i), values = list.values();
+      break;
+    }
+    default: {
+      const auto& list = As<arrow::FixedSizeListArray>(array);
+      begin = list.value_offset(i), length = list.value_length(i), values = list.values();
+      break;
+    }
+  }
+  for (int64_t j = begin; j < begin + length; ++j) {
+    if (IsListType(values->type_id())) {
+      if (values->IsNull(j)) continue;
+      ARROW_ASSIGN_OR_RAISE(bool found, AnyListElementIn(*values, j, dtype, set, where));
+      if (found) return true;
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(Cell cell, ReadCell(*values, j, dtype, where));
+    if (CellIn(cell, set)) return true;
+  }
+  return false;
 }
 
 bool CellIn(const Cell& cell, const ValueSet& set) {
@@ -754,6 +804,10 @@ class InSet final : public Predicate {
       }
       return keep;
     }
+    if (IsListType(column->values->type_id())) {
+      return arrow::Status::TypeError(where, ": the column holds lists (", column->values->type()->ToString(),
+                                      "); in_set compares scalar values, use in_intersection for arrays");
+    }
     for (int64_t i = 0; i < batch.num_rows; ++i) {
       ARROW_ASSIGN_OR_RAISE(Cell cell, ReadCell(*column->values, i, column->field->dtype, where));
       keep[i] = CellIn(cell, set_);
@@ -789,6 +843,13 @@ class InIntersection final : public Predicate {
         if (!tensor) return not_iterable(i, "None");
         ARROW_ASSIGN_OR_RAISE(bool found, AnyElementIn(*tensor, set_, where));
         keep[i] = found;
+      }
+      return keep;
+    }
+    if (IsListType(column->values->type_id())) {  // list columns of a plain Parquet store
+      for (int64_t i = 0; i < batch.num_rows; ++i) {
+        if (column->values->IsNull(i)) return not_iterable(i, "None");
+        ARROW_ASSIGN_OR_RAISE(keep[i], AnyListElementIn(*column->values, i, column->field->dtype, set_, where));
       }
       return keep;
     }

@@ -38,6 +38,7 @@ class WorkProcessor {
     std::shared_ptr<const Predicate> predicate;
     std::shared_ptr<RowGroupCache> cache;
     bool shuffle_rows = false;
+    int64_t partition_overlap_rows = 0;
     uint64_t seed = 0;
   };
 
@@ -126,7 +127,8 @@ class WorkProcessor {
       internal::Shuffle(&order, &rng);
     }
     const int64_t begin = item.partition * num_rows / item.num_partitions;
-    const int64_t end = (item.partition + 1) * num_rows / item.num_partitions;
+    const int64_t end = std::min(
+        num_rows, (item.partition + 1) * num_rows / item.num_partitions + config_->partition_overlap_rows);
     std::vector<int64_t> rows;
     rows.reserve(static_cast<size_t>(end - begin));
     for (int64_t pos = begin; pos < end; ++pos) {
@@ -490,6 +492,10 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
   }
   config.cache = options.cache;
   config.shuffle_rows = options.shuffle_rows;
+  if (options.partition_overlap_rows < 0) {
+    return arrow::Status::Invalid("partition_overlap_rows must not be negative");
+  }
+  config.partition_overlap_rows = options.partition_overlap_rows;
   if (!options.seed) {
     std::random_device rd;
     options.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();

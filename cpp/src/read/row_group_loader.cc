@@ -7,6 +7,7 @@
 #include <arrow/table.h>
 #include <arrow/util/parallel.h>
 #include <arrow/util/thread_pool.h>
+#include <parquet/arrow/schema.h>
 
 #include "petastorm/codec.h"
 #include "petastorm/reader.h"
@@ -15,6 +16,13 @@
 namespace petastorm {
 
 namespace {
+
+// The Parquet leaf columns of a top-level field (one for a flat column, several for a struct,
+// list or map), appended to `out`.
+void AppendLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* out) {
+  if (field.is_leaf()) out->push_back(field.column_index);
+  for (const auto& child : field.children) AppendLeaves(child, out);
+}
 
 arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
                            const std::vector<int64_t>* rows, bool use_threads,
@@ -78,13 +86,17 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
       if (dataset.PartitionKeyIndex(field.name) >= 0) continue;  // from the path, below
       return arrow::Status::KeyError(where(), "field '", field.name, "' is not stored in the file");
     }
-    column_indices.push_back(index);
+    const auto& schema_fields = file->manifest().schema_fields;
+    if (static_cast<size_t>(index) >= schema_fields.size()) {
+      return arrow::Status::IOError(where(), "field '", field.name, "' has no Parquet columns");
+    }
+    AppendLeaves(schema_fields[static_cast<size_t>(index)], &column_indices);
   }
   const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<arrow::Table> table;
-  // Each Parquet leaf column of a flat schema is one top-level field.
-  auto status = file->ReadRowGroup(row_group.row_group, column_indices, &table);
-  if (!status.ok()) return status.WithMessage(where(), status.message());
+  // ReadRowGroup takes Parquet leaf columns and returns their top-level fields.
+  auto read = file->ReadRowGroup(row_group.row_group, column_indices);
+  if (!read.ok()) return read.status().WithMessage(where(), read.status().message());
+  std::shared_ptr<arrow::Table> table = std::move(*read);
   const auto read_done = std::chrono::steady_clock::now();
   if (options.stats) {
     options.stats->read_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(read_done - start).count();

@@ -11,7 +11,7 @@ struct TypeInfo {
   int item_size;
 };
 
-constexpr std::array<TypeInfo, 18> kTypes = {{
+constexpr std::array<TypeInfo, 19> kTypes = {{
     {ScalarType::kBool, "bool", 1},
     {ScalarType::kInt8, "int8", 1},
     {ScalarType::kInt16, "int16", 2},
@@ -30,6 +30,7 @@ constexpr std::array<TypeInfo, 18> kTypes = {{
     {ScalarType::kString, "str", 0},
     {ScalarType::kDecimal, "decimal", 0},
     {ScalarType::kDatetime64, "datetime64", 8},
+    {ScalarType::kObject, "object", 0},
 }};
 
 const TypeInfo& Info(ScalarType type) { return kTypes[static_cast<size_t>(type)]; }

@@ -73,6 +73,10 @@ arrow::Result<std::shared_ptr<arrow::DataType>> DefaultArrowType(ScalarType type
     case ScalarType::kComplex64:
     case ScalarType::kComplex128:
       return arrow::Status::Invalid("a complex scalar needs a tensor codec (NdarrayCodec)");
+    case ScalarType::kObject:
+      return arrow::Status::Invalid(
+          "numpy_dtype object (the values of struct, map and null columns read by "
+          "make_batch_reader) cannot be written");
   }
   return arrow::Status::Invalid("unknown element type");
 }

@@ -21,6 +21,7 @@ char KindChar(ScalarType type) {
     case ScalarType::kString: return 'U';
     case ScalarType::kDatetime64: return 'M';
     case ScalarType::kDecimal: return 'O';
+    case ScalarType::kObject: return 'O';
   }
   return '?';
 }

@@ -1,0 +1,899 @@
+#include "petastorm/batcher.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <set>
+
+#include <arrow/array/builder_base.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/compute/api_vector.h>
+#include <arrow/compute/initialize.h>
+#include <arrow/util/bit_util.h>
+
+#include "petastorm/codec.h"
+#include "util/random_internal.h"
+
+namespace petastorm {
+
+namespace {
+
+bool IsNumeric(ScalarType type) {
+  switch (type) {
+    case ScalarType::kBool:
+    case ScalarType::kInt8: case ScalarType::kInt16: case ScalarType::kInt32: case ScalarType::kInt64:
+    case ScalarType::kUInt8: case ScalarType::kUInt16: case ScalarType::kUInt32: case ScalarType::kUInt64:
+    case ScalarType::kFloat16: case ScalarType::kFloat32: case ScalarType::kFloat64:
+    case ScalarType::kComplex64: case ScalarType::kComplex128:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Types converted element by element; float16 and complex are only copied as they are.
+bool IsConvertible(ScalarType type) {
+  return IsNumeric(type) && type != ScalarType::kFloat16 && type != ScalarType::kComplex64 &&
+         type != ScalarType::kComplex128;
+}
+
+bool CanConvert(ScalarType from, ScalarType to) {
+  return from == to || (IsConvertible(from) && IsConvertible(to));
+}
+
+ScalarType Promote(ScalarType type, bool for_torch) {
+  if (!for_torch) return type;
+  switch (type) {
+    case ScalarType::kUInt16: return ScalarType::kInt32;
+    case ScalarType::kUInt32: return ScalarType::kInt64;
+    case ScalarType::kBool: return ScalarType::kUInt8;
+    default: return type;
+  }
+}
+
+// The element type of a fixed-width Arrow array's values buffer, for numeric use;
+// std::nullopt when the values are not fixed-width numbers.
+std::optional<ScalarType> PhysicalType(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::BOOL: return ScalarType::kBool;
+    case arrow::Type::INT8: return ScalarType::kInt8;
+    case arrow::Type::INT16: return ScalarType::kInt16;
+    case arrow::Type::INT32: case arrow::Type::TIME32: case arrow::Type::DATE32:
+      return ScalarType::kInt32;
+    case arrow::Type::INT64: case arrow::Type::TIME64: case arrow::Type::DURATION:
+    case arrow::Type::DATE64: case arrow::Type::TIMESTAMP:
+      return ScalarType::kInt64;
+    case arrow::Type::UINT8: return ScalarType::kUInt8;
+    case arrow::Type::UINT16: return ScalarType::kUInt16;
+    case arrow::Type::UINT32: return ScalarType::kUInt32;
+    case arrow::Type::UINT64: return ScalarType::kUInt64;
+    case arrow::Type::HALF_FLOAT: return ScalarType::kFloat16;
+    case arrow::Type::FLOAT: return ScalarType::kFloat32;
+    case arrow::Type::DOUBLE: return ScalarType::kFloat64;
+    default: return std::nullopt;
+  }
+}
+
+// A run of numeric elements in memory: element e is at data + e * itemsize, or bit
+// bit_offset + e of data for bit-packed booleans.
+struct Elements {
+  const uint8_t* data = nullptr;
+  ScalarType type = ScalarType::kUInt8;
+  bool bits = false;
+  int64_t bit_offset = 0;
+};
+
+template <typename Dst, typename Src>
+void ConvertLoop(const uint8_t* src, int64_t count, Dst* out) {
+  const Src* in = reinterpret_cast<const Src*>(src);
+  for (int64_t i = 0; i < count; ++i) {
+    if constexpr (std::is_same_v<Dst, bool>) {
+      out[i] = in[i] != Src(0);
+    } else {
+      out[i] = static_cast<Dst>(in[i]);
+    }
+  }
+}
+
+template <typename Dst>
+void ConvertTo(const Elements& src, int64_t start, int64_t count, Dst* out) {
+  if (src.bits) {
+    for (int64_t i = 0; i < count; ++i) {
+      out[i] = static_cast<Dst>(arrow::bit_util::GetBit(src.data, src.bit_offset + start + i));
+    }
+    return;
+  }
+  const uint8_t* p = src.data + start * FixedItemSize(src.type);
+  switch (src.type) {
+    case ScalarType::kBool: return ConvertLoop<Dst, uint8_t>(p, count, out);
+    case ScalarType::kInt8: return ConvertLoop<Dst, int8_t>(p, count, out);
+    case ScalarType::kInt16: return ConvertLoop<Dst, int16_t>(p, count, out);
+    case ScalarType::kInt32: return ConvertLoop<Dst, int32_t>(p, count, out);
+    case ScalarType::kInt64: return ConvertLoop<Dst, int64_t>(p, count, out);
+    case ScalarType::kUInt8: return ConvertLoop<Dst, uint8_t>(p, count, out);
+    case ScalarType::kUInt16: return ConvertLoop<Dst, uint16_t>(p, count, out);
+    case ScalarType::kUInt32: return ConvertLoop<Dst, uint32_t>(p, count, out);
+    case ScalarType::kUInt64: return ConvertLoop<Dst, uint64_t>(p, count, out);
+    case ScalarType::kFloat32: return ConvertLoop<Dst, float>(p, count, out);
+    case ScalarType::kFloat64: return ConvertLoop<Dst, double>(p, count, out);
+    default: return;  // excluded by CanConvert
+  }
+}
+
+// Copies elements [start, start + count) of `src` to `out` as `dst` elements. The caller has
+// checked CanConvert(src.type, dst).
+void CopyElements(const Elements& src, int64_t start, int64_t count, ScalarType dst, uint8_t* out) {
+  if (count <= 0) return;
+  if (!src.bits && src.type == dst) {
+    const int64_t size = FixedItemSize(dst);
+    std::memcpy(out, src.data + start * size, static_cast<size_t>(count * size));
+    return;
+  }
+  switch (dst) {
+    case ScalarType::kBool: {
+      // numpy's bool is one byte, 0 or 1.
+      auto* o = reinterpret_cast<uint8_t*>(out);
+      if (src.bits || src.type == ScalarType::kBool) {
+        ConvertTo<uint8_t>(src, start, count, o);
+        for (int64_t i = 0; i < count; ++i) o[i] = o[i] != 0;
+      } else {
+        static_assert(sizeof(bool) == 1);
+        ConvertTo<bool>(src, start, count, reinterpret_cast<bool*>(out));
+      }
+      return;
+    }
+    case ScalarType::kInt8: return ConvertTo(src, start, count, reinterpret_cast<int8_t*>(out));
+    case ScalarType::kInt16: return ConvertTo(src, start, count, reinterpret_cast<int16_t*>(out));
+    case ScalarType::kInt32: return ConvertTo(src, start, count, reinterpret_cast<int32_t*>(out));
+    case ScalarType::kInt64: return ConvertTo(src, start, count, reinterpret_cast<int64_t*>(out));
+    case ScalarType::kUInt8: return ConvertTo(src, start, count, reinterpret_cast<uint8_t*>(out));
+    case ScalarType::kUInt16: return ConvertTo(src, start, count, reinterpret_cast<uint16_t*>(out));
+    case ScalarType::kUInt32: return ConvertTo(src, start, count, reinterpret_cast<uint32_t*>(out));
+    case ScalarType::kUInt64: return ConvertTo(src, start, count, reinterpret_cast<uint64_t*>(out));
+    case ScalarType::kFloat32: return ConvertTo(src, start, count, reinterpret_cast<float*>(out));
+    case ScalarType::kFloat64: return ConvertTo(src, start, count, reinterpret_cast<double*>(out));
+    default: return;  // excluded by CanConvert
+  }
+}
+
+// A row-major copy of a column-major tensor (numpy's fortran_order).
+arrow::Result<Tensor> RowMajor(const Tensor& tensor) {
+  if (!tensor.fortran_order || tensor.shape.size() < 2) return tensor;
+  ARROW_ASSIGN_OR_RAISE(Tensor out, Tensor::Allocate(tensor.element, tensor.shape));
+  const int64_t size = tensor.element.itemsize;
+  const int64_t n = tensor.num_elements();
+  const size_t rank = tensor.shape.size();
+  std::vector<int64_t> f_strides(rank, 1);  // elements, column-major
+  for (size_t d = 1; d < rank; ++d) f_strides[d] = f_strides[d - 1] * tensor.shape[d - 1];
+  std::vector<int64_t> index(rank, 0);
+  const uint8_t* in = tensor.data->data();
+  uint8_t* o = out.data->mutable_data();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d) offset += index[d] * f_strides[d];
+    std::memcpy(o + i * size, in + offset * size, static_cast<size_t>(size));
+    for (size_t d = rank; d-- > 0;) {  // next row-major index
+      if (++index[d] < tensor.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+// How one input lays out one field's rows.
+enum class SourceKind {
+  kPrimitive,      // Arrow fixed-width numbers (or bit-packed booleans): one element per row
+  kFixedSizeList,  // Arrow fixed_size_list (possibly nested) of numbers: row_shape per row
+  kList,           // Arrow list / large_list of numbers (or of fixed-size lists): ragged rows
+  kStacked,        // a Tensor (rows, *row_shape)
+  kTensors,        // one Tensor per row
+  kObject,         // any other Arrow array, batched as an Arrow array
+};
+
+struct Source {
+  SourceKind kind = SourceKind::kObject;
+  std::shared_ptr<arrow::Array> array;  // the Arrow column (keeps its buffers alive)
+  Elements elements;                    // numeric Arrow kinds and kStacked: the values
+  std::vector<int64_t> row_shape;       // fixed-shape kinds; kList: the shape inside a list item
+  int64_t row_elements = 1;             // product of row_shape
+  const int32_t* offsets32 = nullptr;   // kList
+  const int64_t* offsets64 = nullptr;   // kList (large_list)
+  std::optional<Tensor> stacked;        // kStacked (keeps the buffer alive)
+  std::vector<std::optional<Tensor>> tensors;  // kTensors
+  bool numeric_tensors = false;                // kTensors: whether the element type is numeric
+  bool nulls_as_nan = false;                   // kPrimitive floats: `array`'s nulls become NaN
+
+  bool numeric() const {
+    return kind == SourceKind::kTensors ? numeric_tensors : kind != SourceKind::kObject;
+  }
+
+  int64_t ListBegin(int64_t row) const { return offsets32 ? offsets32[row] : offsets64[row]; }
+  int64_t ListLength(int64_t row) const { return ListBegin(row + 1) - ListBegin(row); }
+};
+
+struct Chunk {
+  int64_t num_rows = 0;
+  std::vector<Source> sources;  // in field order
+  bool has_tensors = false;     // some source is kTensors
+};
+
+// Elements of a fixed-width Arrow values array (any offset), numeric.
+Elements ElementsOf(const arrow::ArrayData& data, ScalarType type) {
+  Elements e;
+  e.type = type;
+  e.data = data.buffers.size() > 1 && data.buffers[1] ? data.buffers[1]->data() : nullptr;
+  if (type == ScalarType::kBool) {
+    e.bits = true;
+    e.bit_offset = data.offset;
+  } else if (e.data) {
+    e.data += data.offset * FixedItemSize(type);
+  }
+  return e;
+}
+
+std::string NullMessage(const std::string& name) {
+  return "Pytorch does not support nullable fields. Found None in " + name;
+}
+
+// Follows nested fixed_size_lists down to fixed-width numbers: the shape and the values
+// (as a slice covering exactly `rows` outer items). nullptr values when the chain ends in
+// anything else.
+struct FixedChain {
+  std::vector<int64_t> shape;
+  std::shared_ptr<arrow::Array> values;  // sliced to the covered elements
+  bool any_nulls = false;
+};
+FixedChain FollowFixedSizeLists(std::shared_ptr<arrow::Array> array) {
+  FixedChain chain;
+  while (array->type_id() == arrow::Type::FIXED_SIZE_LIST) {
+    auto& list = static_cast<const arrow::FixedSizeListArray&>(*array);
+    chain.any_nulls = chain.any_nulls || list.null_count() > 0;
+    const int64_t k = list.value_length();
+    chain.shape.push_back(k);
+    array = list.values()->Slice(list.offset() * k, list.length() * k);
+  }
+  if (!PhysicalType(*array->type())) {
+    chain.values = nullptr;
+    return chain;
+  }
+  chain.any_nulls = chain.any_nulls || array->null_count() > 0;
+  chain.values = std::move(array);
+  return chain;
+}
+
+// A dictionary-encoded array decoded to its value type.
+arrow::Result<std::shared_ptr<arrow::Array>> Decoded(std::shared_ptr<arrow::Array> array) {
+  if (array->type_id() != arrow::Type::DICTIONARY) return array;
+  static const arrow::Status init = arrow::compute::Initialize();
+  ARROW_RETURN_NOT_OK(init);
+  auto& dict = static_cast<const arrow::DictionaryArray&>(*array);
+  return arrow::compute::Take(*dict.dictionary(), *dict.indices());
+}
+
+// The source of an Arrow column whose values are declared as `declared` (the field's numpy
+// type; std::nullopt: as the Arrow type says).
+arrow::Result<Source> ArraySource(const std::string& name, std::shared_ptr<arrow::Array> array,
+                                  std::optional<ScalarType> declared, bool float_nulls_as_nan) {
+  ARROW_ASSIGN_OR_RAISE(array, Decoded(std::move(array)));
+  Source s;
+  s.array = array;
+  s.kind = SourceKind::kObject;
+  const arrow::DataType& type = *array->type();
+  const bool numeric_field = !declared || IsNumeric(*declared);
+  if (!numeric_field) return s;
+  if (auto physical = PhysicalType(type)) {
+    // Dates and times are numbers only when the field says so.
+    const bool temporal = type.id() == arrow::Type::DATE32 || type.id() == arrow::Type::DATE64 ||
+                          type.id() == arrow::Type::TIMESTAMP;
+    if (!declared && (temporal || type.id() == arrow::Type::TIME32 ||
+                      type.id() == arrow::Type::TIME64 || type.id() == arrow::Type::DURATION)) {
+      return s;
+    }
+    if (array->null_count() > 0) {
+      const bool is_float = *physical == ScalarType::kFloat32 || *physical == ScalarType::kFloat64;
+      if (!float_nulls_as_nan || !is_float) return arrow::Status::TypeError(NullMessage(name));
+      s.nulls_as_nan = true;
+    }
+    s.kind = SourceKind::kPrimitive;
+    s.elements = ElementsOf(*array->data(), *physical);
+    return s;
+  }
+  if (type.id() == arrow::Type::FIXED_SIZE_LIST) {
+    FixedChain chain = FollowFixedSizeLists(array);
+    if (!chain.values) return s;
+    if (chain.any_nulls) return arrow::Status::TypeError(NullMessage(name));
+    s.kind = SourceKind::kFixedSizeList;
+    s.row_shape = chain.shape;
+    for (int64_t d : chain.shape) s.row_elements *= d;
+    s.elements = ElementsOf(*chain.values->data(), *PhysicalType(*chain.values->type()));
+    return s;
+  }
+  if (type.id() == arrow::Type::LIST || type.id() == arrow::Type::LARGE_LIST) {
+    std::shared_ptr<arrow::Array> child;
+    if (type.id() == arrow::Type::LIST) {
+      auto& list = static_cast<const arrow::ListArray&>(*array);
+      s.offsets32 = list.raw_value_offsets();
+      child = list.values();
+    } else {
+      auto& list = static_cast<const arrow::LargeListArray&>(*array);
+      s.offsets64 = list.raw_value_offsets();
+      child = list.values();
+    }
+    FixedChain chain = FollowFixedSizeLists(child);
+    if (!chain.values) {
+      s.offsets32 = nullptr;
+      s.offsets64 = nullptr;
+      return s;
+    }
+    if (array->null_count() > 0 || chain.any_nulls) return arrow::Status::TypeError(NullMessage(name));
+    s.kind = SourceKind::kList;
+    s.row_shape = chain.shape;
+    for (int64_t d : chain.shape) s.row_elements *= d;
+    s.elements = ElementsOf(*chain.values->data(), *PhysicalType(*chain.values->type()));
+    return s;
+  }
+  return s;
+}
+
+arrow::Result<Source> TensorsSource(const std::string& name, std::vector<std::optional<Tensor>> tensors,
+                                    std::optional<ScalarType> declared) {
+  Source s;
+  s.kind = SourceKind::kTensors;
+  std::optional<ScalarType> element = declared;
+  for (const auto& t : tensors) {
+    if (t) {
+      if (!element) element = t->element.type;
+      if (IsNumeric(t->element.type) != IsNumeric(*element)) {
+        return arrow::Status::TypeError("Field '", name, "': tensors of ", t->element.TypeString(),
+                                        " and of ", ScalarTypeName(*element), " in one input");
+      }
+    }
+  }
+  s.numeric_tensors = element && IsNumeric(*element);
+  if (s.numeric_tensors) {
+    for (const auto& t : tensors) {
+      if (!t) return arrow::Status::TypeError(NullMessage(name));
+    }
+  }
+  s.tensors = std::move(tensors);
+  return s;
+}
+
+// A run of consecutive rows of one chunk.
+struct Run {
+  std::shared_ptr<Chunk> chunk;
+  int64_t begin = 0;
+  int64_t count = 0;
+};
+
+// The rows of one batch, in order. Rows that came through the shuffling buffer carry their
+// tensors with them (`detached`, one vector per output row, empty when the chunk had none).
+struct Selection {
+  int64_t num_rows = 0;
+  std::vector<Run> runs;
+  std::vector<std::vector<std::optional<Tensor>>> detached;
+};
+
+// A buffered row of the shuffling buffer.
+struct Entry {
+  std::shared_ptr<Chunk> chunk;
+  int64_t row = 0;
+  std::vector<std::optional<Tensor>> tensors;  // per field when chunk->has_tensors
+};
+
+// What a field becomes, fixed by the first input holding it.
+struct FieldPlan {
+  enum class Out { kUndecided, kNumeric, kTensorObjects, kArrowObjects };
+  Out out = Out::kUndecided;
+  ScalarType type = ScalarType::kUInt8;        // kNumeric: the output element type
+  std::shared_ptr<arrow::DataType> arrow_type; // kArrowObjects
+};
+
+}  // namespace
+
+class Batcher::Impl {
+ public:
+  Impl(std::vector<std::string> names, BatcherOptions options)
+      : names_(std::move(names)), options_(options), plans_(names_.size()),
+        rng_(internal::DeriveSeed(options.seed, kShuffleBufferTag)) {}
+
+  const std::vector<std::string>& names() const { return names_; }
+  const BatcherOptions& options() const { return options_; }
+  int64_t rows_held() const { return pending_rows_ + static_cast<int64_t>(buffer_.size()); }
+  bool finished() const { return finished_; }
+  void Finish() { finished_ = true; }
+
+  arrow::Status Add(std::shared_ptr<const DecodedBatch> batch) {
+    if (finished_) return arrow::Status::Invalid("Batcher: Add after Finish");
+    if (!batch || batch->num_rows == 0) return arrow::Status::OK();
+    auto chunk = std::make_shared<Chunk>();
+    chunk->num_rows = batch->num_rows;
+    for (const std::string& name : names_) {
+      const DecodedColumn* column = batch->column(name);
+      if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");
+      const Field& field = *column->field;
+      Source source;
+      if (field.codec && !field.codec->is_scalar()) {
+        if (static_cast<int64_t>(column->tensors.size()) != batch->num_rows) {
+          return arrow::Status::Invalid("Batcher: field '", name, "' has ", column->tensors.size(),
+                                        " tensors for ", batch->num_rows, " rows");
+        }
+        ARROW_ASSIGN_OR_RAISE(source, TensorsSource(name, column->tensors, field.dtype));
+      } else {
+        if (!column->values || column->values->length() != batch->num_rows) {
+          return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", batch->num_rows,
+                                        " values");
+        }
+        ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column->values, field.dtype,
+                                                  options_.float_nulls_as_nan));
+      }
+      chunk->sources.push_back(std::move(source));
+    }
+    return Enqueue(std::move(chunk));
+  }
+
+  arrow::Status AddColumns(int64_t num_rows, std::vector<ColumnInput> columns) {
+    if (finished_) return arrow::Status::Invalid("Batcher: AddColumns after Finish");
+    if (columns.size() != names_.size()) {
+      return arrow::Status::Invalid("Batcher: ", columns.size(), " columns for ", names_.size(), " fields");
+    }
+    if (num_rows == 0) return arrow::Status::OK();
+    auto chunk = std::make_shared<Chunk>();
+    chunk->num_rows = num_rows;
+    for (size_t f = 0; f < columns.size(); ++f) {
+      const std::string& name = names_[f];
+      ColumnInput& column = columns[f];
+      Source source;
+      switch (column.kind) {
+        case ColumnInput::Kind::kStacked: {
+          if (!column.stacked) return arrow::Status::Invalid("Batcher: field '", name, "': no stacked tensor");
+          Tensor& t = *column.stacked;
+          ARROW_RETURN_NOT_OK(t.Validate());
+          if (t.shape.empty() || t.shape[0] != num_rows) {
+            return arrow::Status::Invalid("Batcher: field '", name, "' has shape ", ShapeToString(t.shape),
+                                          " for ", num_rows, " rows");
+          }
+          if (!IsNumeric(t.element.type)) {
+            return arrow::Status::TypeError("Batcher: field '", name, "': stacked rows of ",
+                                            t.element.TypeString(), " are not numeric");
+          }
+          if (t.fortran_order && t.shape.size() > 1) {
+            ARROW_ASSIGN_OR_RAISE(t, RowMajor(t));
+          }
+          source.kind = SourceKind::kStacked;
+          source.row_shape.assign(t.shape.begin() + 1, t.shape.end());
+          for (int64_t d : source.row_shape) source.row_elements *= d;
+          source.elements.type = t.element.type;
+          source.elements.data = t.data ? t.data->data() : nullptr;
+          source.stacked = std::move(t);
+          break;
+        }
+        case ColumnInput::Kind::kArray: {
+          if (!column.array || column.array->length() != num_rows) {
+            return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", num_rows, " values");
+          }
+          ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column.array, std::nullopt,
+                                                    options_.float_nulls_as_nan));
+          break;
+        }
+        case ColumnInput::Kind::kTensors: {
+          if (static_cast<int64_t>(column.tensors.size()) != num_rows) {
+            return arrow::Status::Invalid("Batcher: field '", name, "' has ", column.tensors.size(),
+                                          " tensors for ", num_rows, " rows");
+          }
+          ARROW_ASSIGN_OR_RAISE(source, TensorsSource(name, std::move(column.tensors), std::nullopt));
+          break;
+        }
+      }
+      chunk->sources.push_back(std::move(source));
+    }
+    return Enqueue(std::move(chunk));
+  }
+
+  arrow::Result<std::unique_ptr<Batch>> Next() {
+    Selection selection;
+    if (options_.shuffling_queue_capacity > 0) {
+      Refill();
+      const int64_t threshold = options_.shuffling_queue_capacity - 1 + options_.batch_size;
+      const int64_t size = static_cast<int64_t>(buffer_.size());
+      if (size == 0 || (size < threshold && !finished_)) return nullptr;
+      const int64_t n = std::min(options_.batch_size, size);
+      if (n < options_.batch_size && options_.drop_last) {
+        buffer_.clear();
+        return nullptr;
+      }
+      Pick(n, &selection);
+    } else {
+      if (pending_rows_ == 0 || (pending_rows_ < options_.batch_size && !finished_)) return nullptr;
+      const int64_t n = std::min(options_.batch_size, pending_rows_);
+      if (n < options_.batch_size && options_.drop_last) {
+        queue_.clear();
+        pending_rows_ = 0;
+        front_offset_ = 0;
+        return nullptr;
+      }
+      TakeInOrder(n, &selection);
+    }
+    return Assemble(selection);
+  }
+
+ private:
+  static constexpr uint64_t kShuffleBufferTag = 101;
+
+  arrow::Status Enqueue(std::shared_ptr<Chunk> chunk) {
+    for (size_t f = 0; f < names_.size(); ++f) {
+      Source& source = chunk->sources[f];
+      ARROW_RETURN_NOT_OK(CheckPlan(f, source));
+      if (source.kind == SourceKind::kTensors) chunk->has_tensors = true;
+    }
+    pending_rows_ += chunk->num_rows;
+    queue_.push_back(std::move(chunk));
+    return arrow::Status::OK();
+  }
+
+  // Fixes the field's plan at its first input; later inputs must agree with it.
+  arrow::Status CheckPlan(size_t f, const Source& source) {
+    FieldPlan& plan = plans_[f];
+    const std::string& name = names_[f];
+    if (plan.out == FieldPlan::Out::kUndecided) {
+      if (source.kind == SourceKind::kObject) {
+        plan.out = FieldPlan::Out::kArrowObjects;
+        plan.arrow_type = source.array->type();
+      } else if (source.kind == SourceKind::kTensors && !source.numeric_tensors) {
+        plan.out = FieldPlan::Out::kTensorObjects;
+      } else {
+        plan.out = FieldPlan::Out::kNumeric;
+        ScalarType type = source.elements.type;
+        if (source.kind == SourceKind::kTensors) {
+          type = ScalarType::kUInt8;
+          for (const auto& t : source.tensors) {
+            if (t) {
+              type = t->element.type;
+              break;
+            }
+          }
+        }
+        plan.type = Promote(type, options_.promote_for_torch);
+      }
+    }
+    switch (plan.out) {
+      case FieldPlan::Out::kArrowObjects:
+        if (source.kind != SourceKind::kObject || !source.array->type()->Equals(*plan.arrow_type)) {
+          return arrow::Status::TypeError("Batcher: field '", name, "' was ", plan.arrow_type->ToString(),
+                                          ", now ", source.array ? source.array->type()->ToString()
+                                                                 : std::string("tensors"));
+        }
+        return arrow::Status::OK();
+      case FieldPlan::Out::kTensorObjects:
+        if (source.kind != SourceKind::kTensors || source.numeric_tensors) {
+          return arrow::Status::TypeError("Batcher: field '", name, "' was non-numeric tensors, now not");
+        }
+        return arrow::Status::OK();
+      case FieldPlan::Out::kNumeric: {
+        if (!source.numeric()) {
+          return arrow::Status::TypeError("Batcher: field '", name, "' was numeric (",
+                                          ScalarTypeName(plan.type), "), now not");
+        }
+        if (source.kind == SourceKind::kTensors) {
+          for (const auto& t : source.tensors) {
+            if (t && !CanConvert(t->element.type, plan.type)) return ConvertError(name, t->element.type, plan.type);
+          }
+        } else if (!CanConvert(source.elements.type, plan.type)) {
+          return ConvertError(name, source.elements.type, plan.type);
+        }
+        return arrow::Status::OK();
+      }
+      case FieldPlan::Out::kUndecided:
+        break;
+    }
+    return arrow::Status::OK();
+  }
+
+  static arrow::Status ConvertError(const std::string& name, ScalarType from, ScalarType to) {
+    return arrow::Status::TypeError("Batcher: field '", name, "': cannot convert ", ScalarTypeName(from),
+                                    " to ", ScalarTypeName(to));
+  }
+
+  void TakeInOrder(int64_t n, Selection* selection) {
+    selection->num_rows = n;
+    while (n > 0) {
+      const std::shared_ptr<Chunk>& chunk = queue_.front();
+      const int64_t take = std::min(n, chunk->num_rows - front_offset_);
+      selection->runs.push_back(Run{chunk, front_offset_, take});
+      front_offset_ += take;
+      pending_rows_ -= take;
+      n -= take;
+      if (front_offset_ == chunk->num_rows) {
+        queue_.pop_front();
+        front_offset_ = 0;
+      }
+    }
+  }
+
+  // Moves waiting rows into the shuffling buffer until it holds capacity - 1 + batch_size.
+  void Refill() {
+    const auto limit = static_cast<size_t>(options_.shuffling_queue_capacity - 1 + options_.batch_size);
+    while (buffer_.size() < limit && !queue_.empty()) {
+      const std::shared_ptr<Chunk>& chunk = queue_.front();
+      Entry entry;
+      entry.chunk = chunk;
+      entry.row = front_offset_;
+      if (chunk->has_tensors) {
+        // The row's tensors move with it, so that a row group's tensors are released row by
+        // row as they leave the buffer, not when its last row does.
+        entry.tensors.resize(names_.size());
+        for (size_t f = 0; f < names_.size(); ++f) {
+          Source& source = chunk->sources[f];
+          if (source.kind == SourceKind::kTensors) {
+            entry.tensors[f] = std::move(source.tensors[static_cast<size_t>(front_offset_)]);
+          }
+        }
+      }
+      buffer_.push_back(std::move(entry));
+      --pending_rows_;
+      if (++front_offset_ == chunk->num_rows) {
+        queue_.pop_front();
+        front_offset_ = 0;
+      }
+    }
+  }
+
+  // Draws n rows uniformly at random from the buffer.
+  void Pick(int64_t n, Selection* selection) {
+    selection->num_rows = n;
+    selection->runs.reserve(static_cast<size_t>(n));
+    selection->detached.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t j = static_cast<size_t>(rng_.Below(buffer_.size()));
+      Entry& entry = buffer_[j];
+      selection->runs.push_back(Run{std::move(entry.chunk), entry.row, 1});
+      selection->detached.push_back(std::move(entry.tensors));
+      if (j + 1 != buffer_.size()) entry = std::move(buffer_.back());
+      buffer_.pop_back();
+    }
+  }
+
+  static const std::optional<Tensor>& TensorAt(const Selection& selection, size_t run_index,
+                                               int64_t row, size_t f) {
+    if (!selection.detached.empty() && !selection.detached[run_index].empty()) {
+      return selection.detached[run_index][f];
+    }
+    return selection.runs[run_index].chunk->sources[f].tensors[static_cast<size_t>(row)];
+  }
+
+  arrow::Result<std::unique_ptr<Batch>> Assemble(const Selection& selection) {
+    auto batch = std::make_unique<Batch>();
+    batch->num_rows = selection.num_rows;
+    batch->columns.resize(names_.size());
+    for (size_t f = 0; f < names_.size(); ++f) {
+      BatchColumn& out = batch->columns[f];
+      switch (plans_[f].out) {
+        case FieldPlan::Out::kNumeric:
+          ARROW_RETURN_NOT_OK(AssembleNumeric(selection, f, &out));
+          break;
+        case FieldPlan::Out::kTensorObjects:
+          out.kind = BatchColumn::Kind::kTensors;
+          out.tensors.reserve(static_cast<size_t>(selection.num_rows));
+          for (size_t r = 0; r < selection.runs.size(); ++r) {
+            const Run& run = selection.runs[r];
+            for (int64_t row = run.begin; row < run.begin + run.count; ++row) {
+              out.tensors.push_back(TensorAt(selection, r, row, f));
+            }
+          }
+          break;
+        case FieldPlan::Out::kArrowObjects: {
+          out.kind = BatchColumn::Kind::kArray;
+          ARROW_ASSIGN_OR_RAISE(out.array, AssembleArray(selection, f));
+          break;
+        }
+        case FieldPlan::Out::kUndecided:
+          return arrow::Status::Invalid("Batcher: field '", names_[f], "' has no input");
+      }
+    }
+    return batch;
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Array>> AssembleArray(const Selection& selection, size_t f) {
+    if (selection.runs.size() == 1) {
+      const Run& run = selection.runs[0];
+      return run.chunk->sources[f].array->Slice(run.begin, run.count);
+    }
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), plans_[f].arrow_type, &builder));
+    ARROW_RETURN_NOT_OK(builder->Reserve(selection.num_rows));
+    const arrow::ArrayData* span_of = nullptr;
+    arrow::ArraySpan span;
+    for (const Run& run : selection.runs) {
+      const arrow::ArrayData* data = run.chunk->sources[f].array->data().get();
+      if (data != span_of) {
+        span = arrow::ArraySpan(*data);
+        span_of = data;
+      }
+      auto status = builder->AppendArraySlice(span, run.begin, run.count);
+      if (!status.ok()) {
+        return status.WithMessage("Batcher: field '", names_[f], "' (", plans_[f].arrow_type->ToString(),
+                                  "): ", status.message());
+      }
+    }
+    std::shared_ptr<arrow::Array> array;
+    ARROW_RETURN_NOT_OK(builder->Finish(&array));
+    return array;
+  }
+
+  // The elements of one row of a numeric non-tensor source: (first element, count).
+  static std::pair<int64_t, int64_t> RowElements(const Source& s, int64_t row) {
+    if (s.kind == SourceKind::kList) {
+      return {s.ListBegin(row) * s.row_elements, s.ListLength(row) * s.row_elements};
+    }
+    return {row * s.row_elements, s.row_elements};
+  }
+
+  static void RowShape(const Source& s, int64_t row, std::vector<int64_t>* shape) {
+    shape->clear();
+    if (s.kind == SourceKind::kList) shape->push_back(s.ListLength(row));
+    shape->insert(shape->end(), s.row_shape.begin(), s.row_shape.end());
+  }
+
+  arrow::Status AssembleNumeric(const Selection& selection, size_t f, BatchColumn* out) {
+    const ScalarType type = plans_[f].type;
+    const int64_t itemsize = FixedItemSize(type);
+    // Do the rows share a shape?
+    std::optional<std::vector<int64_t>> common;
+    bool uniform = true;
+    std::vector<int64_t> shape;
+    for (size_t r = 0; r < selection.runs.size() && uniform; ++r) {
+      const Run& run = selection.runs[r];
+      const Source& s = run.chunk->sources[f];
+      const bool per_row = s.kind == SourceKind::kList || s.kind == SourceKind::kTensors;
+      const int64_t rows_to_check = per_row ? run.count : 1;
+      for (int64_t i = 0; i < rows_to_check && uniform; ++i) {
+        const int64_t row = run.begin + i;
+        if (s.kind == SourceKind::kTensors) {
+          shape = TensorAt(selection, r, row, f)->shape;
+        } else {
+          RowShape(s, row, &shape);
+        }
+        if (!common) {
+          common = shape;
+        } else if (*common != shape) {
+          uniform = false;
+        }
+      }
+    }
+    if (uniform) {
+      std::vector<int64_t> dense_shape{selection.num_rows};
+      dense_shape.insert(dense_shape.end(), common->begin(), common->end());
+      ARROW_ASSIGN_OR_RAISE(Tensor dense, Tensor::Allocate(ElementType::Of(type), std::move(dense_shape)));
+      int64_t row_elements = 1;
+      for (int64_t d : *common) row_elements *= d;
+      uint8_t* dst = dense.data->mutable_data();
+      for (size_t r = 0; r < selection.runs.size(); ++r) {
+        const Run& run = selection.runs[r];
+        const Source& s = run.chunk->sources[f];
+        if (s.kind == SourceKind::kTensors) {
+          for (int64_t row = run.begin; row < run.begin + run.count; ++row) {
+            ARROW_RETURN_NOT_OK(CopyTensor(*TensorAt(selection, r, row, f), type, dst));
+            dst += row_elements * itemsize;
+          }
+        } else {
+          // Consecutive rows of one source are consecutive elements.
+          const int64_t first = RowElements(s, run.begin).first;
+          const int64_t count = run.count * row_elements;
+          CopyElements(s.elements, first, count, type, dst);
+          if (s.nulls_as_nan) ARROW_RETURN_NOT_OK(NullsToNan(s, run.begin, run.count, type, dst, names_[f]));
+          dst += count * itemsize;
+        }
+      }
+      out->kind = BatchColumn::Kind::kDense;
+      out->dense = std::move(dense);
+      return arrow::Status::OK();
+    }
+    // Rows of different shapes: one tensor per row.
+    out->kind = BatchColumn::Kind::kTensors;
+    out->tensors.reserve(static_cast<size_t>(selection.num_rows));
+    for (size_t r = 0; r < selection.runs.size(); ++r) {
+      const Run& run = selection.runs[r];
+      const Source& s = run.chunk->sources[f];
+      for (int64_t row = run.begin; row < run.begin + run.count; ++row) {
+        if (s.kind == SourceKind::kTensors) {
+          const Tensor& t = *TensorAt(selection, r, row, f);
+          if (t.element.type == type && !(t.fortran_order && t.shape.size() > 1)) {
+            out->tensors.push_back(t);  // shared, not copied
+            continue;
+          }
+          ARROW_ASSIGN_OR_RAISE(Tensor copy, Tensor::Allocate(ElementType::Of(type), t.shape));
+          ARROW_RETURN_NOT_OK(CopyTensor(t, type, copy.data->mutable_data()));
+          out->tensors.push_back(std::move(copy));
+        } else {
+          RowShape(s, row, &shape);
+          ARROW_ASSIGN_OR_RAISE(Tensor copy, Tensor::Allocate(ElementType::Of(type), shape));
+          const auto [first, count] = RowElements(s, row);
+          CopyElements(s.elements, first, count, type, copy.data->mutable_data());
+          if (s.nulls_as_nan) {
+            ARROW_RETURN_NOT_OK(NullsToNan(s, row, 1, type, copy.data->mutable_data(), names_[f]));
+          }
+          out->tensors.push_back(std::move(copy));
+        }
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  // Writes NaN over the copies of null scalars rows [begin, begin + count) of `s` at `dst`.
+  static arrow::Status NullsToNan(const Source& s, int64_t begin, int64_t count, ScalarType type,
+                                  uint8_t* dst, const std::string& name) {
+    if (type != ScalarType::kFloat32 && type != ScalarType::kFloat64) {
+      return arrow::Status::TypeError(NullMessage(name));
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (!s.array->IsNull(begin + i)) continue;
+      if (type == ScalarType::kFloat32) {
+        reinterpret_cast<float*>(dst)[i] = std::numeric_limits<float>::quiet_NaN();
+      } else {
+        reinterpret_cast<double*>(dst)[i] = std::numeric_limits<double>::quiet_NaN();
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  static arrow::Status CopyTensor(const Tensor& t, ScalarType type, uint8_t* dst) {
+    Tensor row_major;
+    const Tensor* source = &t;
+    if (t.fortran_order && t.shape.size() > 1) {
+      ARROW_ASSIGN_OR_RAISE(row_major, RowMajor(t));
+      source = &row_major;
+    }
+    Elements e;
+    e.type = source->element.type;
+    e.data = source->data ? source->data->data() : nullptr;
+    CopyElements(e, 0, source->num_elements(), type, dst);
+    return arrow::Status::OK();
+  }
+
+  const std::vector<std::string> names_;
+  const BatcherOptions options_;
+  std::vector<FieldPlan> plans_;
+  internal::Rng rng_;
+  bool finished_ = false;
+  // Inputs not yet (fully) taken, oldest first; front_offset_ rows of the front one are taken.
+  std::deque<std::shared_ptr<Chunk>> queue_;
+  int64_t front_offset_ = 0;
+  int64_t pending_rows_ = 0;
+  std::vector<Entry> buffer_;  // the shuffling buffer
+};
+
+arrow::Result<std::unique_ptr<Batcher>> Batcher::Make(std::vector<std::string> field_names,
+                                                      BatcherOptions options) {
+  if (options.batch_size <= 0) {
+    return arrow::Status::Invalid("batch_size must be positive, got ", options.batch_size);
+  }
+  if (options.shuffling_queue_capacity < 0) {
+    return arrow::Status::Invalid("shuffling_queue_capacity must not be negative, got ",
+                                  options.shuffling_queue_capacity);
+  }
+  if (field_names.empty()) return arrow::Status::Invalid("Batcher: no fields to batch");
+  std::set<std::string> seen;
+  for (const auto& name : field_names) {
+    if (name.empty()) return arrow::Status::Invalid("Batcher: empty field name");
+    if (!seen.insert(name).second) return arrow::Status::Invalid("Batcher: field '", name, "' appears twice");
+  }
+  return std::unique_ptr<Batcher>(
+      new Batcher(std::make_unique<Impl>(std::move(field_names), options)));
+}
+
+Batcher::Batcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Batcher::~Batcher() = default;
+
+const std::vector<std::string>& Batcher::field_names() const { return impl_->names(); }
+const BatcherOptions& Batcher::options() const { return impl_->options(); }
+arrow::Status Batcher::Add(std::shared_ptr<const DecodedBatch> batch) { return impl_->Add(std::move(batch)); }
+arrow::Status Batcher::AddColumns(int64_t num_rows, std::vector<ColumnInput> columns) {
+  return impl_->AddColumns(num_rows, std::move(columns));
+}
+void Batcher::Finish() { impl_->Finish(); }
+arrow::Result<std::unique_ptr<Batch>> Batcher::Next() { return impl_->Next(); }
+int64_t Batcher::rows_held() const { return impl_->rows_held(); }
+bool Batcher::finished() const { return impl_->finished(); }
+
+}  // namespace petastorm

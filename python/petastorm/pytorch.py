@@ -1,0 +1,523 @@
+"""PyTorch adapters with Petastorm's names: DataLoader, BatchedDataLoader, InMemBatchedDataLoader.
+
+Batches are assembled in C++ (``petastorm/batcher.h``): every numeric field of a batch is one
+contiguous buffer filled with memcpy while the GIL is released, handed to torch with
+``torch.from_numpy`` (no copy). The shuffling buffer is C++ too, seeded, so a ``seed`` gives the
+same batches on every run. Over ``make_reader`` and ``make_batch_reader`` readers (without
+transform, n-grams or worker processes) the decoded row groups go from the engine to the batcher
+without a Python object per row; other readers are read as rows (or batches) and handed over as
+numpy columns.
+
+What a field becomes in a batch:
+
+- numbers and booleans (scalars, fixed-size lists, codec tensors): a tensor (batch, *shape), after
+  Petastorm's promotions uint16 -> int32, uint32 -> int64, bool -> uint8. A field whose rows
+  differ in shape (variable-shape fields, ragged lists) is an error naming it, unless a
+  ``collate_fn`` (DataLoader) or ``transform_fn`` (BatchedDataLoader) takes the list of
+  per-row arrays it then becomes. A null is an error naming the field (Petastorm's TypeError),
+  but in float fields of ``make_batch_reader`` readers, where it is NaN as in Petastorm.
+- strings, bytes, decimals, dates and other values: a Python list (Petastorm raises for strings
+  in ``BatchedDataLoader``, issue #795); arrays of strings: a list of numpy arrays.
+
+Beyond Petastorm: ``drop_last``; ``len()`` when the reader knows how many rows it delivers;
+``seed`` for the shuffling buffer; :func:`shard_for_rank` for ``torch.distributed``.
+
+torch is imported when a loader is used, not when this module is.
+"""
+import collections.abc
+import decimal
+import logging
+import math
+import re
+
+# Petastorm: "Must import pyarrow before torch".
+import numpy as np
+import pyarrow as pa
+
+from petastorm import _core
+
+logger = logging.getLogger(__name__)
+
+_string_classes = (str, bytes)
+
+_PARALLEL_ITER_ERROR = ('You must finish a full pass of Petastorm DataLoader before making another pass from the '
+                        'beginning.If you do need to terminate early and restart from beginning, please re-create '
+                        'the reader and the data loader.')
+
+# Rows of a row reader gathered into one input of the batcher (the generic path).
+_ROWS_PER_INPUT = 256
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def _sanitize_pytorch_types(row_as_dict):
+    """Petastorm's promotions of one row's values, in place: uint16 -> int32, uint32 -> int64,
+    bool -> uint8; TypeError for arrays of strings or objects and for None."""
+    for name, value in row_as_dict.items():
+        if isinstance(value, np.ndarray):
+            if value.dtype == np.uint16:
+                row_as_dict[name] = value.astype(np.int32)
+            elif value.dtype == np.uint32:
+                row_as_dict[name] = value.astype(np.int64)
+            elif value.dtype == np.bool_:
+                row_as_dict[name] = value.astype(np.uint8)
+            elif re.search('[SaUO]', value.dtype.str):
+                raise TypeError('Pytorch does not support arrays of string or object classes. '
+                                'Found in field {}.'.format(name))
+        elif isinstance(value, np.bool_):
+            row_as_dict[name] = np.uint8(value)
+        elif value is None:
+            raise TypeError('Pytorch does not support nullable fields. Found None in {}'.format(name))
+
+
+def decimal_friendly_collate(batch):
+    """``default_collate`` that also collates ``decimal.Decimal``, ``str`` and ``bytes`` values (into
+    lists). `batch` is a list of rows (dicts); returns a dict of tensors and lists."""
+    if isinstance(batch[0], decimal.Decimal):
+        return batch
+    elif isinstance(batch[0], collections.abc.Mapping):
+        return {key: decimal_friendly_collate([d[key] for d in batch]) for key in batch[0]}
+    elif isinstance(batch[0], _string_classes):
+        return batch
+    elif isinstance(batch[0], collections.abc.Sequence):
+        transposed = zip(*batch)
+        return [decimal_friendly_collate(samples) for samples in transposed]
+    else:
+        from torch.utils.data.dataloader import default_collate
+        return default_collate(batch)
+
+
+def shard_for_rank(rank=None, world_size=None):
+    """``dict(cur_shard=..., shard_count=...)`` for ``make_reader``/``make_batch_reader``: this
+    process's share of the dataset in distributed training.
+
+    Rank and world size default to ``torch.distributed``'s when its process group is
+    initialized, else to the ``RANK`` and ``WORLD_SIZE`` environment variables (set by
+    ``torchrun``), else to a single process (0, 1)::
+
+        reader = make_reader(url, **shard_for_rank())
+    """
+    if rank is None or world_size is None:
+        found_rank, found_size = 0, 1
+        torch = _torch()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            found_rank, found_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        else:
+            import os
+            if 'WORLD_SIZE' in os.environ:
+                found_rank, found_size = int(os.environ.get('RANK', 0)), int(os.environ['WORLD_SIZE'])
+        rank = found_rank if rank is None else rank
+        world_size = found_size if world_size is None else world_size
+    if not isinstance(rank, int) or not isinstance(world_size, int) or world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError('Need 0 <= rank < world_size, got rank={!r}, world_size={!r}'.format(rank, world_size))
+    return dict(cur_shard=rank, shard_count=world_size)
+
+
+# --- From a reader to batches of numpy columns, through the C++ batcher ---------------------
+
+def _engine_of(reader):
+    """The reader's C++ engine when its decoded row groups are exactly what it delivers (no
+    transform, n-grams or worker processes), else None."""
+    from petastorm.reader import Reader
+    if (isinstance(reader, Reader) and reader._transform_spec is None and reader.ngram is None
+            and reader._process_pool is None and not reader.stopped):
+        return reader._reader
+    return None
+
+
+def _pass_seed(seed, pass_index, draw):
+    """The shuffling buffer's seed for one pass over the loader."""
+    if seed is None:
+        return draw()
+    return int(np.random.SeedSequence([int(seed) % 2 ** 64, pass_index]).generate_state(1, np.uint64)[0])
+
+
+def _is_numeric_array(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind in 'biufc'
+
+
+def _column_input(name, values):
+    """A column for Batcher.add_columns: `values` is a batch reader's numpy column or a list of
+    row values."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in 'biufc':
+            return np.ascontiguousarray(values)
+        if values.dtype.kind in 'USmM' and values.ndim == 1:
+            return pa.array(values)
+        values = list(values)
+    values = list(values)
+    present = [v for v in values if v is not None]
+    if not present:
+        return pa.array(values)
+    first = present[0]
+    if isinstance(first, np.ndarray):
+        if not all(isinstance(v, np.ndarray) for v in values):
+            raise TypeError('Pytorch does not support nullable fields. Found None in {}'.format(name))
+        if _is_numeric_array(first) and all(v.shape == first.shape and v.dtype == first.dtype for v in values):
+            return np.stack(values)
+        return values
+    if isinstance(first, (np.number, np.bool_, bool, int, float)) and not isinstance(first, np.datetime64):
+        if len(present) != len(values):
+            raise TypeError('Pytorch does not support nullable fields. Found None in {}'.format(name))
+        array = np.asarray(values)
+        if array.dtype.kind in 'biufc':
+            return array
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
+        raise TypeError('Field {}: cannot batch values of type {} ({})'.format(name, type(first).__name__, e))
+
+
+def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed):
+    """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
+    of per-row numpy arrays, or a pyarrow.Array."""
+    engine = _engine_of(reader)
+    if engine is not None:
+        names = list(reader.schema.fields)
+        batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True,
+                                reader.is_batched_reader)
+        while True:
+            columns = batcher.next()
+            if columns is not None:
+                yield names, columns
+                continue
+            if batcher.finished:
+                return
+            decoded = engine.next()
+            if decoded is None:
+                batcher.finish()
+                reader.last_row_consumed = True
+            else:
+                batcher.add(decoded)
+
+    batcher = None
+    names = None
+    rows = []
+    batched = bool(getattr(reader, 'batched_output', getattr(reader, 'is_batched_reader', False)))
+
+    def feed(columns, num_rows):
+        batcher.add_columns(num_rows, [_column_input(name, column) for name, column in zip(names, columns)])
+
+    for item in reader:
+        if not hasattr(item, '_fields'):
+            raise TypeError('The PyTorch loaders take rows (namedtuples) from the reader, got {} (n-grams are '
+                            'not supported)'.format(type(item).__name__))
+        if batcher is None:
+            names = list(item._fields)
+            batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True)
+        if batched:
+            num_rows = len(item[0]) if names else 0
+            feed(list(item), num_rows)
+        else:
+            rows.append(item)
+            if len(rows) < _ROWS_PER_INPUT:
+                continue
+            feed(list(zip(*rows)), len(rows))
+            rows = []
+        while True:
+            columns = batcher.next()
+            if columns is None:
+                break
+            yield names, columns
+    if batcher is None:
+        return
+    if rows:
+        feed(list(zip(*rows)), len(rows))
+    batcher.finish()
+    while True:
+        columns = batcher.next()
+        if columns is None:
+            return
+        yield names, columns
+
+
+def _arrow_to_list(array):
+    t = array.type
+    if pa.types.is_temporal(t):
+        return list(array.to_numpy(zero_copy_only=False))
+    return array.to_pylist()
+
+
+def _as_python(column):
+    """A batch column for a user function: numpy arrays stay, Arrow arrays become lists."""
+    return _arrow_to_list(column) if isinstance(column, pa.Array) else column
+
+
+def _ragged_error(name, rows):
+    shapes = sorted({tuple(r.shape) for r in rows if r is not None})
+    return TypeError("Field '{}' has rows of different shapes in one batch ({}): PyTorch cannot stack them into "
+                     'a tensor. Pass a transform_fn (BatchedDataLoader) or a collate_fn (DataLoader) that takes the '
+                     'list of per-row arrays, or read fixed-shape data.'.format(
+                         name, ', '.join(str(s) for s in shapes[:4]) + (', ...' if len(shapes) > 4 else '')))
+
+
+def _to_torch(name, column):
+    """The default conversion: numeric batches to tensors (no copy), other values to lists."""
+    if isinstance(column, np.ndarray):
+        return _torch().from_numpy(column)
+    if isinstance(column, pa.Array):
+        return _arrow_to_list(column)
+    # A list of per-row arrays: rows of different shapes, or arrays of strings.
+    if any(_is_numeric_array(r) for r in column):
+        raise _ragged_error(name, column)
+    return column
+
+
+def _rows_per_epoch(reader):
+    """How many rows one epoch of `reader` delivers, or None when that is known only by reading
+    (predicates, n-grams, transforms that may change the row count, other readers)."""
+    from petastorm.reader import Reader
+    if not isinstance(reader, Reader) or reader.ngram is not None:
+        return None
+    if getattr(reader, '_predicate', None) is not None or getattr(reader, 'predicate', None) is not None:
+        return None
+    if reader.is_batched_reader and reader._transform_spec is not None and reader._transform_spec.func is not None:
+        return None  # a DataFrame function may drop or add rows
+    engine = reader._reader
+    planned = getattr(engine, 'planned_row_groups', None)
+    if planned is None:
+        if engine.num_row_groups_planned != reader._dataset.num_row_groups:
+            return None  # shards or filters: which row groups is not known here
+        planned = range(reader._dataset.num_row_groups)
+    return int(sum(_core.row_group_num_rows(reader._dataset, list(planned))))
+
+
+class LoaderBase(object):
+    """Petastorm's iteration rules: a second full pass resets the reader (with a warning); a pass
+    while another is running, or after a pass failed, raises RuntimeError."""
+
+    def __init__(self):
+        self._in_iter = None
+        self._error = None
+        self._passes = 0
+        self._len = None
+
+    def __iter__(self):
+        if self._error is not None:
+            raise RuntimeError('Cannot start a new iteration because last time iteration failed with error {err}.'
+                               .format(err=repr(self._error)))
+        if self._in_iter is not None and self._in_iter == True:  # noqa: E712
+            raise RuntimeError(_PARALLEL_ITER_ERROR)
+        if self._in_iter is not None:
+            self.reader.reset()
+            logger.warning('Start a new pass of Petastorm DataLoader, reset underlying Petastorm reader to position 0.')
+        self._in_iter = True
+        pass_index = self._passes
+        self._passes += 1
+        try:
+            for batch in self._iter_impl(pass_index):
+                yield batch
+        except Exception as e:
+            self._error = e
+            logger.error('Iteration on Petastorm DataLoader raise error: %s', repr(e))
+            raise
+        finally:
+            self._in_iter = False
+
+    def __len__(self):
+        """Batches per pass; TypeError when the number of rows is not known before reading (a
+        predicate, n-grams, ``num_epochs=None``, shards or filters of a reader that does not
+        report its planned row groups)."""
+        if self._len is None:
+            epochs = getattr(self.reader, 'num_epochs', None)
+            rows = _rows_per_epoch(self.reader) if epochs is not None else None
+            if rows is None:
+                raise TypeError('The number of batches of this loader is not known before reading: its reader has '
+                                'a predicate, n-grams, num_epochs=None, or rows that are not planned ahead')
+            total = rows * epochs
+            self._len = total // self.batch_size if self.drop_last else -(-total // self.batch_size)
+        return self._len
+
+    def _batches(self, pass_index, draw_seed):
+        return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity,
+                              _pass_seed(self.seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0)
+
+    # Context manager: stops the reader on exit.
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.reader.stop()
+        self.reader.join()
+
+
+def _check_sizes(batch_size, shuffling_queue_capacity):
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError('batch_size must be a positive integer, got {!r}'.format(batch_size))
+    if not isinstance(shuffling_queue_capacity, int) or shuffling_queue_capacity < 0:
+        raise ValueError('shuffling_queue_capacity must be a non-negative integer, got {!r}'
+                         .format(shuffling_queue_capacity))
+
+
+class DataLoader(LoaderBase):
+    """Iterates over a reader's rows in batches of ``batch_size``, merged by ``collate_fn``.
+
+    :param reader: a reader from ``make_reader`` or ``make_batch_reader`` (epochs are the reader's).
+    :param batch_size: rows per batch; the last batch may have fewer (see ``drop_last``).
+    :param collate_fn: merges a list of rows (dicts) into a batch. With the default,
+        :func:`decimal_friendly_collate`, the batch is assembled in C++ and no per-row dicts
+        are made: a dict of tensors (numeric fields) and lists (strings, decimals, ...).
+    :param shuffling_queue_capacity: rows of the shuffling buffer; 0 keeps the reader's order.
+        Batches are drawn at random from the buffer once it holds
+        ``shuffling_queue_capacity - 1 + batch_size`` rows.
+    :param drop_last: drop the last batch when it has fewer than ``batch_size`` rows.
+    :param seed: seeds the shuffling buffer (the same batches on every run); None draws it from
+        numpy's global generator.
+    """
+
+    def __init__(self, reader, batch_size=1, collate_fn=decimal_friendly_collate, shuffling_queue_capacity=0,
+                 drop_last=False, seed=None):
+        super(DataLoader, self).__init__()
+        _check_sizes(batch_size, shuffling_queue_capacity)
+        self.reader = reader
+        self.batch_size = batch_size
+        self.collate_fn = collate_fn
+        self.shuffling_queue_capacity = shuffling_queue_capacity
+        self.drop_last = drop_last
+        self.seed = seed
+
+    def _iter_impl(self, pass_index=0):
+        def draw():
+            return int(np.random.randint(0, 2 ** 63 - 1, dtype=np.int64))
+        default = self.collate_fn is decimal_friendly_collate
+        from_numpy = _torch().from_numpy
+        ndarray = np.ndarray
+        for names, columns in self._batches(pass_index, draw):
+            if default:
+                yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
+                       for name, column in zip(names, columns)}
+            else:
+                columns = [_as_python(c) for c in columns]
+                yield self.collate_fn([dict(zip(names, values)) for values in zip(*columns)])
+
+
+class BatchedDataLoader(LoaderBase):
+    """Iterates over a reader in batches of ``batch_size`` rows: a dict of tensors per batch.
+
+    :param reader: a reader from ``make_reader`` or ``make_batch_reader`` (epochs are the reader's).
+    :param batch_size: rows per batch; the last batch may have fewer (see ``drop_last``).
+    :param transform_fn: turns one column of a batch into what the batch holds; it gets a numpy
+        array (batch, ...) for numeric fields, a list of per-row arrays for fields whose rows
+        differ in shape, a list of values for strings, decimals and the like. Default: numeric
+        columns become tensors over the batch's buffer (no copy), other values lists. (Petastorm
+        calls it on each row or reader batch before buffering; for row-wise functions such as
+        ``torch.as_tensor`` the result is the same.)
+    :param shuffling_queue_capacity: rows of the shuffling buffer; 0 keeps the reader's order.
+        Batches are drawn at random from the buffer once it holds
+        ``shuffling_queue_capacity - 1 + batch_size`` rows (Petastorm's BatchedRandomShufflingBuffer).
+    :param drop_last: drop the last batch when it has fewer than ``batch_size`` rows.
+    :param seed: seeds the shuffling buffer (the same batches on every run); None draws it from
+        torch's global generator.
+    """
+
+    def __init__(self, reader, batch_size=1, transform_fn=None, shuffling_queue_capacity=0, drop_last=False,
+                 seed=None):
+        super(BatchedDataLoader, self).__init__()
+        _check_sizes(batch_size, shuffling_queue_capacity)
+        self.reader = reader
+        self.batch_size = batch_size
+        self.transform_fn = transform_fn
+        self.shuffling_queue_capacity = shuffling_queue_capacity
+        self.drop_last = drop_last
+        self.seed = seed
+
+    def _iter_impl(self, pass_index=0):
+        def draw():
+            return int(_torch().randint(0, 2 ** 62, ()).item())
+        transform = self.transform_fn
+        from_numpy = _torch().from_numpy
+        ndarray = np.ndarray
+        for names, columns in self._batches(pass_index, draw):
+            if transform is None:
+                yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
+                       for name, column in zip(names, columns)}
+            else:
+                yield {name: transform(_as_python(column)) for name, column in zip(names, columns)}
+
+
+class InMemBatchedDataLoader(object):
+    """Loads up to ``rows_capacity`` rows into memory once (then stops the reader) and iterates
+    over them ``num_epochs`` times in batches of ``batch_size``, reshuffled every epoch with
+    ``torch.Generator().manual_seed(seed + epoch)`` when ``shuffle`` (Petastorm's order).
+
+    Single use: a second iteration raises RuntimeError, as in Petastorm. ``transform_fn`` is
+    applied once to each loaded column (see BatchedDataLoader). Beyond Petastorm: ``drop_last``,
+    ``len()``, and string/decimal fields (lists).
+    """
+
+    def __init__(self, reader, batch_size=1, transform_fn=None, num_epochs=1, seed=0, rows_capacity=1024,
+                 shuffle=False, drop_last=False):
+        _check_sizes(batch_size, 0)
+        if not isinstance(rows_capacity, int) or rows_capacity < 1:
+            raise ValueError('rows_capacity must be a positive integer, got {!r}'.format(rows_capacity))
+        self._batch_size = batch_size
+        self._num_epochs = num_epochs
+        self._seed = seed
+        self._shuffle = shuffle
+        self._drop_last = drop_last
+        self._in_iter = False
+        self._keys, self._buffer = self._load(reader, transform_fn, rows_capacity)
+
+    @staticmethod
+    def _load(reader, transform_fn, rows_capacity):
+        """(field names, columns) of the first rows_capacity rows, assembled by the batcher."""
+        keys, columns = [], []
+        try:
+            for names, batch in _numpy_batches(reader, rows_capacity, False, 0, 0):
+                keys, columns = names, batch
+                break
+        finally:
+            # Enough rows (or all): stop rather than drain, which with num_epochs=None never ends.
+            reader.stop()
+            reader.join()
+        if transform_fn is None:
+            columns = [_to_torch(name, column) for name, column in zip(keys, columns)]
+        else:
+            columns = [transform_fn(_as_python(column)) for column in columns]
+        return keys, columns
+
+    def _num_rows(self):
+        return len(self._buffer[0]) if self._buffer else 0
+
+    def __len__(self):
+        n = self._num_rows()
+        per_epoch = n // self._batch_size if self._drop_last else -(-n // self._batch_size)
+        return per_epoch * self._num_epochs
+
+    def __iter__(self):
+        if self._in_iter:
+            raise RuntimeError("InMemBatchedDataLoader couldn't be used multiple times, please specify total "
+                               'number of epochs using num_epochs in constructor.')
+        self._in_iter = True
+        torch = _torch()
+        size = self._num_rows()
+        stop = size - size % self._batch_size if self._drop_last else size
+        for epoch in range(self._num_epochs):
+            if self._shuffle:
+                g = torch.Generator()
+                g.manual_seed(self._seed + epoch)
+                indices = torch.randperm(size, generator=g)
+            else:
+                indices = torch.arange(size)
+            for start in range(0, stop, self._batch_size):
+                idx = indices[start:start + self._batch_size]
+                yield dict(zip(self._keys, (self._take(column, idx) for column in self._buffer)))
+
+    @staticmethod
+    def _take(column, idx):
+        if isinstance(column, _torch().Tensor):
+            return column.index_select(0, idx)
+        return [column[i] for i in idx.tolist()]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        pass
+
+
+__all__ = ['DataLoader', 'BatchedDataLoader', 'InMemBatchedDataLoader', 'decimal_friendly_collate',
+           'shard_for_rank']

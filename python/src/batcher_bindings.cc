@@ -1,0 +1,176 @@
+// Bindings of petastorm/batcher.h, and the row counts that make a loader's len().
+#include <map>
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+
+#include "petastorm/batcher.h"
+#include "arrow_bridge.h"
+#include "handles.h"
+#include "status.h"
+#include "tensor_convert.h"
+
+namespace nb = nanobind;
+
+namespace petastorm::python {
+
+namespace {
+
+// An arrow::Buffer over a numpy array's memory that keeps the array alive. It may be released
+// on a thread without the GIL (inside Batcher::Next): it takes the GIL to let go of the array.
+class NumpyBuffer : public arrow::Buffer {
+ public:
+  NumpyBuffer(nb::object array, const uint8_t* data, int64_t size)
+      : arrow::Buffer(data, size), array_(array.release().ptr()) {}
+  ~NumpyBuffer() override {
+    if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
+    PyGILState_STATE state = PyGILState_Ensure();
+    Py_DECREF(array_);
+    PyGILState_Release(state);
+  }
+
+ private:
+  PyObject* array_;
+};
+
+// A row-major numpy array as a Tensor over its memory (no copy).
+Tensor TensorOverNumpy(nb::handle obj) {
+  nb::object np = nb::module_::import_("numpy");
+  nb::object array = np.attr("ascontiguousarray")(obj);
+  auto element = ElementType::FromTypeString(nb::cast<std::string>(array.attr("dtype").attr("str")));
+  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+  Tensor tensor;
+  tensor.element = *element;
+  tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
+  nb::object interface = array.attr("__array_interface__");
+  const auto address = nb::cast<uintptr_t>(nb::cast<nb::tuple>(interface["data"])[0]);
+  tensor.data = std::make_shared<NumpyBuffer>(array, reinterpret_cast<const uint8_t*>(address),
+                                              tensor.nbytes());
+  return tensor;
+}
+
+ColumnInput ColumnFromPython(nb::handle obj) {
+  ColumnInput column;
+  nb::object np = nb::module_::import_("numpy");
+  if (nb::isinstance(obj, np.attr("ndarray"))) {
+    column.kind = ColumnInput::Kind::kStacked;
+    column.stacked = TensorOverNumpy(obj);
+  } else if (nb::isinstance<nb::list>(obj)) {
+    column.kind = ColumnInput::Kind::kTensors;
+    for (nb::handle value : obj) {
+      if (value.is_none()) {
+        column.tensors.emplace_back(std::nullopt);
+      } else {
+        column.tensors.emplace_back(TensorFromNumpy(value));
+      }
+    }
+  } else {
+    column.kind = ColumnInput::Kind::kArray;
+    column.array = ArrayFromPyArrow(obj);
+  }
+  return column;
+}
+
+nb::object ColumnToPython(BatchColumn& column) {
+  switch (column.kind) {
+    case BatchColumn::Kind::kDense:
+      return TensorToNumpy(*column.dense);
+    case BatchColumn::Kind::kTensors: {
+      nb::list rows;
+      for (const auto& tensor : column.tensors) rows.append(tensor ? TensorToNumpy(*tensor) : nb::none());
+      return rows;
+    }
+    case BatchColumn::Kind::kArray:
+      return ArrayToPyArrow(column.array);
+  }
+  return nb::none();
+}
+
+}  // namespace
+
+void BindBatcher(nb::module_& m) {
+  nb::class_<Batcher>(m, "Batcher",
+                      "Batches decoded row groups (or columns) in C++: see petastorm/batcher.h.")
+      .def(nb::new_([](std::vector<std::string> fields, int64_t batch_size, bool drop_last,
+                       int64_t shuffling_queue_capacity, uint64_t seed, bool promote_for_torch,
+                       bool float_nulls_as_nan) {
+             BatcherOptions options;
+             options.batch_size = batch_size;
+             options.drop_last = drop_last;
+             options.shuffling_queue_capacity = shuffling_queue_capacity;
+             options.seed = seed;
+             options.promote_for_torch = promote_for_torch;
+             options.float_nulls_as_nan = float_nulls_as_nan;
+             return ValueOrThrow(Batcher::Make(std::move(fields), options));
+           }),
+           nb::arg("fields"), nb::arg("batch_size"), nb::arg("drop_last") = false,
+           nb::arg("shuffling_queue_capacity") = 0, nb::arg("seed") = 0,
+           nb::arg("promote_for_torch") = false, nb::arg("float_nulls_as_nan") = false)
+      .def_prop_ro("field_names", &Batcher::field_names)
+      .def_prop_ro("rows_held", &Batcher::rows_held)
+      .def_prop_ro("finished", &Batcher::finished)
+      .def("add",
+           [](Batcher& b, const BatchHandle& batch) {
+             nb::gil_scoped_release release;
+             ThrowIfError(b.Add(batch.batch));
+           },
+           nb::arg("batch"), "Hands over a _core.DecodedBatch (no copy).")
+      .def("add_columns",
+           [](Batcher& b, int64_t num_rows, nb::list columns) {
+             std::vector<ColumnInput> inputs;
+             for (nb::handle column : columns) inputs.push_back(ColumnFromPython(column));
+             nb::gil_scoped_release release;
+             ThrowIfError(b.AddColumns(num_rows, std::move(inputs)));
+           },
+           nb::arg("num_rows"), nb::arg("columns"),
+           "Hands over rows as columns in field order: a numeric numpy array (rows, ...) (not "
+           "copied), a list of numpy arrays or None (one per row), or a pyarrow.Array.")
+      .def("finish", &Batcher::Finish)
+      .def("next",
+           [](Batcher& b) -> nb::object {
+             std::unique_ptr<Batch> batch;
+             {
+               nb::gil_scoped_release release;
+               batch = ValueOrThrow(b.Next());
+             }
+             if (!batch) return nb::none();
+             nb::list columns;
+             for (BatchColumn& column : batch->columns) columns.append(ColumnToPython(column));
+             return columns;
+           },
+           "The next batch as a list in field order -- a numpy array (rows, ...) over the C++ "
+           "buffer, a list of numpy arrays (one per row), or a pyarrow.Array -- or None when "
+           "more input is needed first (or, after finish(), at the end).");
+
+  m.def("row_group_num_rows",
+        [](const DatasetHandle& handle, const std::vector<int64_t>& row_groups) {
+          const Dataset& dataset = *handle.dataset;
+          nb::gil_scoped_release release;
+          // Footers, one open per file.
+          std::map<int, std::unique_ptr<parquet::arrow::FileReader>> files;
+          std::vector<int64_t> counts;
+          counts.reserve(row_groups.size());
+          for (int64_t index : row_groups) {
+            if (index < 0 || index >= static_cast<int64_t>(dataset.row_groups().size())) {
+              ThrowIfError(arrow::Status::IndexError("row group ", index, " out of range"));
+            }
+            const RowGroupRef& ref = dataset.row_groups()[static_cast<size_t>(index)];
+            auto it = files.find(ref.file_index);
+            if (it == files.end()) {
+              it = files.emplace(ref.file_index, ValueOrThrow(dataset.OpenFile(ref.file_index))).first;
+            }
+            counts.push_back(it->second->parquet_reader()->metadata()->RowGroup(ref.row_group)->num_rows());
+          }
+          return counts;
+        },
+        nb::arg("dataset"), nb::arg("row_groups"),
+        "The number of rows of each of the dataset's row groups `row_groups`, from the Parquet "
+        "footers.");
+}
+
+}  // namespace petastorm::python
