@@ -203,7 +203,7 @@ def test_over_make_batch_reader(plain_url, loader_class):
 
 def test_over_make_batch_reader_shuffled(plain_url):
     def run(seed):
-        with make_batch_reader(plain_url, schema_fields=['a', 's']) as reader:
+        with make_batch_reader(plain_url, schema_fields=['a', 's'], seed=3) as reader:
             batches = list(BatchedDataLoader(reader, batch_size=16, shuffling_queue_capacity=40, seed=seed))
         for b in batches:
             assert b['s'] == [str(i) for i in b['a'].tolist()]
@@ -408,3 +408,41 @@ def test_petastorm_imports_without_torch():
             'import petastorm, petastorm.pytorch\n'
             'assert petastorm.pytorch.shard_for_rank(0, 2) == {"cur_shard": 0, "shard_count": 2}\n')
     subprocess.run([sys.executable, '-c', code], check=True, env=dict(os.environ))
+
+
+def test_batches_are_views_of_the_cpp_buffer():
+    from petastorm import _core
+    batcher = _core.Batcher(['x', 's'], 4, promote_for_torch=True)
+    batcher.add_columns(6, [np.arange(12, dtype=np.uint16).reshape(6, 2), pa.array(list('abcdef'))])
+    x, s = batcher.next()
+    assert x.dtype == np.int32 and x.shape == (4, 2) and not x.flags.owndata
+    assert torch.from_numpy(x).data_ptr() == x.__array_interface__['data'][0]
+    assert s.to_pylist() == list('abcd')
+    assert batcher.next() is None  # 2 rows wait for more input
+    batcher.finish()
+    assert batcher.next()[0].tolist() == [[8, 9], [10, 11]]
+    assert batcher.next() is None
+
+
+def test_batch_reader_over_a_petastorm_dataset(url):
+    with pytest.warns(UserWarning):
+        reader = make_batch_reader(url, schema_fields=['id', 'vec', 'name'], shuffle_row_groups=False)
+    with reader:
+        batches = list(BatchedDataLoader(reader, batch_size=16))
+    assert _ids(batches) == list(range(ROWS))
+    assert batches[0]['vec'].shape == (16, 2, 3)
+    assert batches[0]['name'][:2] == ['name0', 'name1']
+
+
+def test_len_of_a_sharded_reader(tmp_path):
+    import numpy as np
+    from petastorm import make_reader, write_dataset
+    from petastorm.pytorch import BatchedDataLoader
+    from petastorm.unischema import Unischema, UnischemaField
+    schema = Unischema('S', [UnischemaField('id', np.int64, ())])
+    write_dataset(str(tmp_path / 'ds'), schema, [{'id': i} for i in range(100)], rows_per_rowgroup=10)
+    for shard in range(3):
+        with make_reader('file://' + str(tmp_path / 'ds'), cur_shard=shard, shard_count=3) as reader:
+            loader = BatchedDataLoader(reader, batch_size=7)
+            rows = sum(len(batch['id']) for batch in loader)
+            assert len(loader) == -(-rows // 7)

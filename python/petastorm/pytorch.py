@@ -308,8 +308,13 @@ class LoaderBase(object):
         pass_index = self._passes
         self._passes += 1
         try:
+            count = 0
             for batch in self._iter_impl(pass_index):
+                count += 1
                 yield batch
+            if self._len is not None and count != self._len:
+                logger.warning('len() of this loader said %d batches, the pass had %d: its reader filters rows in a '
+                               'way len() did not know of (a predicate?)', self._len, count)
         except Exception as e:
             self._error = e
             logger.error('Iteration on Petastorm DataLoader raise error: %s', repr(e))

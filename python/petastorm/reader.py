@@ -258,6 +258,7 @@ class Reader(object):
         if self.ngram is not None:
             # A drop partition also reads the next length-1 rows: n-grams across the cut.
             partition_overlap_rows = self.ngram.length - 1
+        self._predicate = predicate
         core_predicate = None
         if predicate is not None:
             from petastorm.predicates import _core_predicate_of

@@ -155,6 +155,8 @@ void BindReader(nb::module_& m) {
            nb::arg("partition_overlap_rows") = 0)
       .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
       .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
+      .def_prop_ro("planned_row_groups",
+                   [](const ReaderHandle& h) { return (*h).planned_row_groups(); })
       .def_prop_ro("num_row_groups_planned",
                    [](const ReaderHandle& h) { return (*h).num_row_groups_planned(); })
       .def("next", [](ReaderHandle& h) -> nb::object {

@@ -7,7 +7,6 @@
 #include <set>
 
 #include <arrow/array/builder_base.h>
-#include <arrow/array/concatenate.h>
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/util/bit_util.h>
@@ -127,8 +126,16 @@ void CopyElements(const Elements& src, int64_t start, int64_t count, ScalarType 
   if (count <= 0) return;
   if (!src.bits && src.type == dst) {
     const int64_t size = FixedItemSize(dst);
-    std::memcpy(out, src.data + start * size, static_cast<size_t>(count * size));
-    return;
+    const uint8_t* in = src.data + start * size;
+    // One scalar (a shuffled row): a fixed-size copy the compiler inlines.
+    switch (count * size) {
+      case 1: *out = *in; return;
+      case 2: std::memcpy(out, in, 2); return;
+      case 4: std::memcpy(out, in, 4); return;
+      case 8: std::memcpy(out, in, 8); return;
+      case 16: std::memcpy(out, in, 16); return;
+      default: std::memcpy(out, in, static_cast<size_t>(count * size)); return;
+    }
   }
   switch (dst) {
     case ScalarType::kBool: {
@@ -367,19 +374,16 @@ struct Run {
   int64_t count = 0;
 };
 
-// The rows of one batch, in order. Rows that came through the shuffling buffer carry their
-// tensors with them (`detached`, one vector per output row, empty when the chunk had none).
+// The rows of one batch, in order.
 struct Selection {
   int64_t num_rows = 0;
   std::vector<Run> runs;
-  std::vector<std::vector<std::optional<Tensor>>> detached;
 };
 
-// A buffered row of the shuffling buffer.
+// A row of the shuffling buffer. Small: a batch is drawn at random positions of the buffer.
 struct Entry {
   std::shared_ptr<Chunk> chunk;
   int64_t row = 0;
-  std::vector<std::optional<Tensor>> tensors;  // per field when chunk->has_tensors
 };
 
 // What a field becomes, fixed by the first input holding it.
@@ -504,6 +508,9 @@ class Batcher::Impl {
         return nullptr;
       }
       Pick(n, &selection);
+      ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(selection));
+      ReleaseTensors(selection);
+      return batch;
     } else {
       if (pending_rows_ == 0 || (pending_rows_ < options_.batch_size && !finished_)) return nullptr;
       const int64_t n = std::min(options_.batch_size, pending_rows_);
@@ -616,21 +623,7 @@ class Batcher::Impl {
     const auto limit = static_cast<size_t>(options_.shuffling_queue_capacity - 1 + options_.batch_size);
     while (buffer_.size() < limit && !queue_.empty()) {
       const std::shared_ptr<Chunk>& chunk = queue_.front();
-      Entry entry;
-      entry.chunk = chunk;
-      entry.row = front_offset_;
-      if (chunk->has_tensors) {
-        // The row's tensors move with it, so that a row group's tensors are released row by
-        // row as they leave the buffer, not when its last row does.
-        entry.tensors.resize(names_.size());
-        for (size_t f = 0; f < names_.size(); ++f) {
-          Source& source = chunk->sources[f];
-          if (source.kind == SourceKind::kTensors) {
-            entry.tensors[f] = std::move(source.tensors[static_cast<size_t>(front_offset_)]);
-          }
-        }
-      }
-      buffer_.push_back(std::move(entry));
+      buffer_.push_back(Entry{chunk, front_offset_});
       --pending_rows_;
       if (++front_offset_ == chunk->num_rows) {
         queue_.pop_front();
@@ -643,22 +636,31 @@ class Batcher::Impl {
   void Pick(int64_t n, Selection* selection) {
     selection->num_rows = n;
     selection->runs.reserve(static_cast<size_t>(n));
-    selection->detached.reserve(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       const size_t j = static_cast<size_t>(rng_.Below(buffer_.size()));
       Entry& entry = buffer_[j];
       selection->runs.push_back(Run{std::move(entry.chunk), entry.row, 1});
-      selection->detached.push_back(std::move(entry.tensors));
       if (j + 1 != buffer_.size()) entry = std::move(buffer_.back());
       buffer_.pop_back();
     }
   }
 
+  // Lets go of the tensors of rows drawn from the shuffling buffer, so that a row group's
+  // tensors are released row by row as they leave the buffer, not with its last row.
+  void ReleaseTensors(const Selection& selection) {
+    for (const Run& run : selection.runs) {
+      if (!run.chunk->has_tensors) continue;
+      for (Source& source : run.chunk->sources) {
+        if (source.kind != SourceKind::kTensors) continue;
+        for (int64_t row = run.begin; row < run.begin + run.count; ++row) {
+          source.tensors[static_cast<size_t>(row)].reset();
+        }
+      }
+    }
+  }
+
   static const std::optional<Tensor>& TensorAt(const Selection& selection, size_t run_index,
                                                int64_t row, size_t f) {
-    if (!selection.detached.empty() && !selection.detached[run_index].empty()) {
-      return selection.detached[run_index][f];
-    }
     return selection.runs[run_index].chunk->sources[f].tensors[static_cast<size_t>(row)];
   }
 

@@ -527,6 +527,7 @@ void Reader::Stop() { impl_->Stop(); }
 void Reader::Join() { impl_->Join(); }
 ReaderDiagnostics Reader::diagnostics() const { return impl_->Diagnostics(); }
 uint64_t Reader::seed() const { return impl_->config().seed; }
+const std::vector<int64_t>& Reader::planned_row_groups() const { return impl_->plan().row_groups(); }
 int64_t Reader::num_row_groups_planned() const {
   return static_cast<int64_t>(impl_->plan().row_groups().size());
 }
