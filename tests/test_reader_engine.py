@@ -211,7 +211,6 @@ def test_worker_error_reaches_consumer_and_threads_end(tmp_path):
     import pyarrow.parquet as pq
     path = tmp_path / 'ds'
     write_dataset(str(path), EngineSchema, [_row(i) for i in range(30)], rows_per_rowgroup=10)
-    bad = tmp_path / 'bad.parquet'
     table = pa.table({'id': pa.array([0], pa.int64()), 'ts': pa.array([0], pa.int64()),
                       'label': pa.array(['x']), 'vec': pa.array([b'garbage'], pa.binary())})
     pq.write_table(table, str(path / 'zz-bad.parquet'))

@@ -27,7 +27,6 @@ torch is imported when a loader is used, not when this module is.
 import collections.abc
 import decimal
 import logging
-import math
 import re
 
 # Petastorm: "Must import pyarrow before torch".

@@ -15,7 +15,7 @@ import numpy as np
 from petastorm import _core
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
-from petastorm.unischema import Unischema, UnischemaField
+from petastorm.unischema import Unischema
 
 _POOL_TYPES = ('thread', 'process', 'dummy')
 
