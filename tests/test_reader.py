@@ -104,3 +104,23 @@ def test_corrupt_cell_names_field_file_and_row_group(tmp_path):
             next(reader)
     message = str(info.value)
     assert "'image1'" in message and 'part-0.parquet' in message and 'row group 0' in message
+
+
+def test_ndarray_cells_decode_aligned_whatever_their_offsets(tmp_path):
+    """Cells of odd sizes put the .npy payloads at odd offsets of the column: decoded arrays
+    are still right and aligned (a view of the column where aligned, else a copy)."""
+    from petastorm import write_dataset
+    from petastorm.codecs import NdarrayCodec
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('id', np.int64, ()),
+                             UnischemaField('a', np.float64, (None,), NdarrayCodec()),
+                             UnischemaField('s', np.bytes_, (None,), NdarrayCodec())])
+    rows = [{'id': i, 'a': np.arange(i % 7, dtype=np.float64) + i,
+             's': np.array([b'x' * (i % 5 + 1)] * (i % 3 + 1))} for i in range(40)]
+    write_dataset(str(tmp_path / 'ds'), schema, rows, rows_per_rowgroup=40)
+    with make_reader('file://' + str(tmp_path / 'ds'), shuffle_row_groups=False) as reader:
+        for row in reader:
+            expected = rows[int(row.id)]
+            np.testing.assert_array_equal(row.a, expected['a'])
+            np.testing.assert_array_equal(row.s, expected['s'])
+            assert row.a.flags.aligned

@@ -46,6 +46,13 @@ class Codec {
   // Decodes one cell. The caller checks the result against `field` (DecodeField does both).
   virtual arrow::Result<Tensor> Decode(const Field& field, const uint8_t* data, int64_t size,
                                        arrow::MemoryPool* pool) const = 0;
+  // Decodes one cell held in `cell`. A codec may return a tensor that shares `cell`'s memory
+  // instead of copying it (NdarrayCodec does when the data is aligned); the default copies.
+  virtual arrow::Result<Tensor> DecodeBuffer(const Field& field,
+                                             const std::shared_ptr<arrow::Buffer>& cell,
+                                             arrow::MemoryPool* pool) const {
+    return Decode(field, cell->data(), cell->size(), pool);
+  }
 };
 
 // Checks a tensor against a field: element type and shape (None matches any size).
@@ -60,6 +67,9 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(
 // Decodes with the field's codec, then checks the result against the field.
 // Errors name the field and the codec.
 arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64_t size,
+                                  arrow::MemoryPool* pool = arrow::default_memory_pool());
+// The same for a cell held in a buffer; the result may share the buffer (Codec::DecodeBuffer).
+arrow::Result<Tensor> DecodeField(const Field& field, const std::shared_ptr<arrow::Buffer>& cell,
                                   arrow::MemoryPool* pool = arrow::default_memory_pool());
 
 // --- Built-in codecs ------------------------------------------------------------------------

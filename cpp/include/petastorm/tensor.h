@@ -26,6 +26,9 @@ struct ElementType {
   // numpy datetime64 unit ("ns", "us", "D", ...); empty for every other type.
   std::string datetime_unit;
 
+  // The address alignment numpy gives this type (1 for bytes, 4 for UCS4 strings, the
+  // component size for complex, else the item size; at most 8).
+  int64_t alignment() const;
   // numpy's array-protocol type string: "|u1", "<i4", "<f8", "|S5", "<U3", "<M8[ns]".
   std::string TypeString() const;
   // Parses a numpy type string (byte order '<', '|' or '=' only; big-endian is rejected).

@@ -39,12 +39,15 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(const Field& field, co
   return encoded;
 }
 
-arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64_t size,
-                                  arrow::MemoryPool* pool) {
+namespace {
+
+// Runs `decode` with the field's codec, then checks the result against the field.
+template <typename DecodeFn>
+arrow::Result<Tensor> DecodeAndCheck(const Field& field, DecodeFn&& decode) {
   if (!field.codec || field.codec->is_scalar()) {
     return arrow::Status::Invalid("Field '", field.name, "' has no tensor codec to decode with");
   }
-  auto decoded = field.codec->Decode(field, data, size, pool);
+  auto decoded = decode(*field.codec);
   if (!decoded.ok()) {
     return decoded.status().WithMessage("Decoding field '", field.name, "' (",
                                         field.codec->ToString(), ") failed: ",
@@ -55,6 +58,18 @@ arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64
     return check.WithMessage("Decoded value does not match the schema: ", check.message());
   }
   return decoded;
+}
+
+}  // namespace
+
+arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64_t size,
+                                  arrow::MemoryPool* pool) {
+  return DecodeAndCheck(field, [&](const Codec& codec) { return codec.Decode(field, data, size, pool); });
+}
+
+arrow::Result<Tensor> DecodeField(const Field& field, const std::shared_ptr<arrow::Buffer>& cell,
+                                  arrow::MemoryPool* pool) {
+  return DecodeAndCheck(field, [&](const Codec& codec) { return codec.DecodeBuffer(field, cell, pool); });
 }
 
 struct CodecRegistry::Impl {

@@ -42,12 +42,16 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
       }
       return arrow::Status::OK();
     }
-    std::string_view bytes =
-        cells.type_id() == arrow::Type::BINARY
-            ? static_cast<const arrow::BinaryArray&>(cells).GetView(i)
-            : static_cast<const arrow::LargeBinaryArray&>(cells).GetView(i);
-    auto tensor = DecodeField(field, reinterpret_cast<const uint8_t*>(bytes.data()),
-                              static_cast<int64_t>(bytes.size()));
+    // The cell as a slice of the column's buffer: a codec may decode without a copy.
+    std::shared_ptr<arrow::Buffer> cell;
+    if (cells.type_id() == arrow::Type::BINARY) {
+      const auto& binary = static_cast<const arrow::BinaryArray&>(cells);
+      cell = arrow::SliceBuffer(binary.value_data(), binary.value_offset(i), binary.value_length(i));
+    } else {
+      const auto& binary = static_cast<const arrow::LargeBinaryArray&>(cells);
+      cell = arrow::SliceBuffer(binary.value_data(), binary.value_offset(i), binary.value_length(i));
+    }
+    auto tensor = DecodeField(field, cell);
     if (!tensor.ok()) {
       return tensor.status().WithMessage("Row ", i, ": ", tensor.status().message());
     }

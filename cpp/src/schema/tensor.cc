@@ -112,6 +112,14 @@ arrow::Result<ElementType> ElementType::FromTypeString(std::string_view descr) {
   return bad("unsupported kind (object arrays cannot be stored)");
 }
 
+int64_t ElementType::alignment() const {
+  int64_t a = itemsize;
+  if (type == ScalarType::kBytes) a = 1;
+  if (type == ScalarType::kString) a = 4;
+  if (type == ScalarType::kComplex64 || type == ScalarType::kComplex128) a = itemsize / 2;
+  return std::max<int64_t>(1, std::min<int64_t>(a, 8));
+}
+
 ElementType ElementType::Of(ScalarType type) {
   ElementType out;
   out.type = type;
