@@ -151,21 +151,9 @@ void BindBatcher(nb::module_& m) {
         [](const DatasetHandle& handle, const std::vector<int64_t>& row_groups) {
           const Dataset& dataset = *handle.dataset;
           nb::gil_scoped_release release;
-          // Footers, one open per file.
-          std::map<int, std::unique_ptr<parquet::arrow::FileReader>> files;
           std::vector<int64_t> counts;
           counts.reserve(row_groups.size());
-          for (int64_t index : row_groups) {
-            if (index < 0 || index >= static_cast<int64_t>(dataset.row_groups().size())) {
-              ThrowIfError(arrow::Status::IndexError("row group ", index, " out of range"));
-            }
-            const RowGroupRef& ref = dataset.row_groups()[static_cast<size_t>(index)];
-            auto it = files.find(ref.file_index);
-            if (it == files.end()) {
-              it = files.emplace(ref.file_index, ValueOrThrow(dataset.OpenFile(ref.file_index))).first;
-            }
-            counts.push_back(it->second->parquet_reader()->metadata()->RowGroup(ref.row_group)->num_rows());
-          }
+          for (int64_t index : row_groups) counts.push_back(ValueOrThrow(dataset.RowGroupNumRows(index)));
           return counts;
         },
         nb::arg("dataset"), nb::arg("row_groups"),

@@ -1,12 +1,20 @@
 // Dataset: what is stored at a URL — its files, row groups and Unischema.
 //
 // Opening lists the files through Arrow's filesystem layer and reads the metadata; it reads
-// no data. Ownership: a Dataset is immutable and shared (shared_ptr<const Dataset>); safe
-// to use from any number of threads.
+// no data. Each data file's Parquet footer is parsed at most once per Dataset, when it is
+// first needed (or at Open, when the row-group counts are not in the metadata), and kept:
+// every later reader of the file (row-group loads, filters, schema inference, row counts)
+// uses the kept FileMetaData.
+//
+// Ownership: a Dataset is shared (shared_ptr<const Dataset>) and logically immutable; the
+// footer cache fills in behind const methods. Thread safety: every method may be called from
+// any number of threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +23,8 @@
 #include <arrow/result.h>
 #include <arrow/scalar.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/metadata.h>
+#include <parquet/properties.h>
 
 #include "petastorm/schema.h"
 
@@ -70,11 +80,50 @@ class Dataset {
   // The value of partition key `key` for a file, as partition_keys()[key].type.
   arrow::Result<std::shared_ptr<arrow::Scalar>> PartitionValue(int file_index, int key) const;
 
-  // Opens one data file for reading. Errors name the file.
+  // On a filesystem given by the caller (any arrow::fs::FileSystem: a wrapper, a remote one):
+  // `paths` are paths on `fs`, each a data file or a directory, as for the URL forms.
+  // `url` names the dataset in messages (defaults to the first path).
+  static arrow::Result<std::shared_ptr<const Dataset>> Open(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                            const std::vector<std::string>& paths,
+                                                            std::string url = "");
+
+  // The parsed footer of a data file: read on the first call for that file (concurrent first
+  // calls for one file read it once), then kept. Errors (IOError naming the file) are not
+  // kept: a later call tries again.
+  arrow::Result<std::shared_ptr<parquet::FileMetaData>> FileMetadata(int file_index) const;
+  // Rows of one row group (an index into row_groups()), from its file's footer.
+  arrow::Result<int64_t> RowGroupNumRows(int64_t row_group_index) const;
+  // The Arrow schema of a data file, as the Parquet reader converts its footer's schema.
+  arrow::Result<std::shared_ptr<arrow::Schema>> FileSchema(int file_index) const;
+  // How many data-file footers this Dataset has parsed (each file at most once).
+  int64_t footers_read() const { return footers_read_.load(); }
+
+  // The properties every data file is read with: pre-buffering of the column chunks a read
+  // selects, nearby byte ranges coalesced into one request (holes up to 8 KiB, requests up to
+  // 32 MiB). On the local filesystem the ranges are fetched lazily, as the decoder reaches
+  // them (they are slices of the memory map: no copy, no read-ahead to wait for); on other
+  // filesystems all ranges of a row group are requested at once, concurrently, which hides
+  // the latency of remote storage. No decoding threads of Parquet's own (the reader has its
+  // workers).
+  const parquet::ArrowReaderProperties& read_properties() const { return read_properties_; }
+
+  // Opens one data file for reading, with its kept footer (read now if it was not yet) and
+  // read_properties(). The FileReader is the caller's; it is not thread-safe. Errors name the
+  // file.
   arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenFile(int file_index) const;
 
  private:
   Dataset() = default;
+  // Adds the data files at `path` (a file, or a directory's data files) to files_, and the
+  // directory holding them to `dirs`; `url` names it in errors.
+  arrow::Status AddFilesAt(const std::string& path, const std::string& url, std::vector<std::string>* dirs);
+  // After AddFilesAt: sorts and deduplicates files_, sets root_ to the deepest directory
+  // holding all of `dirs`, then indexes.
+  arrow::Status FinishFileList(const std::vector<std::string>& dirs);
+  // Sets the filesystem-dependent read properties and one footer slot per file.
+  void PrepareFiles();
+  // Parses the footer of files_[file_index] (no caching).
+  arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFileFooter(int file_index) const;
   arrow::Status ReadPartitions();
   // After files_ is set: partitions, row groups (from `counted_files` when the metadata has
   // them, else from the footers) and the Unischema (from `kv`, else the first footer's).
@@ -88,6 +137,14 @@ class Dataset {
   std::shared_ptr<const Unischema> schema_;
   std::vector<PartitionKey> partition_keys_;
   std::vector<std::vector<std::string>> partition_values_;  // per file, per key (decoded text)
+  parquet::ArrowReaderProperties read_properties_;
+
+  struct FooterSlot {
+    std::mutex mutex;
+    std::shared_ptr<parquet::FileMetaData> metadata;  // guarded by mutex
+  };
+  std::vector<std::unique_ptr<FooterSlot>> footers_;  // one per file; the vector never changes
+  mutable std::atomic<int64_t> footers_read_{0};
 };
 
 // Writes <root>/_common_metadata for the Parquet files at `url`: the Unischema JSON and the

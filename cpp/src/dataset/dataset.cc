@@ -9,6 +9,7 @@
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/util/key_value_metadata.h>
+#include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
 
@@ -130,13 +131,69 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const st
 }
 
 arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& url) {
+  std::string path;
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path));
+  return Open(std::move(fs), {path}, url);
+}
+
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls) {
+  if (urls.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
+  if (urls.size() == 1) return Open(urls[0]);
+  std::string joined = "[";
+  for (size_t i = 0; i < urls.size(); ++i) joined += (i ? ", " : "") + urls[i];
+  joined += "]";
+  std::shared_ptr<arrow::fs::FileSystem> fs;
+  std::vector<std::string> paths;
+  for (const std::string& url : urls) {
+    std::string path;
+    ARROW_ASSIGN_OR_RAISE(auto url_fs, FileSystemFromUrl(url, &path));
+    if (!fs) {
+      fs = url_fs;
+    } else if (!fs->Equals(*url_fs)) {
+      return arrow::Status::Invalid("The dataset url list must contain url with the same scheme and netloc. '",
+                                    url, "' is on another filesystem than '", urls[0], "'");
+    }
+    paths.push_back(std::move(path));
+  }
+  // Messages name the URL the user gave, not the path on the filesystem.
   std::shared_ptr<Dataset> ds(new Dataset());
-  ds->url_ = url;
-  ARROW_ASSIGN_OR_RAISE(ds->fs_, FileSystemFromUrl(url, &ds->root_));
-  arrow::fs::FileSystem& fs = *ds->fs_;
-  ARROW_ASSIGN_OR_RAISE(auto info, fs.GetFileInfo(ds->root_));
+  ds->url_ = joined;
+  ds->fs_ = std::move(fs);
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ARROW_RETURN_NOT_OK(ds->AddFilesAt(paths[i], urls[i], &dirs));
+  }
+  ARROW_RETURN_NOT_OK(ds->FinishFileList(dirs));
+  return std::shared_ptr<const Dataset>(std::move(ds));
+}
+
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                            const std::vector<std::string>& paths,
+                                                            std::string url) {
+  if (!fs) return arrow::Status::Invalid("Dataset::Open: no filesystem");
+  if (paths.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
+  std::shared_ptr<Dataset> ds(new Dataset());
+  ds->fs_ = std::move(fs);
+  if (paths.size() > 1) {
+    if (url.empty()) {
+      url = "[";
+      for (size_t i = 0; i < paths.size(); ++i) url += (i ? ", " : "") + paths[i];
+      url += "]";
+    }
+    ds->url_ = url;
+    std::vector<std::string> dirs;
+    for (const std::string& path : paths) ARROW_RETURN_NOT_OK(ds->AddFilesAt(path, path, &dirs));
+    ARROW_RETURN_NOT_OK(ds->FinishFileList(dirs));
+    return std::shared_ptr<const Dataset>(std::move(ds));
+  }
+
+  ds->url_ = url.empty() ? paths[0] : url;
+  ds->root_ = paths[0];
+  while (ds->root_.size() > 1 && ds->root_.back() == '/') ds->root_.pop_back();
+  arrow::fs::FileSystem& fs_ref = *ds->fs_;
+  ARROW_ASSIGN_OR_RAISE(auto info, fs_ref.GetFileInfo(ds->root_));
   if (info.type() == arrow::fs::FileType::NotFound) {
-    return arrow::Status::IOError("No dataset at '", url, "': the path does not exist");
+    return arrow::Status::IOError("No dataset at '", ds->url_, "': the path does not exist");
   }
 
   std::shared_ptr<const arrow::KeyValueMetadata> kv;
@@ -145,9 +202,9 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
     ds->files_.push_back(ds->root_);
   } else {
     const std::string common = ds->root_ + "/" + std::string(kCommonMetadataFile);
-    ARROW_ASSIGN_OR_RAISE(auto common_info, fs.GetFileInfo(common));
+    ARROW_ASSIGN_OR_RAISE(auto common_info, fs_ref.GetFileInfo(common));
     if (common_info.type() == arrow::fs::FileType::File) {
-      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs, common));
+      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs_ref, common));
       kv = footer->key_value_metadata();
     }
     if (kv) {
@@ -168,7 +225,7 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
       arrow::fs::FileSelector selector;
       selector.base_dir = ds->root_;
       selector.recursive = true;
-      ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+      ARROW_ASSIGN_OR_RAISE(auto entries, fs_ref.GetFileInfo(selector));
       for (const auto& entry : entries) {
         if (entry.IsFile() && IsDataFile(ds->root_, entry.path())) ds->files_.push_back(entry.path());
       }
@@ -176,56 +233,44 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& u
     }
   }
   if (ds->files_.empty()) {
-    return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+    return arrow::Status::Invalid("No Parquet data files at '", ds->url_, "'");
   }
+  ds->PrepareFiles();
   ARROW_RETURN_NOT_OK(ds->Index(counted_files, std::move(kv)));
   return std::shared_ptr<const Dataset>(std::move(ds));
 }
 
-arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls) {
-  if (urls.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
-  if (urls.size() == 1) return Open(urls[0]);
-  std::shared_ptr<Dataset> ds(new Dataset());
-  ds->url_ = "[";
-  for (size_t i = 0; i < urls.size(); ++i) ds->url_ += (i ? ", " : "") + urls[i];
-  ds->url_ += "]";
-  // The directory that holds each URL's data; their deepest common parent is the root.
-  std::vector<std::string> dirs;
-  for (const std::string& url : urls) {
-    std::string path;
-    ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path));
-    if (!ds->fs_) {
-      ds->fs_ = fs;
-    } else if (!ds->fs_->Equals(*fs)) {
-      return arrow::Status::Invalid("The dataset url list must contain url with the same scheme and netloc. '",
-                                    url, "' is on another filesystem than '", urls[0], "'");
-    }
-    ARROW_ASSIGN_OR_RAISE(auto info, ds->fs_->GetFileInfo(path));
-    if (info.type() == arrow::fs::FileType::NotFound) {
-      return arrow::Status::IOError("No dataset at '", url, "': the path does not exist");
-    }
-    if (info.type() == arrow::fs::FileType::File) {
-      ds->files_.push_back(path);
-      const size_t slash = path.rfind('/');
-      dirs.push_back(slash == std::string::npos ? std::string() : path.substr(0, slash));
-      continue;
-    }
-    arrow::fs::FileSelector selector;
-    selector.base_dir = path;
-    selector.recursive = true;
-    ARROW_ASSIGN_OR_RAISE(auto entries, ds->fs_->GetFileInfo(selector));
-    size_t found = 0;
-    for (const auto& entry : entries) {
-      if (entry.IsFile() && IsDataFile(path, entry.path())) {
-        ds->files_.push_back(entry.path());
-        ++found;
-      }
-    }
-    if (found == 0) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
-    dirs.push_back(path);
+arrow::Status Dataset::AddFilesAt(const std::string& path, const std::string& url,
+                                  std::vector<std::string>* dirs) {
+  ARROW_ASSIGN_OR_RAISE(auto info, fs_->GetFileInfo(path));
+  if (info.type() == arrow::fs::FileType::NotFound) {
+    return arrow::Status::IOError("No dataset at '", url, "': the path does not exist");
   }
-  std::sort(ds->files_.begin(), ds->files_.end());
-  ds->files_.erase(std::unique(ds->files_.begin(), ds->files_.end()), ds->files_.end());
+  if (info.type() == arrow::fs::FileType::File) {
+    files_.push_back(path);
+    const size_t slash = path.rfind('/');
+    dirs->push_back(slash == std::string::npos ? std::string() : path.substr(0, slash));
+    return arrow::Status::OK();
+  }
+  arrow::fs::FileSelector selector;
+  selector.base_dir = path;
+  selector.recursive = true;
+  ARROW_ASSIGN_OR_RAISE(auto entries, fs_->GetFileInfo(selector));
+  size_t found = 0;
+  for (const auto& entry : entries) {
+    if (entry.IsFile() && IsDataFile(path, entry.path())) {
+      files_.push_back(entry.path());
+      ++found;
+    }
+  }
+  if (found == 0) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+  dirs->push_back(path);
+  return arrow::Status::OK();
+}
+
+arrow::Status Dataset::FinishFileList(const std::vector<std::string>& dirs) {
+  std::sort(files_.begin(), files_.end());
+  files_.erase(std::unique(files_.begin(), files_.end()), files_.end());
   // The common parent, by whole path components.
   std::string root = dirs.front();
   for (const std::string& dir : dirs) {
@@ -238,9 +283,19 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<st
     }
     root = root.substr(0, common);
   }
-  ds->root_ = root.empty() && !dirs.front().empty() && dirs.front()[0] == '/' ? "/" : root;
-  ARROW_RETURN_NOT_OK(ds->Index({}, nullptr));
-  return std::shared_ptr<const Dataset>(std::move(ds));
+  root_ = root.empty() && !dirs.front().empty() && dirs.front()[0] == '/' ? "/" : root;
+  PrepareFiles();
+  return Index({}, nullptr);
+}
+
+void Dataset::PrepareFiles() {
+  footers_.clear();
+  footers_.reserve(files_.size());
+  for (size_t i = 0; i < files_.size(); ++i) footers_.push_back(std::make_unique<FooterSlot>());
+  read_properties_ = parquet::ArrowReaderProperties(/*use_threads=*/false);
+  read_properties_.set_pre_buffer(true);
+  read_properties_.set_cache_options(fs_->type_name() == "local" ? arrow::io::CacheOptions::LazyDefaults()
+                                                                 : arrow::io::CacheOptions::Defaults());
 }
 
 arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& counted_files,
@@ -254,7 +309,7 @@ arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& cou
     }
   } else {
     for (size_t f = 0; f < files_.size(); ++f) {
-      ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs_, files_[f]));
+      ARROW_ASSIGN_OR_RAISE(auto footer, FileMetadata(static_cast<int>(f)));
       if (!kv && f == 0) kv = footer->key_value_metadata();
       for (int rg = 0; rg < footer->num_row_groups(); ++rg) {
         row_groups_.push_back({static_cast<int>(f), rg});
@@ -302,18 +357,70 @@ arrow::Status Dataset::ReadPartitions() {
   return arrow::Status::OK();
 }
 
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::ReadFileFooter(int file_index) const {
+  ++footers_read_;
+  return ReadFooter(*fs_, files_[static_cast<size_t>(file_index)]);
+}
+
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::FileMetadata(int file_index) const {
+  if (file_index < 0 || static_cast<size_t>(file_index) >= files_.size()) {
+    return arrow::Status::IndexError("File index ", file_index, " out of range for '", url_, "' (",
+                                     files_.size(), " files)");
+  }
+  FooterSlot& slot = *footers_[static_cast<size_t>(file_index)];
+  std::lock_guard<std::mutex> lock(slot.mutex);
+  if (!slot.metadata) {
+    ARROW_ASSIGN_OR_RAISE(slot.metadata, ReadFileFooter(file_index));
+  }
+  return slot.metadata;
+}
+
+arrow::Result<int64_t> Dataset::RowGroupNumRows(int64_t row_group_index) const {
+  if (row_group_index < 0 || row_group_index >= static_cast<int64_t>(row_groups_.size())) {
+    return arrow::Status::IndexError("row group ", row_group_index, " out of range (", row_groups_.size(),
+                                     " row groups)");
+  }
+  const RowGroupRef ref = row_groups_[static_cast<size_t>(row_group_index)];
+  ARROW_ASSIGN_OR_RAISE(auto metadata, FileMetadata(ref.file_index));
+  if (ref.row_group >= metadata->num_row_groups()) {
+    return arrow::Status::IOError("'", files_[static_cast<size_t>(ref.file_index)], "' row group ",
+                                  ref.row_group, ": the file has only ", metadata->num_row_groups(),
+                                  " row groups; the dataset metadata is stale");
+  }
+  return metadata->RowGroup(ref.row_group)->num_rows();
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> Dataset::FileSchema(int file_index) const {
+  ARROW_ASSIGN_OR_RAISE(auto metadata, FileMetadata(file_index));
+  std::shared_ptr<arrow::Schema> schema;
+  auto status = parquet::arrow::FromParquetSchema(metadata->schema(), read_properties_,
+                                                  metadata->key_value_metadata(), &schema);
+  if (!status.ok()) {
+    return status.WithMessage("Reading the schema of '", files_[static_cast<size_t>(file_index)],
+                              "': ", status.message());
+  }
+  return schema;
+}
+
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index) const {
-  const std::string& path = files_.at(static_cast<size_t>(file_index));
+  ARROW_ASSIGN_OR_RAISE(auto metadata, FileMetadata(file_index));
+  const std::string& path = files_[static_cast<size_t>(file_index)];
   auto file = fs_->OpenInputFile(path);
   if (!file.ok()) {
     return file.status().WithMessage("Opening '", path, "': ", file.status().message());
   }
-  parquet::ArrowReaderProperties arrow_props;
-  auto reader = parquet::arrow::OpenFile(*file, arrow::default_memory_pool());
-  if (!reader.ok()) {
-    return reader.status().WithMessage("Opening '", path, "': ", reader.status().message());
+  try {
+    parquet::arrow::FileReaderBuilder builder;
+    auto opened = builder.Open(*file, parquet::default_reader_properties(), std::move(metadata));
+    if (!opened.ok()) return opened.WithMessage("Opening '", path, "': ", opened.message());
+    auto reader = builder.memory_pool(arrow::default_memory_pool())->properties(read_properties_)->Build();
+    if (!reader.ok()) {
+      return reader.status().WithMessage("Opening '", path, "': ", reader.status().message());
+    }
+    return std::move(*reader);
+  } catch (const std::exception& e) {
+    return arrow::Status::IOError("Opening '", path, "': ", e.what());
   }
-  return std::move(*reader);
 }
 
 }  // namespace petastorm
@@ -338,9 +445,11 @@ arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& sche
   for (const auto& path : files) {
     ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs, path));
     if (!file_schema) {
-      ARROW_ASSIGN_OR_RAISE(auto input, fs->OpenInputFile(path));
-      ARROW_ASSIGN_OR_RAISE(auto reader, parquet::arrow::OpenFile(input, arrow::default_memory_pool()));
-      ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
+      auto status = parquet::arrow::FromParquetSchema(footer->schema(), parquet::ArrowReaderProperties(),
+                                                      footer->key_value_metadata(), &file_schema);
+      if (!status.ok()) {
+        return status.WithMessage("Reading the schema of '", path, "': ", status.message());
+      }
     }
     counts.emplace_back(path.substr(root.size() + 1), footer->num_row_groups());
   }

@@ -109,17 +109,22 @@ arrow::Result<std::vector<int64_t>> PruneRowGroups(const Dataset& dataset, const
   }
   std::vector<int64_t> kept;
   int open_index = -1;
-  std::unique_ptr<parquet::arrow::FileReader> file;
+  std::shared_ptr<parquet::FileMetaData> metadata;
   std::shared_ptr<arrow::Schema> file_schema;
   for (size_t index = 0; index < dataset.row_groups().size(); ++index) {
     const RowGroupRef ref = dataset.row_groups()[index];
     if (ref.file_index != open_index) {
-      ARROW_ASSIGN_OR_RAISE(file, dataset.OpenFile(ref.file_index));
-      ARROW_RETURN_NOT_OK(file->GetSchema(&file_schema));
+      ARROW_ASSIGN_OR_RAISE(metadata, dataset.FileMetadata(ref.file_index));
+      ARROW_ASSIGN_OR_RAISE(file_schema, dataset.FileSchema(ref.file_index));
       open_index = ref.file_index;
     }
-    auto row_group = file->parquet_reader()->metadata()->RowGroup(ref.row_group);
-    const parquet::SchemaDescriptor* descr = file->parquet_reader()->metadata()->schema();
+    if (ref.row_group >= metadata->num_row_groups()) {
+      return arrow::Status::IOError("'", dataset.files()[ref.file_index], "' row group ", ref.row_group,
+                                    ": the file has only ", metadata->num_row_groups(),
+                                    " row groups; the dataset metadata is stale");
+    }
+    auto row_group = metadata->RowGroup(ref.row_group);
+    const parquet::SchemaDescriptor* descr = metadata->schema();
     bool any = filters.empty();
     for (const auto& conjunction : filters) {
       bool all = true;

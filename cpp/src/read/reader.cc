@@ -49,7 +49,7 @@ class WorkProcessor {
     const Dataset& dataset = *config_->dataset;
     const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
     ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
-    const int64_t num_rows = file->parquet_reader()->metadata()->RowGroup(ref.row_group)->num_rows();
+    ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, dataset.RowGroupNumRows(item.row_group));
 
     BatchPtr full;       // every loaded field decoded for every row (cache path)
     BatchPtr predicate;  // the predicate's fields (no-cache path)

@@ -92,12 +92,7 @@ arrow::Result<std::shared_ptr<const Unischema>> InferUnischema(
     partition_names.insert(key.name);
   }
   if (dataset.files().empty()) return arrow::Status::Invalid("The dataset has no data files");
-  ARROW_ASSIGN_OR_RAISE(auto file, dataset.OpenFile(0));
-  std::shared_ptr<arrow::Schema> file_schema;
-  auto status = file->GetSchema(&file_schema);
-  if (!status.ok()) {
-    return status.WithMessage("Reading the schema of '", dataset.files()[0], "': ", status.message());
-  }
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> file_schema, dataset.FileSchema(0));
   for (const auto& column : file_schema->fields()) {
     if (partition_names.count(column->name())) {
       return arrow::Status::Invalid("'", column->name(), "' is both a partition directory key and a column of '",
