@@ -266,13 +266,26 @@ class Reader(object):
         if pool == 'process' and seed is None:
             # Every worker process must follow the same plan.
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
-        self._reader = _core.Reader(
-            self._dataset, list(storage_schema.fields), num_epochs, seed, bool(shuffle_rows),
-            bool(shuffle_row_groups), int(shuffle_row_drop_partitions), cur_shard, shard_count,
-            shard_seed if shard_seed is not None else seed, core_predicate, selected, self.cache,
-            'dummy' if pool == 'process' else pool, int(workers_count), int(results_queue_size),
-            int(item_stride), int(item_offset), bool(deliver_empty),
-            partition_overlap_rows=partition_overlap_rows, schema=engine_schema)
+        options = _core.ReaderOptions()
+        options.schema = engine_schema
+        options.fields = list(storage_schema.fields)
+        options.num_epochs = num_epochs
+        options.seed = seed
+        options.shuffle_rows = bool(shuffle_rows)
+        options.shuffle_row_groups = bool(shuffle_row_groups)
+        options.shuffle_row_drop_partitions = int(shuffle_row_drop_partitions)
+        options.partition_overlap_rows = int(partition_overlap_rows)
+        options.cur_shard = cur_shard
+        options.shard_count = shard_count
+        options.shard_seed = shard_seed if shard_seed is not None else seed
+        options.predicate = core_predicate
+        options.selected_row_groups = selected
+        options.cache = self.cache
+        options.pool = _core.PoolType.thread if pool == 'thread' else _core.PoolType.dummy
+        options.workers_count = int(workers_count)
+        options.results_queue_size = int(results_queue_size)
+        self._reader = _core.Reader(self._dataset, options, slice_index=int(item_offset),
+                                    slice_count=int(item_stride))
         if self._reader.num_row_groups_planned == 0 and item_offset == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')

@@ -78,6 +78,7 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("files", [](const DatasetHandle& d) { return d.dataset->files(); })
       .def_prop_ro("num_row_groups",
                    [](const DatasetHandle& d) { return d.dataset->row_groups().size(); })
+      .def_prop_ro("footers_read", [](const DatasetHandle& d) { return d.dataset->footers_read(); })
       .def_prop_ro("partition_keys", [](const DatasetHandle& d) {
         nb::list keys;
         for (const auto& key : d.dataset->partition_keys()) {
@@ -101,58 +102,58 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("num_rows", [](const BatchHandle& b) { return b.batch->num_rows; })
       .def("columns", &BatchColumns);
 
+  nb::enum_<PoolType>(m, "PoolType")
+      .value("thread", PoolType::kThread)
+      .value("dummy", PoolType::kDummy);
+
+  nb::class_<ReaderOptions>(m, "ReaderOptions", "petastorm/reader.h ReaderOptions: what to read, and how.")
+      .def(nb::init<>())
+      .def_prop_rw("schema",
+                   [](const ReaderOptions& o) -> nb::object {
+                     return o.schema ? nb::cast(SchemaHandle{o.schema}) : nb::none();
+                   },
+                   [](ReaderOptions& o, const SchemaHandle* schema) {
+                     o.schema = schema ? schema->schema : nullptr;
+                   },
+                   nb::arg("schema").none())
+      .def_rw("fields", &ReaderOptions::fields)
+      .def_rw("num_epochs", &ReaderOptions::num_epochs, nb::arg("num_epochs").none())
+      .def_rw("seed", &ReaderOptions::seed, nb::arg("seed").none())
+      .def_rw("shuffle_rows", &ReaderOptions::shuffle_rows)
+      .def_rw("shuffle_row_groups", &ReaderOptions::shuffle_row_groups)
+      .def_rw("shuffle_row_drop_partitions", &ReaderOptions::shuffle_row_drop_partitions)
+      .def_rw("partition_overlap_rows", &ReaderOptions::partition_overlap_rows)
+      .def_rw("cur_shard", &ReaderOptions::cur_shard, nb::arg("cur_shard").none())
+      .def_rw("shard_count", &ReaderOptions::shard_count, nb::arg("shard_count").none())
+      .def_rw("shard_seed", &ReaderOptions::shard_seed, nb::arg("shard_seed").none())
+      .def_prop_rw("predicate",
+                   [](const ReaderOptions& o) -> nb::object {
+                     return o.predicate ? nb::cast(PredicateHandle{o.predicate}) : nb::none();
+                   },
+                   [](ReaderOptions& o, const PredicateHandle* p) { o.predicate = p ? p->predicate : nullptr; },
+                   nb::arg("predicate").none())
+      .def_rw("selected_row_groups", &ReaderOptions::selected_row_groups, nb::arg("selected_row_groups").none())
+      .def_prop_rw("cache",
+                   [](const ReaderOptions& o) -> nb::object {
+                     return o.cache ? nb::cast(CacheHandle{o.cache}) : nb::none();
+                   },
+                   [](ReaderOptions& o, const CacheHandle* c) { o.cache = c ? c->cache : nullptr; },
+                   nb::arg("cache").none())
+      .def_rw("pool", &ReaderOptions::pool)
+      .def_rw("workers_count", &ReaderOptions::workers_count)
+      .def_rw("results_queue_size", &ReaderOptions::results_queue_size);
+
   nb::class_<ReaderHandle>(m, "Reader")
-      .def(nb::new_([](const DatasetHandle& dataset, std::vector<std::string> fields,
-                       std::optional<int64_t> num_epochs, std::optional<uint64_t> seed,
-                       bool shuffle_rows, bool shuffle_row_groups,
-                       int64_t shuffle_row_drop_partitions, std::optional<int64_t> cur_shard,
-                       std::optional<int64_t> shard_count, std::optional<uint64_t> shard_seed,
-                       const PredicateHandle* predicate,
-                       std::optional<std::vector<int64_t>> selected_row_groups,
-                       const CacheHandle* cache, const std::string& pool, int workers_count,
-                       int results_queue_size, int64_t item_stride, int64_t item_offset,
-                       bool deliver_empty, const SchemaHandle* schema,
-                       int64_t partition_overlap_rows) {
-             ReaderOptions options;
-             options.partition_overlap_rows = partition_overlap_rows;
-             if (schema) options.schema = schema->schema;
-             options.fields = std::move(fields);
-             options.num_epochs = num_epochs;
-             options.seed = seed;
-             options.shuffle_rows = shuffle_rows;
-             options.shuffle_row_groups = shuffle_row_groups;
-             options.shuffle_row_drop_partitions = shuffle_row_drop_partitions;
-             options.cur_shard = cur_shard;
-             options.shard_count = shard_count;
-             options.shard_seed = shard_seed;
-             if (predicate) options.predicate = predicate->predicate;
-             options.selected_row_groups = std::move(selected_row_groups);
-             if (cache) options.cache = cache->cache;
-             if (pool == "thread") {
-               options.pool = PoolType::kThread;
-             } else if (pool == "dummy") {
-               options.pool = PoolType::kDummy;
-             } else {
-               throw nb::value_error(("Unknown reader_pool_type: " + pool).c_str());
-             }
-             options.workers_count = workers_count;
-             options.results_queue_size = results_queue_size;
-             options.item_stride = item_stride;
-             options.item_offset = item_offset;
-             options.deliver_empty = deliver_empty;
+      .def(nb::new_([](const DatasetHandle& dataset, const ReaderOptions& options, int64_t slice_index,
+                       int64_t slice_count) {
+             ReaderOptions copy = options;
              nb::gil_scoped_release release;
-             return std::make_unique<ReaderHandle>(
-                 ValueOrThrow(Reader::Open(dataset.dataset, std::move(options))));
+             return std::make_unique<ReaderHandle>(ValueOrThrow(
+                 Reader::OpenSlice(dataset.dataset, std::move(copy), ItemSlice{slice_index, slice_count})));
            }),
-           nb::arg("dataset"), nb::arg("fields"), nb::arg("num_epochs").none(),
-           nb::arg("seed").none(), nb::arg("shuffle_rows"), nb::arg("shuffle_row_groups"),
-           nb::arg("shuffle_row_drop_partitions"), nb::arg("cur_shard").none(),
-           nb::arg("shard_count").none(), nb::arg("shard_seed").none(),
-           nb::arg("predicate").none(), nb::arg("selected_row_groups").none(),
-           nb::arg("cache").none(), nb::arg("pool"), nb::arg("workers_count"),
-           nb::arg("results_queue_size"), nb::arg("item_stride") = 1, nb::arg("item_offset") = 0,
-           nb::arg("deliver_empty") = false, nb::arg("schema").none() = nb::none(),
-           nb::arg("partition_overlap_rows") = 0)
+           nb::arg("dataset"), nb::arg("options"), nb::arg("slice_index") = 0, nb::arg("slice_count") = 1,
+           "A reader of `dataset` (petastorm/reader.h); with slice_count > 1, only the work items of "
+           "ItemSlice{slice_index, slice_count}, every one delivered (an empty one as an empty batch).")
       .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
       .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
       .def_prop_ro("planned_row_groups",
@@ -189,6 +190,7 @@ void BindReader(nb::module_& m) {
         out["read_seconds"] = d.read_seconds;
         out["decode_seconds"] = d.decode_seconds;
         out["predicate_seconds"] = d.predicate_seconds;
+        out["footers_read"] = d.footers_read;
         return out;
       });
 

@@ -60,13 +60,16 @@ struct ReaderOptions {
   int workers_count = 10;
   // Work items read ahead of the consumer, at most.
   int results_queue_size = 50;
-  // Process only the work items whose position in the plan p has p % item_stride ==
-  // item_offset (the others are skipped): how worker processes split one plan.
-  int64_t item_stride = 1;
-  int64_t item_offset = 0;
-  // Return an empty batch for an item that selects no rows, instead of skipping it, so that
-  // the caller can count items.
-  bool deliver_empty = false;
+};
+
+// A share of a plan's work items: those at positions p (counted across epochs) with
+// p % count == index. A reader of a slice delivers every one of its items, an item that
+// selects no rows as an empty batch, so that `count` readers with indexes 0 .. count-1,
+// read one item each in turn, deliver the plan's items in the plan's order. (How worker
+// processes split one plan.)
+struct ItemSlice {
+  int64_t index = 0;
+  int64_t count = 1;
 };
 
 struct ReaderDiagnostics {
@@ -78,24 +81,33 @@ struct ReaderDiagnostics {
   double read_seconds = 0;        // summed over threads
   double decode_seconds = 0;
   double predicate_seconds = 0;
+  int64_t footers_read = 0;       // Parquet footers the dataset parsed (each file at most once)
 };
 
 // Reads a dataset through a plan (shards, shuffles, epochs), on C++ worker threads that
 // deliver row groups in plan order: with a seed the sequence is the same for any
 // workers_count. Thread safety: Next, Reset, Stop from one thread at a time; Stop may also be
-// called from another thread. Errors in workers are returned by Next in plan order; the
-// reader then stops.
+// called from another thread.
+//
+// Errors are sticky: the first work item that fails (in plan order) makes Next() return its
+// error, and every later Next() returns the same error, until Reset(). After a failure no new
+// work item starts.
 class Reader {
  public:
   // Fails when there is no schema (neither options.schema nor a stored Unischema), a field is
   // unknown, or an option is invalid (the message names it).
   static arrow::Result<std::unique_ptr<Reader>> Open(std::shared_ptr<const Dataset> dataset,
                                                      ReaderOptions options = {});
+  // The same, reading only the work items of `slice` (Invalid unless 0 <= index < count).
+  static arrow::Result<std::unique_ptr<Reader>> OpenSlice(std::shared_ptr<const Dataset> dataset,
+                                                          ReaderOptions options, ItemSlice slice);
   ~Reader();  // stops and joins the workers
 
   // The schema of what Next() returns.
   const std::shared_ptr<const Unischema>& schema() const;
-  // The next non-empty batch in plan order; nullptr after the last one. Cancelled after Stop().
+  // The next non-empty batch in plan order (for an ItemSlice reader with count > 1, the next
+  // item's batch, maybe empty); nullptr after the last one. Cancelled after Stop(), unless an
+  // error came first (then that error).
   arrow::Result<std::shared_ptr<const DecodedBatch>> Next();
   // Starts over from the first epoch, at any point (also mid-iteration).
   arrow::Status Reset();

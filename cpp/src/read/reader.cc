@@ -5,18 +5,16 @@
 
 #include <arrow/array/util.h>
 #include <arrow/scalar.h>
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <map>
-#include <mutex>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "petastorm/codec.h"
 #include "petastorm/plan.h"
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
+#include "exec/ordered_executor_internal.h"
 #include "read/row_group_loader_internal.h"
 #include "util/random_internal.h"
 
@@ -194,8 +192,10 @@ arrow::Result<std::vector<int64_t>> RowGroupsOfMatchingPartitions(const Dataset&
 
 class Reader::Impl {
  public:
-  Impl(WorkProcessor::Config config, std::shared_ptr<const Plan> plan, ReaderOptions options)
-      : config_(std::move(config)), plan_(std::move(plan)), options_(std::move(options)) {}
+  using Executor = internal::OrderedExecutor<WorkItem, BatchPtr>;
+
+  Impl(WorkProcessor::Config config, std::shared_ptr<const Plan> plan, ReaderOptions options, ItemSlice slice)
+      : config_(std::move(config)), plan_(std::move(plan)), options_(std::move(options)), slice_(slice) {}
 
   ~Impl() {
     Stop();
@@ -203,53 +203,40 @@ class Reader::Impl {
   }
 
   void Start() {
-    std::lock_guard<std::mutex> lock(mu_);
-    next_dispatch_ = 0;
-    next_deliver_ = 0;
     epoch_cursor_ = 0;
     plan_position_ = 0;
     epoch_items_.clear();
     epoch_pos_ = 0;
-    source_done_ = false;
-    total_items_ = -1;
-    ready_.clear();
-    stopping_ = false;
-    failed_ = false;
-    if (options_.pool == PoolType::kThread) {
-      for (int i = 0; i < options_.workers_count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-    } else {
-      dummy_processor_ = std::make_unique<WorkProcessor>(&config_, &stats_);
+    const bool threads = options_.pool == PoolType::kThread;
+    processors_.clear();
+    for (int w = 0; w < (threads ? options_.workers_count : 1); ++w) {
+      processors_.push_back(std::make_unique<WorkProcessor>(&config_, &stats_));
     }
+    internal::ExecutorOptions exec_options;
+    exec_options.use_threads = threads;
+    exec_options.num_workers = options_.workers_count;
+    exec_options.max_in_flight = std::max(1, options_.results_queue_size);
+    executor_ = std::make_unique<Executor>(
+        exec_options, [this] { return TakeNextItem(); },
+        [this](const WorkItem& item, int worker) -> arrow::Result<BatchPtr> {
+          auto result = processors_[static_cast<size_t>(worker)]->Process(item);
+          ++items_processed_;
+          return result;
+        });
+    executor_->Start();
   }
 
   arrow::Result<BatchPtr> Next() {
-    if (options_.pool == PoolType::kDummy) return NextDummy();
     while (true) {
-      arrow::Result<BatchPtr> result;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_result_.wait(lock, [&] {
-          return stopping_ || ready_.count(next_deliver_) ||
-                 (source_done_ && next_deliver_ >= total_items_);
-        });
-        if (stopping_) return Stopped();
-        if (!ready_.count(next_deliver_)) return nullptr;  // the end
-        auto it = ready_.find(next_deliver_);
-        result = std::move(it->second);
-        ready_.erase(it);
-        ++next_deliver_;
+      ARROW_ASSIGN_OR_RAISE(std::optional<BatchPtr> result, executor_->Next());
+      if (!result) return nullptr;  // the end
+      BatchPtr batch = std::move(*result);
+      if (!batch || batch->num_rows == 0) {
+        if (slice_.count > 1) return EmptyBatch();
+        continue;
       }
-      cv_work_.notify_all();
-      if (!result.ok()) {
-        failed_ = true;
-        Stop();
-        return result.status();
-      }
-      if (!*result && options_.deliver_empty) return EmptyBatch();
-      if (Deliverable(result)) {
-        rows_delivered_ += (*result)->num_rows;
-        return result;
-      }
+      rows_delivered_ += batch->num_rows;
+      return batch;
     }
   }
 
@@ -261,34 +248,25 @@ class Reader::Impl {
   }
 
   void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_work_.notify_all();
-    cv_result_.notify_all();
+    if (executor_) executor_->Stop();
   }
 
   void Join() {
-    for (auto& t : workers_) {
-      if (t.joinable()) t.join();
-    }
-    workers_.clear();
+    if (executor_) executor_->Join();
   }
 
   ReaderDiagnostics Diagnostics() const {
     ReaderDiagnostics d;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      d.output_queue_size = static_cast<int64_t>(ready_.size());
-      d.items_in_flight = next_dispatch_ - next_deliver_;
-      d.epoch = epoch_cursor_ > 0 ? epoch_cursor_ - 1 : 0;
-    }
+    const internal::ExecutorStats exec = executor_->stats();
+    d.output_queue_size = exec.ready;
+    d.items_in_flight = exec.in_flight;
+    d.epoch = last_epoch_.load();
     d.items_processed = items_processed_;
     d.rows_delivered = rows_delivered_;
     d.read_seconds = stats_.read_ns * 1e-9;
     d.decode_seconds = stats_.decode_ns * 1e-9;
     d.predicate_seconds = stats_.predicate_ns * 1e-9;
+    d.footers_read = config_.dataset->footers_read();
     return d;
   }
 
@@ -296,12 +274,14 @@ class Reader::Impl {
   const Plan& plan() const { return *plan_; }
 
  private:
-  arrow::Status Stopped() const {
-    return arrow::Status::Cancelled("The reader was stopped");
+  BatchPtr EmptyBatch() const {
+    auto empty = std::make_shared<DecodedBatch>();
+    empty->schema = config_.output_schema;
+    return empty;
   }
 
-  // The next work item of the plan for this reader (every item_stride-th), epoch after
-  // epoch. Caller holds mu_.
+  // The next work item of the plan for this reader (those of its slice), epoch after epoch.
+  // Called by the executor, one call at a time.
   std::optional<WorkItem> TakeNextItem() {
     while (true) {
       while (epoch_pos_ == epoch_items_.size()) {
@@ -312,78 +292,9 @@ class Reader::Impl {
       }
       const int64_t position = plan_position_++;
       const WorkItem& item = epoch_items_[epoch_pos_++];
-      if (position % options_.item_stride == options_.item_offset) return item;
-    }
-  }
-
-  bool Deliverable(const arrow::Result<BatchPtr>& result) const {
-    return *result && ((*result)->num_rows > 0 || options_.deliver_empty);
-  }
-
-  BatchPtr EmptyBatch() const {
-    auto empty = std::make_shared<DecodedBatch>();
-    empty->schema = config_.output_schema;
-    return empty;
-  }
-
-  void WorkerLoop() {
-    WorkProcessor processor(&config_, &stats_);
-    const int64_t capacity = std::max(1, options_.results_queue_size);
-    while (true) {
-      WorkItem item;
-      int64_t sequence;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_work_.wait(lock, [&] {
-          return stopping_ || source_done_ || next_dispatch_ < next_deliver_ + capacity;
-        });
-        if (stopping_ || source_done_) return;
-        auto next = TakeNextItem();
-        if (!next) {
-          source_done_ = true;
-          total_items_ = next_dispatch_;
-          cv_result_.notify_all();
-          cv_work_.notify_all();
-          return;
-        }
-        item = *next;
-        sequence = next_dispatch_++;
-      }
-      auto result = processor.Process(item);
-      ++items_processed_;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        const bool failed = !result.ok();
-        ready_.emplace(sequence, std::move(result));
-        // After a failure no new work starts; what is in flight finishes.
-        if (failed) {
-          source_done_ = true;
-          total_items_ = std::max(total_items_, next_dispatch_);
-        }
-      }
-      cv_result_.notify_all();
-    }
-  }
-
-  arrow::Result<BatchPtr> NextDummy() {
-    while (true) {
-      std::optional<WorkItem> item;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_) return Stopped();
-        item = TakeNextItem();
-      }
-      if (!item) return nullptr;
-      auto result = dummy_processor_->Process(*item);
-      ++items_processed_;
-      if (!result.ok()) {
-        Stop();
-        return result.status();
-      }
-      if (!*result && options_.deliver_empty) return EmptyBatch();
-      if (Deliverable(result)) {
-        rows_delivered_ += (*result)->num_rows;
-        return result;
+      if (position % slice_.count == slice_.index) {
+        last_epoch_ = item.epoch;
+        return item;
       }
     }
   }
@@ -391,32 +302,29 @@ class Reader::Impl {
   const WorkProcessor::Config config_;
   const std::shared_ptr<const Plan> plan_;
   const ReaderOptions options_;
+  const ItemSlice slice_;
   internal::StageStats stats_;
   std::atomic<int64_t> items_processed_{0};
   std::atomic<int64_t> rows_delivered_{0};
-  std::atomic<bool> failed_{false};
+  std::atomic<int64_t> last_epoch_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_work_;    // workers wait for room and items
-  std::condition_variable cv_result_;  // the consumer waits for the next result
-  // All below guarded by mu_.
-  int64_t next_dispatch_ = 0;
-  int64_t next_deliver_ = 0;
+  // The position in the plan: touched only by TakeNextItem, which the executor serializes.
   int64_t epoch_cursor_ = 0;
   int64_t plan_position_ = 0;
   std::vector<WorkItem> epoch_items_;
   size_t epoch_pos_ = 0;
-  bool source_done_ = false;
-  int64_t total_items_ = -1;
-  std::map<int64_t, arrow::Result<BatchPtr>> ready_;
-  bool stopping_ = false;
 
-  std::vector<std::thread> workers_;
-  std::unique_ptr<WorkProcessor> dummy_processor_;
+  std::vector<std::unique_ptr<WorkProcessor>> processors_;  // one per worker
+  std::unique_ptr<Executor> executor_;
 };
 
 arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Dataset> dataset,
                                                     ReaderOptions options) {
+  return OpenSlice(std::move(dataset), std::move(options), ItemSlice{});
+}
+
+arrow::Result<std::unique_ptr<Reader>> Reader::OpenSlice(std::shared_ptr<const Dataset> dataset,
+                                                         ReaderOptions options, ItemSlice slice) {
   if (!options.schema) options.schema = dataset->schema();
   if (!options.schema) {
     return arrow::Status::Invalid(
@@ -428,9 +336,9 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
     return arrow::Status::Invalid("iterations must be positive integer or None (num_epochs=",
                                   *options.num_epochs, ")");
   }
-  if (options.item_stride < 1 || options.item_offset < 0 ||
-      options.item_offset >= options.item_stride) {
-    return arrow::Status::Invalid("item_offset must be in [0, item_stride)");
+  if (slice.count < 1 || slice.index < 0 || slice.index >= slice.count) {
+    return arrow::Status::Invalid("ItemSlice: index must be in [0, count), got index=", slice.index,
+                                  " count=", slice.count);
   }
   if (options.workers_count < 1) {
     return arrow::Status::Invalid("workers_count must be a positive integer, got ",
@@ -512,7 +420,7 @@ arrow::Result<std::unique_ptr<Reader>> Reader::Open(std::shared_ptr<const Datase
   plan_options.selected_row_groups = options.selected_row_groups;
   ARROW_ASSIGN_OR_RAISE(auto plan, Plan::Make(*dataset, std::move(plan_options)));
 
-  auto impl = std::make_unique<Impl>(std::move(config), std::move(plan), std::move(options));
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(plan), std::move(options), slice);
   impl->Start();
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }

@@ -2,6 +2,10 @@
 
 #include <arrow/array/array_binary.h>
 #include <arrow/array/array_primitive.h>
+#include <arrow/array/builder_binary.h>
+#include <arrow/io/file.h>
+#include <arrow/table.h>
+#include <parquet/arrow/writer.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -149,6 +153,111 @@ TEST(ReaderTest, ErrorsNameTheProblem) {
   ReaderOptions zero_epochs;
   zero_epochs.num_epochs = 0;
   EXPECT_FALSE(Reader::Open(Dataset::Open(url).ValueOrDie(), zero_epochs).ok());
+}
+
+// Rewrites data file `file_index` of the dataset with the same rows but garbage in every
+// "matrix" cell.
+void CorruptMatrixCells(const std::string& url, int file_index) {
+  auto dataset = Dataset::Open(url).ValueOrDie();
+  const std::string path = dataset->files()[static_cast<size_t>(file_index)];
+  std::shared_ptr<arrow::Table> table;
+  {
+    auto file = dataset->OpenFile(file_index).ValueOrDie();
+    ASSERT_TRUE(file->ReadTable(&table).ok());
+  }
+  arrow::BinaryBuilder garbage;
+  for (int64_t i = 0; i < table->num_rows(); ++i) ASSERT_TRUE(garbage.Append("not a .npy").ok());
+  std::shared_ptr<arrow::Array> cells;
+  ASSERT_TRUE(garbage.Finish(&cells).ok());
+  const int column = table->schema()->GetFieldIndex("matrix");
+  table = table->SetColumn(column, arrow::field("matrix", arrow::binary()),
+                           std::make_shared<arrow::ChunkedArray>(cells)).ValueOrDie();
+  auto out = arrow::io::FileOutputStream::Open(path).ValueOrDie();
+  ASSERT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, table->num_rows()).ok());
+  ASSERT_TRUE(out->Close().ok());
+}
+
+TEST(ReaderTest, ErrorsAreSticky) {
+  ScratchDir scratch;
+  const std::string url = scratch.Path("ds");
+  {
+    WriteOptions write;
+    write.rows_per_rowgroup = 10;
+    write.rows_per_file = 10;
+    auto writer = DatasetWriter::Open(url, TestSchema(), write).ValueOrDie();
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(writer->Write(TestRow(i)).ok());
+    ASSERT_TRUE(writer->Close().ok());
+  }
+  CorruptMatrixCells(url, 3);  // row group 3 of 5
+  for (PoolType pool : {PoolType::kThread, PoolType::kDummy}) {
+    ReaderOptions options;
+    options.shuffle_row_groups = false;
+    options.workers_count = 3;
+    options.pool = pool;
+    auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
+    int64_t rows = 0;
+    arrow::Status first;
+    while (true) {
+      auto batch = reader->Next();
+      if (!batch.ok()) {
+        first = batch.status();
+        break;
+      }
+      ASSERT_NE(*batch, nullptr) << "the corrupt row group was not reported";
+      rows += (*batch)->num_rows;
+    }
+    EXPECT_EQ(rows, 30);
+    EXPECT_NE(first.message().find("'matrix'"), std::string::npos) << first;
+    EXPECT_NE(first.message().find("row group 0"), std::string::npos) << first;
+    for (int k = 0; k < 4; ++k) {
+      auto again = reader->Next();
+      ASSERT_FALSE(again.ok());
+      EXPECT_EQ(again.status().code(), first.code());
+      EXPECT_EQ(again.status().message(), first.message());
+    }
+    reader->Stop();
+    EXPECT_EQ(reader->Next().status().message(), first.message());
+    // Reset starts over: the first three row groups read again, then the same error.
+    ASSERT_TRUE(reader->Reset().ok());
+    int64_t again_rows = 0;
+    arrow::Status second;
+    while (true) {
+      auto batch = reader->Next();
+      if (!batch.ok()) {
+        second = batch.status();
+        break;
+      }
+      ASSERT_NE(*batch, nullptr);
+      again_rows += (*batch)->num_rows;
+    }
+    EXPECT_EQ(again_rows, 30);
+    EXPECT_EQ(second.message(), first.message());
+  }
+}
+
+TEST(ReaderTest, SlicesSplitThePlanInOrder) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 40, 4);
+  ReaderOptions options;
+  options.seed = 3;
+  options.shuffle_rows = true;
+  options.num_epochs = 2;
+  options.workers_count = 2;
+  options.fields = {"id"};
+  const auto whole = ReadIds(url, options);
+  std::vector<std::unique_ptr<Reader>> slices;
+  for (int64_t k = 0; k < 3; ++k) {
+    slices.push_back(Reader::OpenSlice(Dataset::Open(url).ValueOrDie(), options, ItemSlice{k, 3}).ValueOrDie());
+  }
+  std::vector<int64_t> merged;
+  for (int64_t item = 0;; ++item) {
+    auto batch = slices[static_cast<size_t>(item % 3)]->Next().ValueOrDie();
+    if (!batch) break;
+    const auto& col = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+    for (int64_t i = 0; i < batch->num_rows; ++i) merged.push_back(col.Value(i));
+  }
+  EXPECT_EQ(merged, whole);
+  EXPECT_FALSE(Reader::OpenSlice(Dataset::Open(url).ValueOrDie(), options, ItemSlice{3, 3}).ok());
 }
 
 }  // namespace

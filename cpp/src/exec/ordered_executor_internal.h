@@ -1,0 +1,216 @@
+// OrderedExecutor: runs a sequence of work items on worker threads (or on the caller's
+// thread) and hands their results back in sequence order, with a bound on the items in
+// flight. It knows nothing of what the items are.
+//
+//   - Order: Next() returns the result of item 0, then item 1, ... whatever the number of
+//     workers and whichever finishes first.
+//   - Bound: at most `max_in_flight` items are handed out and not yet returned by Next()
+//     (being processed or waiting in the ready map), so memory is bounded by that many
+//     results.
+//   - Errors are sticky (leveldb's Iterator::status()): the first failed item, in sequence
+//     order, is returned by Next() when the consumer reaches it, and by every later Next()
+//     too; after a failure no new item is started (those already in flight finish).
+//     An exception thrown by `process` is caught and becomes that item's error: none leaves
+//     a worker thread.
+//   - Stop() asks the workers to finish the item they are on and start no other; Next() then
+//     returns Cancelled (or the sticky error, if one was met first). Join() waits for them.
+//     The destructor does both.
+//
+// Thread safety: Next() from one thread at a time; Stop() from any thread; Start(), Join()
+// and the destructor from the thread that owns the executor. `next_item` is called with the
+// executor's lock held, one call at a time, from a worker (threads) or from Next() (inline);
+// `process` is called without it, concurrently from several workers.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include "util/mutex_internal.h"
+
+namespace petastorm::internal {
+
+struct ExecutorOptions {
+  // Worker threads; false runs every item on the thread that calls Next(), one at a time.
+  bool use_threads = true;
+  int num_workers = 1;  // with use_threads; at least 1
+  int max_in_flight = 1;  // at least 1
+};
+
+struct ExecutorStats {
+  int64_t ready = 0;       // results waiting for Next()
+  int64_t in_flight = 0;   // handed out, not yet returned by Next()
+  int64_t started = 0;     // items taken from next_item
+  int64_t delivered = 0;   // results returned by Next()
+};
+
+template <typename Item, typename Output>
+class OrderedExecutor {
+ public:
+  // The next item of the sequence, or std::nullopt at its end.
+  using NextItemFn = std::function<std::optional<Item>()>;
+  // Turns an item into its result on worker `worker` (0 .. num_workers - 1; 0 inline).
+  using ProcessFn = std::function<arrow::Result<Output>(const Item&, int worker)>;
+
+  OrderedExecutor(ExecutorOptions options, NextItemFn next_item, ProcessFn process)
+      : options_(Sanitized(options)), next_item_(std::move(next_item)), process_(std::move(process)) {}
+
+  ~OrderedExecutor() {
+    Stop();
+    Join();
+  }
+
+  OrderedExecutor(const OrderedExecutor&) = delete;
+  OrderedExecutor& operator=(const OrderedExecutor&) = delete;
+
+  // Starts the worker threads (nothing to start inline). Call once.
+  void Start() {
+    if (!options_.use_threads) return;
+    for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this, w] { WorkerLoop(w); });
+  }
+
+  // The next result in sequence order; std::nullopt after the last one.
+  arrow::Result<std::optional<Output>> Next() {
+    MutexLock lock(&mutex_);
+    while (true) {
+      if (!error_.ok()) return error_;
+      if (stopping_) return arrow::Status::Cancelled("The reader was stopped");
+      auto ready = ready_.find(next_deliver_);
+      if (ready != ready_.end()) {
+        arrow::Result<Output> result = std::move(ready->second);
+        ready_.erase(ready);
+        ++next_deliver_;
+        work_cv_.NotifyAll();  // room for one more item in flight
+        if (!result.ok()) {
+          error_ = result.status();
+          no_more_items_ = true;
+          work_cv_.NotifyAll();
+          return error_;
+        }
+        return std::optional<Output>(std::move(*result));
+      }
+      if (no_more_items_ && next_deliver_ >= next_dispatch_) return std::optional<Output>();
+      if (options_.use_threads) {
+        result_cv_.Wait(&mutex_);
+        continue;
+      }
+      // Inline: take the next item and process it here.
+      std::optional<Item> item = TakeItem();
+      if (!item) continue;
+      const int64_t sequence = next_dispatch_++;
+      lock.Unlock();
+      arrow::Result<Output> result = RunProcess(*item, 0);
+      lock.Lock();
+      Finish(sequence, std::move(result));
+    }
+  }
+
+  void Stop() {
+    {
+      MutexLock lock(&mutex_);
+      stopping_ = true;
+    }
+    work_cv_.NotifyAll();
+    result_cv_.NotifyAll();
+  }
+
+  void Join() {
+    for (auto& worker : workers_) {
+      if (worker.joinable()) worker.join();
+    }
+    workers_.clear();
+  }
+
+  ExecutorStats stats() const {
+    MutexLock lock(&mutex_);
+    ExecutorStats s;
+    s.ready = static_cast<int64_t>(ready_.size());
+    s.in_flight = next_dispatch_ - next_deliver_;
+    s.started = next_dispatch_;
+    s.delivered = next_deliver_;
+    return s;
+  }
+
+ private:
+  static ExecutorOptions Sanitized(ExecutorOptions options) {
+    if (options.num_workers < 1) options.num_workers = 1;
+    if (options.max_in_flight < 1) options.max_in_flight = 1;
+    return options;
+  }
+
+  // The next item, or std::nullopt (and no_more_items_) at the end.
+  std::optional<Item> TakeItem() REQUIRES(mutex_) {
+    if (no_more_items_) return std::nullopt;
+    std::optional<Item> item = next_item_();
+    if (!item) no_more_items_ = true;
+    return item;
+  }
+
+  arrow::Result<Output> RunProcess(const Item& item, int worker) {
+    try {
+      return process_(item, worker);
+    } catch (const std::exception& e) {
+      return arrow::Status::UnknownError("Unexpected exception in a reader worker: ", e.what());
+    } catch (...) {
+      return arrow::Status::UnknownError("Unexpected exception in a reader worker");
+    }
+  }
+
+  // Stores an item's result; after a failure no new item starts.
+  void Finish(int64_t sequence, arrow::Result<Output> result) REQUIRES(mutex_) {
+    if (!result.ok()) no_more_items_ = true;
+    ready_.emplace(sequence, std::move(result));
+  }
+
+  void WorkerLoop(int worker) {
+    while (true) {
+      std::optional<Item> item;
+      int64_t sequence = 0;
+      {
+        MutexLock lock(&mutex_);
+        while (!stopping_ && !no_more_items_ && next_dispatch_ >= next_deliver_ + options_.max_in_flight) {
+          work_cv_.Wait(&mutex_);
+        }
+        if (stopping_ || no_more_items_) break;
+        item = TakeItem();
+        if (!item) break;
+        sequence = next_dispatch_++;
+      }
+      arrow::Result<Output> result = RunProcess(*item, worker);
+      {
+        MutexLock lock(&mutex_);
+        Finish(sequence, std::move(result));
+      }
+      result_cv_.NotifyAll();
+    }
+    // The end of the items (or a stop): the consumer may be waiting for it.
+    result_cv_.NotifyAll();
+    work_cv_.NotifyAll();
+  }
+
+  const ExecutorOptions options_;
+  const NextItemFn next_item_;
+  const ProcessFn process_;
+
+  mutable Mutex mutex_;
+  CondVar work_cv_;    // workers wait for room and items
+  CondVar result_cv_;  // the consumer waits for the next result
+  int64_t next_dispatch_ GUARDED_BY(mutex_) = 0;  // sequence number of the next item to start
+  int64_t next_deliver_ GUARDED_BY(mutex_) = 0;   // sequence number Next() returns next
+  bool no_more_items_ GUARDED_BY(mutex_) = false;  // the sequence ended, or an item failed
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  arrow::Status error_ GUARDED_BY(mutex_);  // sticky, once Next() reached a failed item
+  std::map<int64_t, arrow::Result<Output>> ready_ GUARDED_BY(mutex_);
+
+  std::vector<std::thread> workers_;  // owned by the thread that calls Start/Join
+};
+
+}  // namespace petastorm::internal
