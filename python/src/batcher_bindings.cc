@@ -115,11 +115,11 @@ void BindBatcher(nb::module_& m) {
       .def_prop_ro("rows_held", &Batcher::rows_held)
       .def_prop_ro("finished", &Batcher::finished)
       .def("add",
-           [](Batcher& b, const BatchHandle& batch) {
+           [](Batcher& b, const RowGroupHandle& batch) {
              nb::gil_scoped_release release;
              ThrowIfError(b.Add(batch.batch));
            },
-           nb::arg("batch"), "Hands over a _core.DecodedBatch (no copy).")
+           nb::arg("batch"), "Hands over a _core.DecodedRowGroup (no copy).")
       .def("add_columns",
            [](Batcher& b, int64_t num_rows, nb::list columns) {
              std::vector<ColumnInput> inputs;
@@ -133,7 +133,7 @@ void BindBatcher(nb::module_& m) {
       .def("finish", &Batcher::Finish)
       .def("next",
            [](Batcher& b) -> nb::object {
-             std::unique_ptr<Batch> batch;
+             std::unique_ptr<TrainingBatch> batch;
              {
                nb::gil_scoped_release release;
                batch = ValueOrThrow(b.Next());

@@ -5,7 +5,7 @@
 
 #include "petastorm/codec.h"
 #include "petastorm/dataset.h"
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
 #include "petastorm/schema.h"
@@ -28,9 +28,9 @@ struct DatasetHandle {
   std::shared_ptr<const Dataset> dataset;
 };
 
-// A decoded row group, as _core.Reader.next() returns it (_core.DecodedBatch).
-struct BatchHandle {
-  std::shared_ptr<const DecodedBatch> batch;
+// A decoded row group, as _core.Reader.next() returns it (_core.DecodedRowGroup).
+struct RowGroupHandle {
+  std::shared_ptr<const DecodedRowGroup> batch;
 };
 
 struct SchemaHandle {

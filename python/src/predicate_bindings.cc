@@ -38,7 +38,7 @@ class PythonPredicate final : public Predicate {
   std::vector<std::string> fields() const override { return fields_; }
   std::string ToString() const override { return repr_; }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     // A worker thread must not wait for the GIL of an interpreter that is going away.
     if (!Py_IsInitialized() || InterpreterFinalizing()) {
       return arrow::Status::Cancelled(repr_, ": the Python interpreter is shutting down");

@@ -43,7 +43,7 @@ class ReaderHandle {
 };
 
 // Per field: a list of numpy arrays (None for nulls) for codec fields, else a pyarrow.Array.
-nb::list BatchColumns(const BatchHandle& handle) {
+nb::list BatchColumns(const RowGroupHandle& handle) {
   nb::list columns;
   for (const DecodedColumn& column : handle.batch->columns) {
     if (column.field->codec && !column.field->codec->is_scalar()) {
@@ -98,8 +98,8 @@ void BindReader(nb::module_& m) {
         },
         nb::arg("url"), nb::arg("schema"));
 
-  nb::class_<BatchHandle>(m, "DecodedBatch")
-      .def_prop_ro("num_rows", [](const BatchHandle& b) { return b.batch->num_rows; })
+  nb::class_<RowGroupHandle>(m, "DecodedRowGroup")
+      .def_prop_ro("num_rows", [](const RowGroupHandle& b) { return b.batch->num_rows; })
       .def("columns", &BatchColumns);
 
   nb::enum_<PoolType>(m, "PoolType")
@@ -162,13 +162,13 @@ void BindReader(nb::module_& m) {
                    [](const ReaderHandle& h) { return (*h).num_row_groups_planned(); })
       .def("next", [](ReaderHandle& h) -> nb::object {
         Reader& r = *h;
-        std::shared_ptr<const DecodedBatch> batch;
+        std::shared_ptr<const DecodedRowGroup> batch;
         {
           nb::gil_scoped_release release;
           batch = ValueOrThrow(r.Next());
         }
         if (!batch) return nb::none();
-        return nb::cast(BatchHandle{std::move(batch)});
+        return nb::cast(RowGroupHandle{std::move(batch)});
       }, "The next decoded row group in plan order, or None at the end.")
       .def("reset", [](ReaderHandle& h) {
         nb::gil_scoped_release release;

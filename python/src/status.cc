@@ -55,11 +55,10 @@ void ThrowIfError(const arrow::Status& status) {
     detail->Restore();
     throw nb::python_error();
   }
-  // The plan marks "no data for this shard" errors; Python has a class for them.
-  constexpr std::string_view kNoData = kNoDataAvailablePrefix;
-  if (status.message().rfind(kNoData, 0) == 0) {
+  // The plan marks "no data for this reader" errors; Python has a class for them.
+  if (IsNoDataAvailable(status)) {
     nb::object error_type = nb::module_::import_("petastorm.errors").attr("NoDataAvailableError");
-    PyErr_SetString(error_type.ptr(), status.message().substr(kNoData.size()).c_str());
+    PyErr_SetString(error_type.ptr(), status.message().c_str());
     throw nb::python_error();
   }
   PyObject* type = PyExc_RuntimeError;

@@ -9,7 +9,7 @@
 //   - tensors of other element types (strings, bytes, datetimes): one Tensor per row;
 //   - every other column (strings, decimals, dates, structs, ...): an Arrow array of the rows.
 //
-// Ownership: the Batcher keeps the inputs it still needs (shared buffers, no copies); a Batch
+// Ownership: the Batcher keeps the inputs it still needs (shared buffers, no copies); a TrainingBatch
 // owns its buffers (shared_ptr) and outlives the Batcher.
 // Thread safety: none; call from one thread at a time. Nothing here touches Python.
 // Errors: TypeError naming the field for a null in a numeric field (but see float_nulls_as_nan)
@@ -27,7 +27,7 @@
 #include <arrow/array.h>
 #include <arrow/result.h>
 
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 #include "petastorm/tensor.h"
 
 namespace petastorm {
@@ -66,7 +66,7 @@ struct ColumnInput {
   std::vector<std::optional<Tensor>> tensors;
 };
 
-// One field of a Batch; `kind` says which member holds the rows.
+// One field of a TrainingBatch; `kind` says which member holds the rows.
 struct BatchColumn {
   enum class Kind { kDense, kTensors, kArray };
   Kind kind = Kind::kDense;
@@ -75,7 +75,7 @@ struct BatchColumn {
   std::shared_ptr<arrow::Array> array;          // kArray: one element per row
 };
 
-struct Batch {
+struct TrainingBatch {
   int64_t num_rows = 0;
   std::vector<BatchColumn> columns;  // in the Batcher's field order
 };
@@ -93,7 +93,7 @@ class Batcher {
 
   // Hands over the rows of a decoded row group (it must hold every field; others are
   // ignored). Shares its buffers; copies nothing. Invalid after Finish().
-  arrow::Status Add(std::shared_ptr<const DecodedBatch> batch);
+  arrow::Status Add(std::shared_ptr<const DecodedRowGroup> batch);
   // Hands over `num_rows` rows as columns in field_names() order. Invalid after Finish().
   arrow::Status AddColumns(int64_t num_rows, std::vector<ColumnInput> columns);
   // No more input: the rows still held come out by Next() (the last batch partial unless
@@ -102,7 +102,7 @@ class Batcher {
 
   // The next batch; nullptr when more input is needed first or, after Finish(), at the end.
   // Fills the batch's buffers (memcpy, or an element-wise conversion for promoted types).
-  arrow::Result<std::unique_ptr<Batch>> Next();
+  arrow::Result<std::unique_ptr<TrainingBatch>> Next();
 
   // Rows handed over and not yet returned (waiting or in the shuffling buffer).
   int64_t rows_held() const;

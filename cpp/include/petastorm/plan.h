@@ -2,16 +2,19 @@
 // dataset, the options, the seed and the epoch. It touches no data.
 //
 // Thread safety: a Plan is immutable; ItemsForEpoch may be called from any thread.
-// Errors: Invalid naming the argument; NoDataAvailable-style errors as Status::Invalid with
-// the message Petastorm uses (the Python layer maps it to NoDataAvailableError).
+// Errors: Invalid naming the argument; "no data for this reader" as Status::Invalid carrying a
+// NoDataAvailableDetail (the Python layer raises Petastorm's NoDataAvailableError for it).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/result.h>
+#include <arrow/status.h>
 
 #include "petastorm/dataset.h"
 
@@ -58,7 +61,20 @@ class Plan {
   std::vector<int64_t> row_groups_;
 };
 
-// The message Petastorm's NoDataAvailableError carries; the prefix identifies the error.
-inline constexpr const char* kNoDataAvailablePrefix = "NoDataAvailable: ";
+// Marks a Status as "the plan leaves this reader no data" (Petastorm's NoDataAvailableError).
+class NoDataAvailableDetail : public arrow::StatusDetail {
+ public:
+  static constexpr const char* kTypeId = "petastorm::NoDataAvailableDetail";
+  const char* type_id() const override { return kTypeId; }
+  std::string ToString() const override { return "no data available"; }
+};
+
+// Status::Invalid(args...) with a NoDataAvailableDetail.
+template <typename... Args>
+arrow::Status NoDataAvailable(Args&&... args) {
+  return arrow::Status::Invalid(std::forward<Args>(args)...).WithDetail(std::make_shared<NoDataAvailableDetail>());
+}
+// Whether `status` carries a NoDataAvailableDetail.
+bool IsNoDataAvailable(const arrow::Status& status);
 
 }  // namespace petastorm

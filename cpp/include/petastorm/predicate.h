@@ -13,7 +13,7 @@
 
 #include <arrow/result.h>
 
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 #include "petastorm/row.h"
 
 namespace petastorm {
@@ -24,7 +24,7 @@ class Predicate {
   // The fields Evaluate reads.
   virtual std::vector<std::string> fields() const = 0;
   // One flag per row of `batch`, which holds at least fields() (decoded).
-  virtual arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const = 0;
+  virtual arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const = 0;
   virtual std::string ToString() const = 0;
 };
 

@@ -13,7 +13,7 @@
 #include <arrow/result.h>
 
 #include "petastorm/dataset.h"
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 #include "petastorm/schema.h"
 #include "petastorm/tensor.h"
 
@@ -25,7 +25,7 @@ class RowGroupCache;
 namespace petastorm {
 
 // Reads `fields` of one row group and decodes them; decoding runs on Arrow's CPU thread pool.
-arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file);
 
@@ -108,7 +108,7 @@ class Reader {
   // The next non-empty batch in plan order (for an ItemSlice reader with count > 1, the next
   // item's batch, maybe empty); nullptr after the last one. Cancelled after Stop(), unless an
   // error came first (then that error).
-  arrow::Result<std::shared_ptr<const DecodedBatch>> Next();
+  arrow::Result<std::shared_ptr<const DecodedRowGroup>> Next();
   // Starts over from the first epoch, at any point (also mid-iteration).
   arrow::Status Reset();
   // Asks the workers to stop; does not wait.

@@ -13,7 +13,7 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 
 namespace petastorm {
 
@@ -33,7 +33,7 @@ struct CacheStats {
 
 class RowGroupCache {
  public:
-  using Loader = std::function<arrow::Result<std::shared_ptr<const DecodedBatch>>()>;
+  using Loader = std::function<arrow::Result<std::shared_ptr<const DecodedRowGroup>>()>;
 
   virtual ~RowGroupCache() = default;
 
@@ -51,7 +51,7 @@ class RowGroupCache {
   // that column, in which case the stored cells come back instead. Its tensors and arrays are
   // zero-copy slices of one buffer holding the whole entry file: any of them keeps it alive.
   // A null batch from the loader is returned as it is and not stored.
-  virtual arrow::Result<std::shared_ptr<const DecodedBatch>> GetOrLoad(
+  virtual arrow::Result<std::shared_ptr<const DecodedRowGroup>> GetOrLoad(
       const std::string& key, const std::shared_ptr<const Unischema>& schema,
       const Loader& load) = 0;
 

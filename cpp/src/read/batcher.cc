@@ -408,7 +408,7 @@ class Batcher::Impl {
   bool finished() const { return finished_; }
   void Finish() { finished_ = true; }
 
-  arrow::Status Add(std::shared_ptr<const DecodedBatch> batch) {
+  arrow::Status Add(std::shared_ptr<const DecodedRowGroup> batch) {
     if (finished_) return arrow::Status::Invalid("Batcher: Add after Finish");
     if (!batch || batch->num_rows == 0) return arrow::Status::OK();
     auto chunk = std::make_shared<Chunk>();
@@ -495,7 +495,7 @@ class Batcher::Impl {
     return Enqueue(std::move(chunk));
   }
 
-  arrow::Result<std::unique_ptr<Batch>> Next() {
+  arrow::Result<std::unique_ptr<TrainingBatch>> Next() {
     Selection selection;
     if (options_.shuffling_queue_capacity > 0) {
       Refill();
@@ -664,8 +664,8 @@ class Batcher::Impl {
     return selection.runs[run_index].chunk->sources[f].tensors[static_cast<size_t>(row)];
   }
 
-  arrow::Result<std::unique_ptr<Batch>> Assemble(const Selection& selection) {
-    auto batch = std::make_unique<Batch>();
+  arrow::Result<std::unique_ptr<TrainingBatch>> Assemble(const Selection& selection) {
+    auto batch = std::make_unique<TrainingBatch>();
     batch->num_rows = selection.num_rows;
     batch->columns.resize(names_.size());
     for (size_t f = 0; f < names_.size(); ++f) {
@@ -889,12 +889,12 @@ Batcher::~Batcher() = default;
 
 const std::vector<std::string>& Batcher::field_names() const { return impl_->names(); }
 const BatcherOptions& Batcher::options() const { return impl_->options(); }
-arrow::Status Batcher::Add(std::shared_ptr<const DecodedBatch> batch) { return impl_->Add(std::move(batch)); }
+arrow::Status Batcher::Add(std::shared_ptr<const DecodedRowGroup> batch) { return impl_->Add(std::move(batch)); }
 arrow::Status Batcher::AddColumns(int64_t num_rows, std::vector<ColumnInput> columns) {
   return impl_->AddColumns(num_rows, std::move(columns));
 }
 void Batcher::Finish() { impl_->Finish(); }
-arrow::Result<std::unique_ptr<Batch>> Batcher::Next() { return impl_->Next(); }
+arrow::Result<std::unique_ptr<TrainingBatch>> Batcher::Next() { return impl_->Next(); }
 int64_t Batcher::rows_held() const { return impl_->rows_held(); }
 bool Batcher::finished() const { return impl_->finished(); }
 

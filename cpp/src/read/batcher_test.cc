@@ -38,8 +38,8 @@ Tensor Vec(int64_t i) {
   return t;
 }
 
-std::shared_ptr<const DecodedBatch> Rows(int64_t first, int64_t n) {
-  auto batch = std::make_shared<DecodedBatch>();
+std::shared_ptr<const DecodedRowGroup> Rows(int64_t first, int64_t n) {
+  auto batch = std::make_shared<DecodedRowGroup>();
   batch->schema = Schema();
   batch->num_rows = n;
   arrow::Int64Builder ids;
@@ -69,7 +69,7 @@ std::shared_ptr<const DecodedBatch> Rows(int64_t first, int64_t n) {
   return batch;
 }
 
-std::vector<int64_t> Ids(const Batch& batch, size_t column = 0) {
+std::vector<int64_t> Ids(const TrainingBatch& batch, size_t column = 0) {
   const BatchColumn& c = batch.columns[column];
   EXPECT_EQ(c.kind, BatchColumn::Kind::kDense);
   EXPECT_EQ(c.dense->element.type, ScalarType::kInt64);
@@ -78,8 +78,8 @@ std::vector<int64_t> Ids(const Batch& batch, size_t column = 0) {
 }
 
 // Feeds row groups of `group` rows (total rows) and collects every batch.
-std::vector<std::unique_ptr<Batch>> RunBatcher(Batcher* batcher, int64_t total, int64_t group) {
-  std::vector<std::unique_ptr<Batch>> out;
+std::vector<std::unique_ptr<TrainingBatch>> RunBatcher(Batcher* batcher, int64_t total, int64_t group) {
+  std::vector<std::unique_ptr<TrainingBatch>> out;
   for (int64_t first = 0; first < total; first += group) {
     EXPECT_TRUE(batcher->Add(Rows(first, std::min(group, total - first))).ok());
     while (auto batch = batcher->Next().ValueOrDie()) out.push_back(std::move(batch));
@@ -227,7 +227,7 @@ TEST(BatcherTest, StringsBecomeArrowArrays) {
 }
 
 TEST(BatcherTest, NullInANumericFieldNamesIt) {
-  auto batch = std::make_shared<DecodedBatch>(*Rows(0, 3));
+  auto batch = std::make_shared<DecodedRowGroup>(*Rows(0, 3));
   arrow::Int64Builder ids;
   ASSERT_OK(ids.AppendValues({1, 2}));
   ASSERT_OK(ids.AppendNull());
@@ -360,7 +360,7 @@ TEST(BatcherTest, BatchesWhatTheReaderDelivers) {
   options.seed = 1;
   auto batcher = Batcher::Make({"id", "label", "matrix"}, options).ValueOrDie();
   std::vector<int64_t> ids;
-  auto take = [&](const Batch& batch) {
+  auto take = [&](const TrainingBatch& batch) {
     auto part = Ids(batch);
     const BatchColumn& matrix = batch.columns[2];
     for (int64_t r = 0; r < batch.num_rows; ++r) {

@@ -1,10 +1,16 @@
 #include "petastorm/plan.h"
 
 #include <algorithm>
+#include <string_view>
+
 
 #include "util/random_internal.h"
 
 namespace petastorm {
+
+bool IsNoDataAvailable(const arrow::Status& status) {
+  return status.detail() && std::string_view(status.detail()->type_id()) == NoDataAvailableDetail::kTypeId;
+}
 
 arrow::Result<std::shared_ptr<const Plan>> Plan::Make(const Dataset& dataset, PlanOptions options) {
   if (options.shuffle_row_drop_partitions < 1) {
@@ -32,8 +38,7 @@ arrow::Result<std::shared_ptr<const Plan>> Plan::Make(const Dataset& dataset, Pl
   if (options.shard_count) {
     const int64_t shards = *options.shard_count;
     if (static_cast<int64_t>(dataset.row_groups().size()) < shards) {
-      return arrow::Status::Invalid(
-          kNoDataAvailablePrefix,
+      return NoDataAvailable(
           "Number of row-groups in the dataset must be greater or equal to the number of "
           "requested shards. Otherwise, some of the shards will end up being empty. (",
           dataset.row_groups().size(), " row groups, ", shards, " shards)");

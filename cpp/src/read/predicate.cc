@@ -717,7 +717,7 @@ arrow::Result<bool> AnyElementIn(const Tensor& tensor, const ValueSet& set, cons
 bool IsTensorField(const Field& field) { return field.codec && !field.codec->is_scalar(); }
 
 // The column of `field`, checked against the batch's row count.
-arrow::Result<const DecodedColumn*> FindColumn(const DecodedBatch& batch, const std::string& field,
+arrow::Result<const DecodedColumn*> FindColumn(const DecodedRowGroup& batch, const std::string& field,
                                                const std::string& where) {
   const DecodedColumn* column = batch.column(field);
   if (!column || !column->field) {
@@ -783,7 +783,7 @@ class InSet final : public Predicate {
   std::vector<std::string> fields() const override { return {field_}; }
   std::string ToString() const override { return repr_; }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     const std::string where = "in_set on field '" + field_ + "'";
     ARROW_ASSIGN_OR_RAISE(const DecodedColumn* column, FindColumn(batch, field_, where));
     std::vector<bool> keep(batch.num_rows);
@@ -829,7 +829,7 @@ class InIntersection final : public Predicate {
   std::vector<std::string> fields() const override { return {field_}; }
   std::string ToString() const override { return repr_; }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     const std::string where = "in_intersection on field '" + field_ + "'";
     ARROW_ASSIGN_OR_RAISE(const DecodedColumn* column, FindColumn(batch, field_, where));
     std::vector<bool> keep(batch.num_rows);
@@ -880,7 +880,7 @@ class InNegate final : public Predicate {
   std::vector<std::string> fields() const override { return inner_->fields(); }
   std::string ToString() const override { return "in_negate(" + inner_->ToString() + ")"; }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     ARROW_ASSIGN_OR_RAISE(std::vector<bool> keep, inner_->Evaluate(batch));
     if (static_cast<int64_t>(keep.size()) != batch.num_rows) {
       return arrow::Status::Invalid("in_negate: ", inner_->ToString(), " returned ", keep.size(),
@@ -918,7 +918,7 @@ class InReduce final : public Predicate {
     return out + "], " + (op_ == ReduceOp::kAll ? "all" : "any") + ")";
   }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     // all([]) is True and any([]) is False, as in Python.
     std::vector<bool> keep(batch.num_rows, op_ == ReduceOp::kAll);
     for (const auto& p : predicates_) {
@@ -962,7 +962,7 @@ class InPseudorandomSplit final : public Predicate {
   std::vector<std::string> fields() const override { return {field_}; }
   std::string ToString() const override { return repr_; }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) const override {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) const override {
     const std::string where = "in_pseudorandom_split on field '" + field_ + "'";
     ARROW_ASSIGN_OR_RAISE(const DecodedColumn* column, FindColumn(batch, field_, where));
     if (IsTensorField(*column->field)) {

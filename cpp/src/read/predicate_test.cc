@@ -143,10 +143,10 @@ struct ColumnSpec {
   std::vector<std::optional<Tensor>> tensors;  // codec fields
 };
 
-std::shared_ptr<const DecodedBatch> MakeBatch(std::vector<ColumnSpec> specs, int64_t num_rows) {
+std::shared_ptr<const DecodedRowGroup> MakeBatch(std::vector<ColumnSpec> specs, int64_t num_rows) {
   std::vector<Field> fields;
   for (const auto& s : specs) fields.push_back(s.field);
-  auto batch = std::make_shared<DecodedBatch>();
+  auto batch = std::make_shared<DecodedRowGroup>();
   batch->schema = Unischema::Make("Test", fields).ValueOrDie();
   batch->num_rows = num_rows;
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -176,13 +176,13 @@ std::string Flags(const std::vector<bool>& flags) {
   return out;
 }
 
-std::string Eval(const std::shared_ptr<const Predicate>& predicate, const DecodedBatch& batch) {
+std::string Eval(const std::shared_ptr<const Predicate>& predicate, const DecodedRowGroup& batch) {
   auto flags = predicate->Evaluate(batch);
   EXPECT_TRUE(flags.ok()) << flags.status().ToString();
   return flags.ok() ? Flags(*flags) : "<error>";
 }
 
-std::shared_ptr<const DecodedBatch> ScalarBatch() {
+std::shared_ptr<const DecodedRowGroup> ScalarBatch() {
   return MakeBatch(
       {
           {ScalarField("i", ScalarType::kInt32), FromJson(arrow::int32(), "[1, 5, null, 0, -3]"), {}},
@@ -389,7 +389,7 @@ TEST(PredicateTest, ErrorsNameThePredicateAndField) {
 
 // --- in_pseudorandom_split ----------------------------------------------------------------
 
-std::string Subsets(const std::vector<double>& fractions, const DecodedBatch& batch, const std::string& field) {
+std::string Subsets(const std::vector<double>& fractions, const DecodedRowGroup& batch, const std::string& field) {
   std::string out(batch.num_rows, '?');
   for (size_t k = 0; k < fractions.size(); ++k) {
     auto flags = MakeInPseudorandomSplit(fractions, static_cast<int>(k), field).ValueOrDie()->Evaluate(batch);

@@ -22,7 +22,7 @@ namespace petastorm {
 
 namespace {
 
-using BatchPtr = std::shared_ptr<const DecodedBatch>;
+using RowGroupPtr = std::shared_ptr<const DecodedRowGroup>;
 
 // Turns one work item into the rows it delivers. One per worker thread (it keeps the last
 // opened file); the shared configuration is immutable.
@@ -43,14 +43,14 @@ class WorkProcessor {
   WorkProcessor(const Config* config, internal::StageStats* stats) : config_(config), stats_(stats) {}
 
   // nullptr when no row of the item is selected.
-  arrow::Result<BatchPtr> Process(const WorkItem& item) {
+  arrow::Result<RowGroupPtr> Process(const WorkItem& item) {
     const Dataset& dataset = *config_->dataset;
     const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
     ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
     ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, dataset.RowGroupNumRows(item.row_group));
 
-    BatchPtr full;       // every loaded field decoded for every row (cache path)
-    BatchPtr predicate;  // the predicate's fields (no-cache path)
+    RowGroupPtr full;       // every loaded field decoded for every row (cache path)
+    RowGroupPtr predicate;  // the predicate's fields (no-cache path)
     std::vector<bool> keep;
     if (config_->cache) {
       const std::string key = config_->dataset->url() + "|" + dataset.files()[ref.file_index] + "|" +
@@ -78,9 +78,9 @@ class WorkProcessor {
     for (const Field& f : config_->output_schema->fields()) {
       if (!predicate || !predicate->column(f.name)) rest.push_back(f.name);
     }
-    DecodedBatch merged;
+    DecodedRowGroup merged;
     if (predicate) merged.columns = predicate->columns;
-    BatchPtr loaded;
+    RowGroupPtr loaded;
     if (!rest.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto rest_schema, config_->load_schema->View(rest));
       ARROW_ASSIGN_OR_RAISE(loaded, internal::LoadRowGroup(dataset, rest_schema, ref, file, Options(&rows)));
@@ -99,7 +99,7 @@ class WorkProcessor {
     return options;
   }
 
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedBatch& batch) {
+  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) {
     const auto start = std::chrono::steady_clock::now();
     auto keep = config_->predicate->Evaluate(batch);
     stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -166,7 +166,7 @@ arrow::Result<std::vector<int64_t>> RowGroupsOfMatchingPartitions(const Dataset&
                                                                   const Predicate& predicate) {
   std::vector<bool> file_kept(dataset.files().size(), false);
   for (size_t f = 0; f < dataset.files().size(); ++f) {
-    DecodedBatch one_row;
+    DecodedRowGroup one_row;
     one_row.num_rows = 1;
     for (const Field& field : fields.fields()) {
       ARROW_ASSIGN_OR_RAISE(auto value,
@@ -192,7 +192,7 @@ arrow::Result<std::vector<int64_t>> RowGroupsOfMatchingPartitions(const Dataset&
 
 class Reader::Impl {
  public:
-  using Executor = internal::OrderedExecutor<WorkItem, BatchPtr>;
+  using Executor = internal::OrderedExecutor<WorkItem, RowGroupPtr>;
 
   Impl(WorkProcessor::Config config, std::shared_ptr<const Plan> plan, ReaderOptions options, ItemSlice slice)
       : config_(std::move(config)), plan_(std::move(plan)), options_(std::move(options)), slice_(slice) {}
@@ -218,7 +218,7 @@ class Reader::Impl {
     exec_options.max_in_flight = std::max(1, options_.results_queue_size);
     executor_ = std::make_unique<Executor>(
         exec_options, [this] { return TakeNextItem(); },
-        [this](const WorkItem& item, int worker) -> arrow::Result<BatchPtr> {
+        [this](const WorkItem& item, int worker) -> arrow::Result<RowGroupPtr> {
           auto result = processors_[static_cast<size_t>(worker)]->Process(item);
           ++items_processed_;
           return result;
@@ -226,11 +226,11 @@ class Reader::Impl {
     executor_->Start();
   }
 
-  arrow::Result<BatchPtr> Next() {
+  arrow::Result<RowGroupPtr> Next() {
     while (true) {
-      ARROW_ASSIGN_OR_RAISE(std::optional<BatchPtr> result, executor_->Next());
+      ARROW_ASSIGN_OR_RAISE(std::optional<RowGroupPtr> result, executor_->Next());
       if (!result) return nullptr;  // the end
-      BatchPtr batch = std::move(*result);
+      RowGroupPtr batch = std::move(*result);
       if (!batch || batch->num_rows == 0) {
         if (slice_.count > 1) return EmptyBatch();
         continue;
@@ -274,8 +274,8 @@ class Reader::Impl {
   const Plan& plan() const { return *plan_; }
 
  private:
-  BatchPtr EmptyBatch() const {
-    auto empty = std::make_shared<DecodedBatch>();
+  RowGroupPtr EmptyBatch() const {
+    auto empty = std::make_shared<DecodedRowGroup>();
     empty->schema = config_.output_schema;
     return empty;
   }
@@ -429,7 +429,7 @@ Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
 
 const std::shared_ptr<const Unischema>& Reader::schema() const { return impl_->config().output_schema; }
-arrow::Result<std::shared_ptr<const DecodedBatch>> Reader::Next() { return impl_->Next(); }
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> Reader::Next() { return impl_->Next(); }
 arrow::Status Reader::Reset() { return impl_->Reset(); }
 void Reader::Stop() { impl_->Stop(); }
 void Reader::Join() { impl_->Join(); }

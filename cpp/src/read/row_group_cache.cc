@@ -315,7 +315,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchToRecordBatch(
     const std::string& key, const Unischema& schema, const std::string& schema_json,
-    const DecodedBatch& batch) {
+    const DecodedRowGroup& batch) {
   arrow::FieldVector fields;
   arrow::ArrayVector arrays;
   for (const Field& field : schema.fields()) {
@@ -496,7 +496,7 @@ arrow::Status ArrayToTensors(const Field& field, const arrow::Array& array,
 }
 
 // The batch stored in `file` (a whole entry file), or Invalid saying what is wrong with it.
-arrow::Result<std::shared_ptr<const DecodedBatch>> DecodeEntry(
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> DecodeEntry(
     const std::shared_ptr<arrow::Buffer>& file, const std::string& key,
     const std::shared_ptr<const Unischema>& schema, const std::string& schema_json) {
   const int64_t size = file->size();
@@ -565,7 +565,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> DecodeEntry(
     return arrow::Status::Invalid(record->num_columns(), " columns for ", fields.size(),
                                   " fields");
   }
-  auto batch = std::make_shared<DecodedBatch>();
+  auto batch = std::make_shared<DecodedRowGroup>();
   batch->schema = schema;
   batch->num_rows = num_rows;
   batch->source.file_index = static_cast<int>(file_index);
@@ -600,7 +600,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> DecodeEntry(
 
 class NullCache final : public RowGroupCache {
  public:
-  arrow::Result<std::shared_ptr<const DecodedBatch>> GetOrLoad(
+  arrow::Result<std::shared_ptr<const DecodedRowGroup>> GetOrLoad(
       const std::string&, const std::shared_ptr<const Unischema>&, const Loader& load) override {
     misses_.fetch_add(1, std::memory_order_relaxed);
     return load();
@@ -625,7 +625,7 @@ class LocalDiskCache final : public RowGroupCache {
  public:
   explicit LocalDiskCache(LocalDiskCacheOptions options) : options_(std::move(options)) {}
 
-  arrow::Result<std::shared_ptr<const DecodedBatch>> GetOrLoad(
+  arrow::Result<std::shared_ptr<const DecodedRowGroup>> GetOrLoad(
       const std::string& key, const std::shared_ptr<const Unischema>& schema,
       const Loader& load) override {
     const std::string name = EntryName(key);
@@ -648,7 +648,7 @@ class LocalDiskCache final : public RowGroupCache {
     }
 
     misses_.fetch_add(1, std::memory_order_relaxed);
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<const DecodedBatch> loaded, load());
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<const DecodedRowGroup> loaded, load());
     if (!loaded) return loaded;
     auto stored = Store(key, name, *schema, schema_json, *loaded);
     if (!stored.ok()) {
@@ -733,7 +733,7 @@ class LocalDiskCache final : public RowGroupCache {
   }
 
   arrow::Status Store(const std::string& key, const std::string& name, const Unischema& schema,
-                      const std::string& schema_json, const DecodedBatch& batch) {
+                      const std::string& schema_json, const DecodedRowGroup& batch) {
     const std::string path = PathOf(name);
     auto where = [&]() { return "Cannot cache entry '" + path + "' (key '" + key + "'): "; };
     auto record = BatchToRecordBatch(key, schema, schema_json, batch);

@@ -76,7 +76,7 @@ class RowGroupCacheTest : public ::testing::Test {
     cache_dir_ = scratch_.Path("cache");
   }
 
-  std::shared_ptr<const DecodedBatch> Load(int index) const {
+  std::shared_ptr<const DecodedRowGroup> Load(int index) const {
     const RowGroupRef ref = dataset_->row_groups()[static_cast<size_t>(index)];
     auto file = dataset_->OpenFile(ref.file_index).ValueOrDie();
     return LoadRowGroup(*dataset_, schema_, ref, file.get()).ValueOrDie();
@@ -93,11 +93,11 @@ class RowGroupCacheTest : public ::testing::Test {
   }
 
   // GetOrLoad whose loader returns `batch` and counts its calls in `*calls`.
-  static std::shared_ptr<const DecodedBatch> Get(RowGroupCache& cache, const std::string& key,
+  static std::shared_ptr<const DecodedRowGroup> Get(RowGroupCache& cache, const std::string& key,
                                                  const std::shared_ptr<const Unischema>& schema,
-                                                 std::shared_ptr<const DecodedBatch> batch,
+                                                 std::shared_ptr<const DecodedRowGroup> batch,
                                                  int* calls) {
-    auto result = cache.GetOrLoad(key, schema, [&]() -> arrow::Result<std::shared_ptr<const DecodedBatch>> {
+    auto result = cache.GetOrLoad(key, schema, [&]() -> arrow::Result<std::shared_ptr<const DecodedRowGroup>> {
       ++*calls;
       return batch;
     });
@@ -116,12 +116,12 @@ class RowGroupCacheTest : public ::testing::Test {
   ScratchDir scratch_;
   std::shared_ptr<const Dataset> dataset_;
   std::shared_ptr<const Unischema> schema_;
-  std::vector<std::shared_ptr<const DecodedBatch>> batches_;
+  std::vector<std::shared_ptr<const DecodedRowGroup>> batches_;
   std::string cache_dir_;
 };
 
 // Everything a reader sees: the same fields, rows, scalars and tensor bytes.
-void ExpectSameBatch(const DecodedBatch& expected, const DecodedBatch& actual) {
+void ExpectSameBatch(const DecodedRowGroup& expected, const DecodedRowGroup& actual) {
   ASSERT_EQ(expected.num_rows, actual.num_rows);
   ASSERT_EQ(expected.columns.size(), actual.columns.size());
   EXPECT_EQ(expected.source.file_index, actual.source.file_index);
@@ -322,7 +322,7 @@ TEST_F(RowGroupCacheTest, SurvivesEditsBehindAValidChecksum) {
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       }
       calls = 0;
-      auto result = cache->GetOrLoad("key", schema_, [&]() -> arrow::Result<std::shared_ptr<const DecodedBatch>> {
+      auto result = cache->GetOrLoad("key", schema_, [&]() -> arrow::Result<std::shared_ptr<const DecodedRowGroup>> {
         ++calls;
         return small;
       });
@@ -435,7 +435,7 @@ TEST_F(RowGroupCacheTest, ConcurrentGetOrLoadReturnsCorrectData) {
         for (int i = 0; i < 40; ++i) {
           const int group = (t + i) % 3;
           const std::string key = "probe-" + std::to_string(group);
-          auto result = cache.GetOrLoad(key, schema_, [&]() -> arrow::Result<std::shared_ptr<const DecodedBatch>> {
+          auto result = cache.GetOrLoad(key, schema_, [&]() -> arrow::Result<std::shared_ptr<const DecodedRowGroup>> {
             ++loads;
             return batches_[group];
           });
@@ -509,7 +509,7 @@ TEST_F(RowGroupCacheTest, RejectsInvalidOptions) {
 
 TEST_F(RowGroupCacheTest, LoaderErrorPropagatesAndNothingIsStored) {
   auto cache = MakeCache();
-  auto result = cache->GetOrLoad("key", schema_, []() -> arrow::Result<std::shared_ptr<const DecodedBatch>> {
+  auto result = cache->GetOrLoad("key", schema_, []() -> arrow::Result<std::shared_ptr<const DecodedRowGroup>> {
     return arrow::Status::IOError("row group 7 of 'x.parquet' is unreadable");
   });
   ASSERT_FALSE(result.ok());
@@ -524,7 +524,7 @@ TEST_F(RowGroupCacheTest, UndecodedCodecColumnsAndEmptyBatches) {
   auto cache = MakeCache();
   int calls = 0;
   // A codec column loaded without decoding keeps its encoded cells.
-  auto raw = std::make_shared<DecodedBatch>(*batches_[1]);
+  auto raw = std::make_shared<DecodedRowGroup>(*batches_[1]);
   for (auto& column : raw->columns) column.tensors.clear();
   Get(*cache, "raw", schema_, raw, &calls);
   auto raw_hit = Get(*cache, "raw", schema_, raw, &calls);
@@ -567,9 +567,9 @@ TEST_F(RowGroupCacheTest, CleanupRemovesTheCache) {
 TEST(NullCacheTest, AlwaysLoads) {
   auto cache = MakeNullCache();
   int calls = 0;
-  auto batch = std::make_shared<DecodedBatch>();
+  auto batch = std::make_shared<DecodedRowGroup>();
   for (int i = 0; i < 3; ++i) {
-    auto got = cache->GetOrLoad("k", nullptr, [&]() -> arrow::Result<std::shared_ptr<const DecodedBatch>> {
+    auto got = cache->GetOrLoad("k", nullptr, [&]() -> arrow::Result<std::shared_ptr<const DecodedRowGroup>> {
       ++calls;
       return batch;
     });

@@ -70,7 +70,7 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
 
 namespace internal {
 
-arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file, const LoadOptions& options) {
   const std::string& path = dataset.files().at(row_group.file_index);
@@ -107,7 +107,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
   }
 
   const int64_t num_rows = file->parquet_reader()->metadata()->RowGroup(row_group.row_group)->num_rows();
-  auto batch = std::make_shared<DecodedBatch>();
+  auto batch = std::make_shared<DecodedRowGroup>();
   batch->schema = fields;
   batch->num_rows = num_rows;
   batch->source = row_group;
@@ -152,7 +152,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
 
 }  // namespace internal
 
-arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file) {
   internal::LoadOptions options;

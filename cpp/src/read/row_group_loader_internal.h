@@ -10,7 +10,7 @@
 #include <parquet/arrow/reader.h>
 
 #include "petastorm/dataset.h"
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 
 namespace petastorm::internal {
 
@@ -30,7 +30,7 @@ struct LoadOptions {
 };
 
 // Errors name the file, row group and field.
-arrow::Result<std::shared_ptr<const DecodedBatch>> LoadRowGroup(
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file, const LoadOptions& options);
 

@@ -259,7 +259,7 @@ TEST(InferUnischemaTest, UndeliverableColumnsFailOrAreListed) {
 }
 
 // Reads every row of `fields` through the reader engine, in storage order.
-std::vector<std::shared_ptr<const DecodedBatch>> ReadAll(const std::shared_ptr<const Dataset>& dataset,
+std::vector<std::shared_ptr<const DecodedRowGroup>> ReadAll(const std::shared_ptr<const Dataset>& dataset,
                                                          std::vector<std::string> fields,
                                                          std::shared_ptr<const Predicate> predicate = nullptr) {
   ReaderOptions options;
@@ -268,7 +268,7 @@ std::vector<std::shared_ptr<const DecodedBatch>> ReadAll(const std::shared_ptr<c
   options.shuffle_row_groups = false;
   options.predicate = std::move(predicate);
   auto reader = Reader::Open(dataset, options).ValueOrDie();
-  std::vector<std::shared_ptr<const DecodedBatch>> batches;
+  std::vector<std::shared_ptr<const DecodedRowGroup>> batches;
   while (auto batch = reader->Next().ValueOrDie()) batches.push_back(batch);
   return batches;
 }
@@ -281,7 +281,7 @@ TEST(InferredDatasetTest, NestedColumnsReadThroughTheEngine) {
   // Columns after nested ones are found by their Parquet leaves, in any order.
   auto batches = ReadAll(dataset, {"tail", "mp", "lol", "st", "i8"});
   ASSERT_EQ(batches.size(), 1u);
-  const DecodedBatch& batch = *batches[0];
+  const DecodedRowGroup& batch = *batches[0];
   ASSERT_EQ(batch.num_rows, 3);
   EXPECT_TRUE(batch.column("tail")->values->Equals(*table->GetColumnByName("tail")->chunk(0)));
   EXPECT_TRUE(batch.column("st")->values->Equals(*table->GetColumnByName("st")->chunk(0)))

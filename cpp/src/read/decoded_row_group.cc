@@ -1,4 +1,4 @@
-#include "petastorm/decoded_batch.h"
+#include "petastorm/decoded_row_group.h"
 
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
@@ -17,14 +17,14 @@ arrow::Status EnsureComputeInitialized() {
 
 }  // namespace
 
-const DecodedColumn* DecodedBatch::column(std::string_view name) const {
+const DecodedColumn* DecodedRowGroup::column(std::string_view name) const {
   for (const auto& c : columns) {
     if (c.field->name == name) return &c;
   }
   return nullptr;
 }
 
-arrow::Result<std::shared_ptr<const DecodedBatch>> TakeRows(const DecodedBatch& batch,
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> TakeRows(const DecodedRowGroup& batch,
                                                             const std::vector<int64_t>& indices,
                                                             std::shared_ptr<const Unischema> schema) {
   ARROW_RETURN_NOT_OK(EnsureComputeInitialized());
@@ -45,7 +45,7 @@ arrow::Result<std::shared_ptr<const DecodedBatch>> TakeRows(const DecodedBatch& 
   std::shared_ptr<arrow::Array> index_array;
   ARROW_RETURN_NOT_OK(index_builder.Finish(&index_array));
 
-  auto out = std::make_shared<DecodedBatch>();
+  auto out = std::make_shared<DecodedRowGroup>();
   out->schema = schema;
   out->num_rows = static_cast<int64_t>(indices.size());
   out->source = batch.source;
