@@ -29,7 +29,7 @@ arrow::Status Run(const std::string& url) {
       auto schema,
       petastorm::Unischema::Make(
           "HelloWorldSchema",
-          {{"id", ScalarType::kInt32, {}, petastorm::MakeScalarCodec(arrow::int32()), false},
+          {{"id", ScalarType::kInt32, {}, nullptr, false, arrow::int32()},
            {"image1", ScalarType::kUInt8, {128, 256, 3}, png, false},
            {"array_4d", ScalarType::kUInt8, {std::nullopt, 128, 30, std::nullopt},
             petastorm::MakeNdarrayCodec(), false}}));

@@ -1,9 +1,12 @@
 """Codecs: how a field's values are stored in a Parquet column (Petastorm's classes).
 
-NdarrayCodec, CompressedNdarrayCodec, CompressedImageCodec and ScalarCodec are handles on
-codecs implemented in C++. A codec written in Python subclasses DataframeColumnCodec; the
-C++ core calls it (with the GIL) and ``register_codec`` makes datasets that use it readable.
+NdarrayCodec, CompressedNdarrayCodec and CompressedImageCodec are handles on the codecs the
+C++ core implements (``_core.builtin_codec_names()`` lists them; each class here names the one
+it stands for). ScalarCodec is no codec in the core: it says that a field is stored natively,
+as an Arrow type. A codec written in Python subclasses DataframeColumnCodec; the C++ core calls
+it (with the GIL) and ``register_codec`` makes datasets that use it readable.
 """
+import collections
 import json
 from abc import ABC, abstractmethod
 from decimal import Decimal
@@ -12,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from petastorm import _core
+from petastorm._field import field_from_core, field_to_core
 
 
 class DataframeColumnCodec(ABC):
@@ -56,14 +60,16 @@ class DataframeColumnCodec(ABC):
         return _core.python_codec(self.codec_name(), json.dumps(self.params()), str(self),
                                   self.arrow_type(), self)
 
+    def _core_form(self):
+        """(codec handle, None): the core stores this field's values as encoded cells."""
+        return self._handle, None
+
     # Called by the C++ core.
     def _encode_from_core(self, core_field, value):
-        from petastorm.unischema import _field_from_core
-        return bytes(self.encode(_field_from_core(core_field), value))
+        return bytes(self.encode(field_from_core(core_field, self), value))
 
     def _decode_from_core(self, core_field, data):
-        from petastorm.unischema import _field_from_core
-        return self.decode(_field_from_core(core_field), data)
+        return self.decode(field_from_core(core_field, self), data)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -84,23 +90,25 @@ def register_codec(codec_class, name=None):
 
 
 class _NativeCodec(DataframeColumnCodec):
-    """A codec implemented in C++; encode and decode go straight to the core."""
+    """A codec implemented in C++ (its registry name is ``_core_name``); encode and decode go
+    straight to the core. ``params()`` are the JSON parameters the core makes it from, and
+    ``cls(**params)`` rebuilds it."""
+
+    _core_name = None
 
     @property
     def _handle(self):
         handle = self.__dict__.get('_core_handle')
         if handle is None:
-            handle = self._make_handle()
+            handle = _core.make_codec(self._core_name, json.dumps(self.params()))
             self.__dict__['_core_handle'] = handle
         return handle
 
     def encode(self, unischema_field, value):
-        from petastorm.unischema import _field_to_core
-        return self._handle.encode(_field_to_core(unischema_field, codec=self), value)
+        return self._handle.encode(field_to_core(unischema_field, codec=self), value)
 
     def decode(self, unischema_field, value):
-        from petastorm.unischema import _field_to_core
-        return self._handle.decode(_field_to_core(unischema_field, codec=self), bytes(value))
+        return self._handle.decode(field_to_core(unischema_field, codec=self), bytes(value))
 
     def __str__(self):
         return str(self._handle)
@@ -117,19 +125,19 @@ class _NativeCodec(DataframeColumnCodec):
 class NdarrayCodec(_NativeCodec):
     """Stores a numpy array as the bytes numpy.save writes (.npy)."""
 
-    def _make_handle(self):
-        return _core.ndarray_codec()
+    _core_name = 'ndarray'
 
 
 class CompressedNdarrayCodec(_NativeCodec):
     """Stores a numpy array as numpy.savez_compressed(f, arr=value) writes it (.npz)."""
 
-    def _make_handle(self):
-        return _core.compressed_ndarray_codec()
+    _core_name = 'compressed_ndarray'
 
 
 class CompressedImageCodec(_NativeCodec):
     """Stores uint8 (H, W) / (H, W, 3) images (png also uint16) as png or jpeg files."""
+
+    _core_name = 'compressed_image'
 
     def __init__(self, image_codec='png', quality=80):
         self._image_codec = '.' + image_codec
@@ -139,11 +147,21 @@ class CompressedImageCodec(_NativeCodec):
     def image_codec(self):
         return self._image_codec[1:]
 
-    def _make_handle(self):
-        return _core.compressed_image_codec(self.image_codec, int(self._quality))
+    def params(self):
+        return {'image_codec': self.image_codec, 'quality': int(self._quality)}
 
 
-class ScalarCodec(_NativeCodec):
+# The C++ codecs by registry name; every one the core lists has its class here.
+_NATIVE_CODECS = {cls._core_name: cls for cls in (NdarrayCodec, CompressedNdarrayCodec, CompressedImageCodec)}
+if set(_NATIVE_CODECS) != set(_core.builtin_codec_names()):
+    raise ImportError('petastorm.codecs has classes for the codecs {} but the C++ core implements {}'.format(
+        sorted(_NATIVE_CODECS), sorted(_core.builtin_codec_names())))
+
+# What ScalarCodec hands the core: a storage type, no codec.
+_NativeStorage = collections.namedtuple('_NativeStorage', ['storage_type'])
+
+
+class ScalarCodec(DataframeColumnCodec):
     """Stores a scalar natively. `spark_type` is a pyspark DataType (as in Petastorm), a
     pyarrow DataType, or a numpy type."""
 
@@ -151,8 +169,24 @@ class ScalarCodec(_NativeCodec):
         self._arrow_type = _to_arrow_type(spark_type)
         self._spark_type = spark_type if _is_spark_type(spark_type) else None
 
-    def _make_handle(self):
-        return _core.scalar_codec(self._arrow_type)
+    @property
+    def _handle(self):
+        return _NativeStorage(self._arrow_type)
+
+    def _core_form(self):
+        """(None, the Arrow type): the core stores the field natively as that type."""
+        return None, self._arrow_type
+
+    def __str__(self):
+        return 'ScalarCodec({})'.format(_spark_type_name(self._arrow_type))
+
+    __repr__ = __str__
+
+    def __eq__(self, other):
+        return type(self) is type(other) and str(self) == str(other)
+
+    def __hash__(self):
+        return hash(str(self))
 
     def arrow_type(self):
         return self._arrow_type
@@ -188,25 +222,28 @@ class ScalarCodec(_NativeCodec):
         return unischema_field.numpy_dtype(value)
 
 
-def _codec_from_handle(handle):
-    """The Python codec object for a C++ codec handle (from a stored schema)."""
+def _codec_from_core_field(core_field, declared_storage=True):
+    """The Python codec object of a core Field (from a stored or inferred schema): the class of
+    its C++ codec, the Python codec object itself, ScalarCodec for a declared native type (when
+    `declared_storage`; an inferred schema's stored types are no codecs), else None."""
+    handle = core_field.codec
+    if handle is None:
+        arrow_type = core_field.arrow_type
+        if declared_storage and arrow_type is not None and not core_field.shape:
+            return ScalarCodec(arrow_type)
+        return None
+    python_codec = handle.python_object
+    if python_codec is not None:
+        return python_codec
     name = handle.name
-    params = json.loads(handle.params_json)
-    if name == 'ndarray':
-        codec = NdarrayCodec()
-    elif name == 'compressed_ndarray':
-        codec = CompressedNdarrayCodec()
-    elif name == 'compressed_image':
-        codec = CompressedImageCodec(params['image_codec'], params['quality'])
-    elif name == 'scalar':
-        codec = ScalarCodec(_core.scalar_codec_type(handle))
-    elif name in _PYTHON_CODECS:
-        return _PYTHON_CODECS[name](**params)
-    else:
-        raise ValueError('The dataset uses codec {!r}, which is not registered; call '
-                         'petastorm.codecs.register_codec(...) first'.format(name))
-    codec.__dict__['_core_handle'] = handle
-    return codec
+    if name in _NATIVE_CODECS:
+        codec = _NATIVE_CODECS[name](**json.loads(handle.params_json))
+        codec.__dict__['_core_handle'] = handle
+        return codec
+    if name in _PYTHON_CODECS:
+        return _PYTHON_CODECS[name](**json.loads(handle.params_json))
+    raise ValueError('The dataset uses codec {!r}, which is not registered; call '
+                     'petastorm.codecs.register_codec(...) first'.format(name))
 
 
 # --- Type maps: pyspark is Python-only, so these live here -------------------------------------
@@ -252,6 +289,24 @@ def _to_arrow_type(t):
     if dtype.kind == 'M':
         return pa.timestamp('ns')
     return pa.from_numpy_dtype(dtype)
+
+
+def _spark_type_name(t):
+    """How Petastorm prints a ScalarCodec's type: the Spark type's repr."""
+    if pa.types.is_decimal(t):
+        return 'DecimalType({},{})'.format(t.precision, t.scale)
+    if pa.types.is_timestamp(t):
+        return 'TimestampType()'
+    if pa.types.is_date(t):
+        return 'DateType()'
+    for name, arrow_type in _SPARK_TO_ARROW.items():
+        if arrow_type.equals(t):
+            return name + '()'
+    if pa.types.is_large_string(t):
+        return 'StringType()'
+    if pa.types.is_large_binary(t):
+        return 'BinaryType()'
+    return str(t)
 
 
 def _arrow_to_spark_type(t):

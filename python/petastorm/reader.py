@@ -449,7 +449,7 @@ class BatchReader(Reader):
             return Unischema._from_core(core_schema), None
         inferred, unsupported = _core.infer_schema(self._dataset)
         self._unsupported = dict(unsupported)
-        return Unischema._from_core(inferred), inferred
+        return Unischema._from_core(inferred, declared_storage=False), inferred
 
     def _check_deliverable(self, schema_fields):
         if not self._unsupported:

@@ -6,73 +6,19 @@ API and hand the C++ core its form when a dataset is written or read.
 import re
 import warnings
 from collections import OrderedDict, namedtuple
-from decimal import Decimal
-from typing import Any, NamedTuple, Optional, Tuple
-
-import numpy as np
 
 from petastorm import _core
+from petastorm._field import UnischemaField, field_from_core, field_to_core
+from petastorm.codecs import _codec_from_core_field, _numpy_to_spark_type
 
 
-def _dtype_name(numpy_dtype):
-    """The core's name for a field's numpy scalar type ('int32', 'str', 'decimal', ...)."""
-    if numpy_dtype is Decimal:
-        return 'decimal'
-    try:
-        name = np.dtype(numpy_dtype).name
-    except TypeError:
-        raise ValueError('Unsupported numpy_dtype {!r}'.format(numpy_dtype))
-    if name not in _core.scalar_type_names():
-        raise ValueError('Unsupported numpy_dtype {!r} (numpy name {!r}); supported: {}'.format(
-            numpy_dtype, name, ', '.join(_core.scalar_type_names())))
-    return name
+_field_to_core = field_to_core
 
 
-def _dtype_from_name(name):
-    return Decimal if name == 'decimal' else np.dtype(name).type
-
-
-class UnischemaField(NamedTuple):
-    """A field of a Unischema: name, numpy scalar type, shape (None = any size), codec, nullable.
-
-    Equality and hashing ignore the codec, as in Petastorm.
-    """
-    name: str
-    numpy_dtype: Any
-    shape: Tuple[Optional[int], ...]
-    codec: Optional[Any] = None
-    nullable: Optional[bool] = False
-
-    def __eq__(self, other):
-        if not isinstance(other, UnischemaField):
-            return NotImplemented
-        return (self.name, self.numpy_dtype, tuple(self.shape), self.nullable) == \
-            (other.name, other.numpy_dtype, tuple(other.shape), other.nullable)
-
-    def __ne__(self, other):
-        return not self == other
-
-    def __hash__(self):
-        return hash((self.name, self.numpy_dtype, tuple(self.shape), self.nullable))
-
-
-def _field_to_core(field, codec=None):
-    """The core's Field for a UnischemaField (with `codec` instead of its own when given)."""
-    codec = field.codec if codec is None else codec
-    handle = codec._handle if codec is not None else None
-    shape = [None if d is None else int(d) for d in field.shape]
-    return _core.Field(field.name, _dtype_name(field.numpy_dtype), shape, handle, bool(field.nullable))
-
-
-def _codec_from_core(handle):
-    from petastorm import codecs
-    return codecs._codec_from_handle(handle)
-
-
-def _field_from_core(core_field):
-    codec = None if core_field.codec is None else _codec_from_core(core_field.codec)
-    return UnischemaField(core_field.name, _dtype_from_name(core_field.dtype), tuple(core_field.shape),
-                          codec, core_field.nullable)
+def _field_from_core(core_field, declared_storage=True):
+    """The UnischemaField of a core Field, its codec object made from the core's (see
+    codecs._codec_from_core_field)."""
+    return field_from_core(core_field, _codec_from_core_field(core_field, declared_storage))
 
 
 class _NamedtupleCache(object):
@@ -112,12 +58,19 @@ class Unischema(object):
     def _core(self):
         """The C++ Unischema (validated once, cached)."""
         if self._core_schema is None:
-            self._core_schema = _core.Unischema(self._name, [_field_to_core(f) for f in self._fields.values()])
+            self._core_schema = _core.Unischema(self._name, [field_to_core(f) for f in self._fields.values()])
         return self._core_schema
 
+    def _core_in_memory(self):
+        """The C++ Unischema of values held in memory (a transform's output): fields need no
+        storage, a non-scalar field without codec holds tensors."""
+        return _core.Unischema.in_memory(self._name, [field_to_core(f) for f in self._fields.values()])
+
     @classmethod
-    def _from_core(cls, core_schema):
-        schema = cls(core_schema.name, [_field_from_core(f) for f in core_schema.fields])
+    def _from_core(cls, core_schema, declared_storage=True):
+        """From a C++ Unischema; `declared_storage` False for an inferred schema, whose stored
+        Arrow types become no codec (as Petastorm's inferred fields have none)."""
+        schema = cls(core_schema.name, [_field_from_core(f, declared_storage) for f in core_schema.fields])
         schema._core_schema = core_schema
         return schema
 
@@ -166,7 +119,6 @@ class Unischema(object):
     def as_spark_schema(self):
         """A pyspark StructType of the stored columns (needs pyspark)."""
         from pyspark.sql.types import StructField, StructType
-        from petastorm.codecs import _numpy_to_spark_type
         struct_fields = []
         for f in self._fields.values():
             if f.codec is not None:

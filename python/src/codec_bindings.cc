@@ -26,6 +26,8 @@ class PythonCodec final : public Codec {
 
 
   std::string name() const override { return name_; }
+  // The Python codec object (what petastorm.codecs made the handle of).
+  const nb::object& impl() const { return impl_.get(); }
   std::string params_json() const override { return params_json_; }
   std::string ToString() const override { return repr_; }
   std::shared_ptr<arrow::DataType> storage_type() const override { return storage_type_; }
@@ -71,7 +73,12 @@ void BindCodecs(nb::module_& m) {
   nb::class_<CodecHandle>(m, "Codec")
       .def_prop_ro("name", [](const CodecHandle& c) { return c.codec->name(); })
       .def_prop_ro("params_json", [](const CodecHandle& c) { return c.codec->params_json(); })
-      .def_prop_ro("is_scalar", [](const CodecHandle& c) { return c.codec->is_scalar(); })
+      .def_prop_ro("python_object",
+                   [](const CodecHandle& c) -> nb::object {
+                     if (auto* python = dynamic_cast<const PythonCodec*>(c.codec.get())) return python->impl();
+                     return nb::none();
+                   },
+                   "The Python codec object of a codec written in Python; None for a C++ codec.")
       .def_prop_ro("storage_type",
                    [](const CodecHandle& c) { return TypeToPyArrow(c.codec->storage_type()); })
       .def("__str__", [](const CodecHandle& c) { return c.codec->ToString(); })
@@ -106,18 +113,8 @@ void BindCodecs(nb::module_& m) {
            nb::arg("field"), nb::arg("data"),
            "Decodes one cell and checks it against `field`; a numpy array.");
 
-  m.def("ndarray_codec", []() { return CodecHandle{MakeNdarrayCodec()}; });
-  m.def("compressed_ndarray_codec", []() { return CodecHandle{MakeCompressedNdarrayCodec()}; });
-  m.def("compressed_image_codec", [](std::string image_codec, int quality) {
-    return CodecHandle{ValueOrThrow(MakeCompressedImageCodec(std::move(image_codec), quality))};
-  }, nb::arg("image_codec"), nb::arg("quality"));
-  m.def("scalar_codec", [](nb::handle arrow_type) {
-    return CodecHandle{MakeScalarCodec(TypeFromPyArrow(arrow_type))};
-  }, nb::arg("arrow_type"), "A ScalarCodec storing values natively as `arrow_type` (pyarrow).");
-  m.def("scalar_codec_type", [](const CodecHandle& c) -> nb::object {
-    auto type = ScalarCodecType(*c.codec);
-    return type ? TypeToPyArrow(type) : nb::none();
-  });
+  m.def("builtin_codec_names", []() { return BuiltinCodecNames(); },
+        "The registry names of the codecs the C++ core implements.");
   m.def("python_codec",
         [](std::string name, std::string params_json, std::string repr, nb::handle storage_type,
            nb::object impl) {
@@ -147,9 +144,9 @@ void BindCodecs(nb::module_& m) {
         },
         nb::arg("name"), nb::arg("factory"),
         "Registers factory(params_json) -> Codec under `name`, for reading datasets.");
-  m.def("codec_from_registry", [](const std::string& name, const std::string& params_json) {
+  m.def("make_codec", [](const std::string& name, const std::string& params_json) {
     return CodecHandle{ValueOrThrow(CodecRegistry::Global().Make(name, params_json))};
-  });
+  }, nb::arg("name"), nb::arg("params_json"), "The registered codec `name` made from its JSON parameters.");
   m.def("registered_codec_names", []() { return CodecRegistry::Global().Names(); });
 }
 

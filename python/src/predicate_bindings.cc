@@ -52,7 +52,7 @@ class PythonPredicate final : public Predicate {
           return arrow::Status::KeyError(repr_, ": the batch has no field '", name, "'");
         }
         nb::object raw;
-        if (column->field->codec && !column->field->codec->is_scalar()) {
+        if (column->field->is_tensor()) {
           nb::list values;
           for (const auto& tensor : column->tensors) {
             values.append(tensor ? TensorToNumpy(*tensor) : nb::none());

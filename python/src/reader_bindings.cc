@@ -46,7 +46,7 @@ class ReaderHandle {
 nb::list BatchColumns(const RowGroupHandle& handle) {
   nb::list columns;
   for (const DecodedColumn& column : handle.batch->columns) {
-    if (column.field->codec && !column.field->codec->is_scalar()) {
+    if (column.field->is_tensor()) {
       nb::list values;
       for (const auto& tensor : column.tensors) {
         values.append(tensor ? TensorToNumpy(*tensor) : nb::none());

@@ -65,6 +65,12 @@ void BindSchema(nb::module_& m) {
            nb::arg("name"), nb::arg("fields"))
       .def_prop_ro("name", [](const SchemaHandle& s) { return s.schema->name(); })
       .def_prop_ro("fields", [](const SchemaHandle& s) { return s.schema->fields(); })
+      .def_static("in_memory",
+                  [](std::string name, std::vector<Field> fields) {
+                    return SchemaHandle{ValueOrThrow(Unischema::MakeInMemory(std::move(name), std::move(fields)))};
+                  },
+                  nb::arg("name"), nb::arg("fields"),
+                  "A schema of values held in memory (a transform's output): fields need no storage.")
       .def("to_json", [](const SchemaHandle& s) { return s.schema->ToJson(); })
       .def_static("from_json", [](const std::string& json) {
         return SchemaHandle{ValueOrThrow(Unischema::FromJson(json))};

@@ -34,7 +34,7 @@ std::string TypeName(nb::handle v) { return nb::str(v.type().attr("__name__")).c
 Value Convert(nb::handle v, const Field* field, const std::string& what) {
   const PyTypes& t = Types();
   if (v.is_none()) return std::monostate{};
-  const bool tensor_field = field && field->codec && !field->codec->is_scalar();
+  const bool tensor_field = field && field->is_tensor();
   if (nb::isinstance(v, t.ndarray)) {
     if (tensor_field) {
       try {

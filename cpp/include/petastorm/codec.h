@@ -1,7 +1,8 @@
 // Codecs turn a field's value into what a Parquet column stores, and back.
 //
-// A tensor codec (ndarray, compressed ndarray, png, jpeg, custom) stores each value as one
-// binary cell. ScalarCodec stores a scalar natively in a column of its Arrow type.
+// A codec (ndarray, compressed ndarray, png, jpeg, custom) stores each value of a tensor field
+// as one cell, binary by default. Fields stored natively (Petastorm's ScalarCodec) have no
+// codec: Field::arrow_type says their Arrow type.
 // Codecs are immutable and thread-safe: Encode and Decode may run concurrently.
 // Errors are arrow::Status; messages name the field.
 #pragma once
@@ -35,10 +36,8 @@ class Codec {
   // How Petastorm prints it: "NdarrayCodec()", "CompressedImageCodec('png', 80)".
   virtual std::string ToString() const = 0;
 
-  // The Arrow type of the column. Tensor codecs store binary.
+  // The Arrow type of the column's cells: binary unless a custom codec says otherwise.
   virtual std::shared_ptr<arrow::DataType> storage_type() const;
-  // True for codecs that store a scalar natively (ScalarCodec): Encode/Decode are not used.
-  virtual bool is_scalar() const { return false; }
 
   // Encodes one value. `value` has already been checked against `field`.
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Encode(
@@ -82,10 +81,9 @@ std::shared_ptr<const Codec> MakeCompressedNdarrayCodec();
 // Decode goes by the data's signature (as OpenCV's imdecode), so either format decodes.
 arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string image_codec,
                                                                      int quality = 80);
-// Stores a scalar natively as `type`.
-std::shared_ptr<const Codec> MakeScalarCodec(std::shared_ptr<arrow::DataType> type);
-// The Arrow type of a ScalarCodec; nullptr for any other codec.
-std::shared_ptr<arrow::DataType> ScalarCodecType(const Codec& codec);
+// The registry names of the built-in codecs ("ndarray", "compressed_ndarray",
+// "compressed_image"): the one list of what the C++ core implements; Python asks for it.
+const std::vector<std::string>& BuiltinCodecNames();
 
 // --- Registry -------------------------------------------------------------------------------
 

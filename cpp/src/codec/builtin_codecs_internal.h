@@ -11,7 +11,6 @@ namespace petastorm::internal {
 void RegisterBuiltinCodecs(CodecRegistry* registry);
 
 // Factories from JSON parameters (the output of params_json()).
-arrow::Result<std::shared_ptr<const Codec>> MakeScalarCodecFromParams(std::string_view params);
 arrow::Result<std::shared_ptr<const Codec>> MakeImageCodecFromParams(std::string_view params);
 
 }  // namespace petastorm::internal

@@ -27,7 +27,7 @@ arrow::Status CheckTensorForField(const Field& field, const Tensor& value) {
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(const Field& field, const Tensor& value,
                                                           arrow::MemoryPool* pool) {
-  if (!field.codec || field.codec->is_scalar()) {
+  if (!field.codec) {
     return arrow::Status::Invalid("Field '", field.name, "' has no tensor codec to encode with");
   }
   ARROW_RETURN_NOT_OK(CheckTensorForField(field, value));
@@ -44,7 +44,7 @@ namespace {
 // Runs `decode` with the field's codec, then checks the result against the field.
 template <typename DecodeFn>
 arrow::Result<Tensor> DecodeAndCheck(const Field& field, DecodeFn&& decode) {
-  if (!field.codec || field.codec->is_scalar()) {
+  if (!field.codec) {
     return arrow::Status::Invalid("Field '", field.name, "' has no tensor codec to decode with");
   }
   auto decoded = decode(*field.codec);
@@ -71,6 +71,22 @@ arrow::Result<Tensor> DecodeField(const Field& field, const std::shared_ptr<arro
                                   arrow::MemoryPool* pool) {
   return DecodeAndCheck(field, [&](const Codec& codec) { return codec.DecodeBuffer(field, cell, pool); });
 }
+
+const std::vector<std::string>& BuiltinCodecNames() {
+  static const std::vector<std::string> names = {"ndarray", "compressed_ndarray", "compressed_image"};
+  return names;
+}
+
+namespace internal {
+
+void RegisterBuiltinCodecs(CodecRegistry* registry) {
+  registry->Register("ndarray", [](std::string_view) { return arrow::Result(MakeNdarrayCodec()); });
+  registry->Register("compressed_ndarray",
+                     [](std::string_view) { return arrow::Result(MakeCompressedNdarrayCodec()); });
+  registry->Register("compressed_image", MakeImageCodecFromParams);
+}
+
+}  // namespace internal
 
 struct CodecRegistry::Impl {
   mutable std::mutex mutex;

@@ -363,7 +363,7 @@ TEST(CompressedNdarrayCodecTest, NameAndParameters) {
   EXPECT_EQ(codec->name(), "compressed_ndarray");
   EXPECT_EQ(codec->ToString(), "CompressedNdarrayCodec()");
   EXPECT_EQ(codec->params_json(), "{}");
-  EXPECT_FALSE(codec->is_scalar());
+  EXPECT_TRUE((Field{"x", ScalarType::kUInt8, {}, codec, false}).is_tensor());
   EXPECT_TRUE(codec->storage_type()->Equals(arrow::binary()));
 }
 

@@ -259,7 +259,7 @@ TEST(ImageCodecTest, NameStringAndParameters) {
   EXPECT_EQ(png->ToString(), "CompressedImageCodec('png', 80)");
   EXPECT_EQ(png->params_json(), R"({"image_codec": "png", "quality": 80})");
   EXPECT_TRUE(png->storage_type()->Equals(arrow::binary()));
-  EXPECT_FALSE(png->is_scalar());
+  EXPECT_TRUE((Field{"x", ScalarType::kUInt8, {}, png, false}).is_tensor());
 
   ASSERT_OK_AND_ASSIGN(auto jpg, MakeCompressedImageCodec("jpg", 95));
   EXPECT_EQ(jpg->ToString(), "CompressedImageCodec('jpeg', 95)");

@@ -513,7 +513,7 @@ TEST(NdarrayCodecTest, NameAndParameters) {
   EXPECT_EQ(codec->name(), "ndarray");
   EXPECT_EQ(codec->ToString(), "NdarrayCodec()");
   EXPECT_EQ(codec->params_json(), "{}");
-  EXPECT_FALSE(codec->is_scalar());
+  EXPECT_TRUE((Field{"x", ScalarType::kUInt8, {}, codec, false}).is_tensor());
   EXPECT_TRUE(codec->storage_type()->Equals(arrow::binary()));
 }
 

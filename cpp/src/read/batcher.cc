@@ -418,7 +418,7 @@ class Batcher::Impl {
       if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");
       const Field& field = *column->field;
       Source source;
-      if (field.codec && !field.codec->is_scalar()) {
+      if (field.is_tensor()) {
         if (static_cast<int64_t>(column->tensors.size()) != batch->num_rows) {
           return arrow::Status::Invalid("Batcher: field '", name, "' has ", column->tensors.size(),
                                         " tensors for ", batch->num_rows, " rows");

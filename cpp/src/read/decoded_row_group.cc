@@ -56,7 +56,7 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> TakeRows(const DecodedRowG
     }
     DecodedColumn column;
     column.field = &field;
-    const bool tensor_field = field.codec && !field.codec->is_scalar();
+    const bool tensor_field = field.is_tensor();
     if (tensor_field) {
       column.tensors.reserve(indices.size());
       for (int64_t i : indices) column.tensors.push_back(in->tensors[static_cast<size_t>(i)]);

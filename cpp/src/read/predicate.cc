@@ -714,7 +714,7 @@ arrow::Result<bool> AnyElementIn(const Tensor& tensor, const ValueSet& set, cons
 
 // --- Shared helpers ---------------------------------------------------------------------
 
-bool IsTensorField(const Field& field) { return field.codec && !field.codec->is_scalar(); }
+bool IsTensorField(const Field& field) { return field.is_tensor(); }
 
 // The column of `field`, checked against the batch's row count.
 arrow::Result<const DecodedColumn*> FindColumn(const DecodedRowGroup& batch, const std::string& field,

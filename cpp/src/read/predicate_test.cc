@@ -162,7 +162,7 @@ std::shared_ptr<const DecodedRowGroup> MakeBatch(std::vector<ColumnSpec> specs, 
 Field ScalarField(const std::string& name, ScalarType dtype,
                   std::shared_ptr<arrow::DataType> storage = nullptr) {
   Field f{name, dtype, {}, nullptr, true};
-  if (storage) f.codec = MakeScalarCodec(std::move(storage));
+  f.arrow_type = std::move(storage);
   return f;
 }
 

@@ -236,7 +236,7 @@ const std::shared_ptr<arrow::DataType>& TensorStructType() {
   return type;
 }
 
-bool IsTensorField(const Field& field) { return field.codec && !field.codec->is_scalar(); }
+bool IsTensorField(const Field& field) { return field.is_tensor(); }
 
 // How a column of a loaded batch is stored.
 bool StoresTensors(const Field& field, const DecodedColumn& column, int64_t num_rows) {

@@ -130,7 +130,7 @@ void ExpectSameBatch(const DecodedRowGroup& expected, const DecodedRowGroup& act
     const DecodedColumn& e = expected.columns[c];
     const DecodedColumn& a = actual.columns[c];
     ASSERT_EQ(e.field->name, a.field->name);
-    if (e.field->codec && !e.field->codec->is_scalar() && (!e.tensors.empty() || !e.values)) {
+    if (e.field->is_tensor() && (!e.tensors.empty() || !e.values)) {
       ASSERT_EQ(e.tensors.size(), a.tensors.size()) << e.field->name;
       for (size_t r = 0; r < e.tensors.size(); ++r) {
         ASSERT_EQ(e.tensors[r].has_value(), a.tensors[r].has_value()) << e.field->name << " " << r;

@@ -135,7 +135,7 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     } else {
       ARROW_ASSIGN_OR_RAISE(column.values, arrow::Concatenate(chunked->chunks()));
     }
-    if (field.codec && !field.codec->is_scalar()) {
+    if (field.is_tensor()) {
       auto decoded = DecodeColumn(field, *column.values, options.decode_rows, options.use_threads,
                                   &column.tensors);
       if (!decoded.ok()) return decoded.WithMessage(where(), decoded.message());

@@ -15,6 +15,8 @@ using internal::Json;
 namespace {
 constexpr int64_t kSchemaJsonVersion = 1;
 constexpr const char* kSchemaJsonFormat = "petastorm.unischema";
+// The JSON codec name of a native field with a declared type (ScalarCodec in Petastorm).
+constexpr const char* kScalarCodecName = "scalar";
 }  // namespace
 
 bool Field::MatchesShape(const std::vector<int64_t>& value_shape) const {
@@ -38,7 +40,7 @@ std::string Field::ShapeString() const {
 arrow::Result<std::shared_ptr<arrow::DataType>> Field::StorageType() const {
   if (codec) return codec->storage_type();
   if (arrow_type) return arrow_type;
-  if (!is_scalar()) {
+  if (is_tensor()) {
     return arrow::Status::Invalid("Field '", name, "' has shape ", ShapeString(),
                                   " but no codec; a non-scalar field needs a codec "
                                   "(NdarrayCodec, CompressedNdarrayCodec, CompressedImageCodec)");
@@ -88,6 +90,17 @@ Unischema::Unischema(std::string name, std::vector<Field> fields)
 
 arrow::Result<std::shared_ptr<const Unischema>> Unischema::Make(std::string name,
                                                                 std::vector<Field> fields) {
+  return MakeChecked(std::move(name), std::move(fields), /*stored=*/true);
+}
+
+arrow::Result<std::shared_ptr<const Unischema>> Unischema::MakeInMemory(std::string name,
+                                                                        std::vector<Field> fields) {
+  return MakeChecked(std::move(name), std::move(fields), /*stored=*/false);
+}
+
+arrow::Result<std::shared_ptr<const Unischema>> Unischema::MakeChecked(std::string name,
+                                                                       std::vector<Field> fields,
+                                                                       bool stored) {
   std::set<std::string> seen;
   for (const auto& field : fields) {
     if (field.name.empty()) {
@@ -103,11 +116,7 @@ arrow::Result<std::shared_ptr<const Unischema>> Unischema::Make(std::string name
                                       field.ShapeString());
       }
     }
-    if (field.codec && field.codec->is_scalar() && !field.is_scalar()) {
-      return arrow::Status::Invalid("Field '", field.name, "': ScalarCodec needs shape (), got ",
-                                    field.ShapeString());
-    }
-    ARROW_RETURN_NOT_OK(field.StorageType().status());
+    if (stored) ARROW_RETURN_NOT_OK(field.StorageType().status());
   }
   return std::shared_ptr<const Unischema>(new Unischema(std::move(name), std::move(fields)));
 }
@@ -151,10 +160,17 @@ std::string Unischema::ToJson() const {
     Json::Array shape;
     for (const auto& dim : field.shape) shape.push_back(dim ? Json(*dim) : Json(nullptr));
     Json codec;
+    bool arrow_type_written = false;
     if (field.codec) {
       auto params = Json::Parse(field.codec->params_json());
       codec = Json(Json::Object{{"name", field.codec->name()},
                                 {"params", params.ok() ? *params : Json(Json::Object{})}});
+    } else if (field.arrow_type && field.is_scalar()) {
+      auto type_json = internal::ArrowTypeToJson(*field.arrow_type);
+      if (type_json.ok()) {
+        codec = Json(Json::Object{{"name", kScalarCodecName}, {"params", Json(Json::Object{{"type", *type_json}})}});
+        arrow_type_written = true;
+      }
     }
     Json::Object object{{"name", field.name},
                         {"dtype", ScalarTypeName(field.dtype)},
@@ -162,7 +178,7 @@ std::string Unischema::ToJson() const {
                         {"codec", std::move(codec)},
                         {"nullable", field.nullable}};
     // Informational (an inferred field's stored type); FromJson does not read it back.
-    if (field.arrow_type) object.emplace_back("arrow_type", field.arrow_type->ToString());
+    if (field.arrow_type && !arrow_type_written) object.emplace_back("arrow_type", field.arrow_type->ToString());
     fields.push_back(Json(std::move(object)));
   }
   Json doc(Json::Object{{"format", kSchemaJsonFormat},
@@ -215,6 +231,18 @@ arrow::Result<std::shared_ptr<const Unischema>> Unischema::FromJson(std::string_
     if (codec && !codec->is_null()) {
       ARROW_ASSIGN_OR_RAISE(const Json* cname, codec->Member("name"));
       ARROW_ASSIGN_OR_RAISE(std::string codec_name, cname->GetString("codec name"));
+      if (codec_name == kScalarCodecName) {
+        // Stored natively as the given type (Petastorm's ScalarCodec).
+        ARROW_ASSIGN_OR_RAISE(const Json* params, codec->Member("params"));
+        ARROW_ASSIGN_OR_RAISE(const Json* type_json, params->Member("type"));
+        auto type = internal::ArrowTypeFromJson(*type_json);
+        if (!type.ok()) {
+          return type.status().WithMessage("Field '", field.name, "': ", type.status().message());
+        }
+        field.arrow_type = *type;
+        fields.push_back(std::move(field));
+        continue;
+      }
       std::string params = "{}";
       if (const Json* p = codec->Find("params")) params = p->Dump();
       auto made = CodecRegistry::Global().Make(codec_name, params);

@@ -12,11 +12,11 @@ namespace {
 
 std::vector<Field> HelloWorldFields() {
   return {
-      {"id", ScalarType::kInt32, {}, MakeScalarCodec(arrow::int32()), false},
+      {"id", ScalarType::kInt32, {}, nullptr, false, arrow::int32()},
       {"image1", ScalarType::kUInt8, {128, 256, 3}, MakeCompressedImageCodec("png").ValueOrDie(), false},
       {"array_4d", ScalarType::kUInt8, {std::nullopt, 128, 30, std::nullopt}, MakeNdarrayCodec(), false},
-      {"price", ScalarType::kDecimal, {}, MakeScalarCodec(arrow::decimal128(10, 9)), true},
-      {"when", ScalarType::kDatetime64, {}, MakeScalarCodec(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")), true},
+      {"price", ScalarType::kDecimal, {}, nullptr, true, arrow::decimal128(10, 9)},
+      {"when", ScalarType::kDatetime64, {}, nullptr, true, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")},
       {"name", ScalarType::kString, {}, nullptr, true},
   };
 }
@@ -33,8 +33,8 @@ TEST(UnischemaTest, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(a.ShapeString(), "(None, 128, 30, None)");
   EXPECT_EQ(a.codec->ToString(), "NdarrayCodec()");
   EXPECT_EQ((*parsed)->fields()[1].codec->ToString(), "CompressedImageCodec('png', 80)");
-  EXPECT_TRUE(ScalarCodecType(*(*parsed)->fields()[3].codec)->Equals(arrow::decimal128(10, 9)));
-  EXPECT_TRUE(ScalarCodecType(*(*parsed)->fields()[4].codec)
+  EXPECT_TRUE((*parsed)->fields()[3].arrow_type->Equals(arrow::decimal128(10, 9)));
+  EXPECT_TRUE((*parsed)->fields()[4].arrow_type
                   ->Equals(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
   EXPECT_EQ((*parsed)->fields()[5].codec, nullptr);
   EXPECT_TRUE((*parsed)->fields()[5].nullable);

@@ -93,7 +93,7 @@ class DatasetWriter::Impl {
     props.compression(compression);
     props.max_row_group_length(std::numeric_limits<int64_t>::max());
     for (const auto& field : schema_->fields()) {
-      if (field.codec && !field.codec->is_scalar()) {
+      if (field.is_tensor()) {
         // Encoded blobs: dictionaries and min/max statistics only cost space.
         props.disable_dictionary(field.name);
         props.disable_statistics(field.name);
@@ -202,7 +202,7 @@ class DatasetWriter::Impl {
       out.resize(fields.size());
       for (size_t f = 0; f < fields.size(); ++f) {
         const Field& field = fields[f];
-        if (!field.codec || field.codec->is_scalar()) continue;
+        if (!field.is_tensor()) continue;
         const Tensor* tensor = std::get_if<Tensor>(&pending_[i][f]);
         if (!tensor) continue;  // null
         auto buffer = EncodeField(field, *tensor);
@@ -220,7 +220,7 @@ class DatasetWriter::Impl {
       int64_t row_bytes = 0;
       for (size_t f = 0; f < fields.size(); ++f) {
         const Field& field = fields[f];
-        if (field.codec && !field.codec->is_scalar()) {
+        if (field.is_tensor()) {
           auto* builder = static_cast<arrow::BinaryBuilder*>(builders_[f].get());
           if (encoded[i][f]) {
             ARROW_RETURN_NOT_OK(builder->Append(encoded[i][f]->data(), encoded[i][f]->size()));

@@ -121,7 +121,7 @@ arrow::Status CheckValue(const Field& field, const arrow::DataType& type, const 
     }
     return arrow::Status::OK();
   }
-  if (field.codec && !field.codec->is_scalar()) {
+  if (field.is_tensor()) {
     const Tensor* tensor = std::get_if<Tensor>(&value);
     if (!tensor) {
       return arrow::Status::TypeError("Field '", field.name, "' (", field.codec->ToString(),
