@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from petastorm import _core
+from petastorm.batch_reader import to_dataframe
 
 
 class PredicateBase(abc.ABC):
@@ -36,7 +37,7 @@ class PredicateBase(abc.ABC):
     def _core_predicate(self, batched=False):
         """The C++ form of the predicate: ``do_include`` called for every row, or with
         `batched` once per batch with a DataFrame."""
-        return _core.python_predicate(sorted(self.get_fields()), _evaluator(self, batched))
+        return _core.python_predicate(sorted(self.get_fields()), _evaluator(self, batched), batched)
 
 
 def _core_predicate_of(predicate, batched=False):
@@ -60,17 +61,9 @@ class _RowsEvaluator(object):
     def __repr__(self):
         return repr(self._predicate)
 
-    def _evaluate_batch(self, raw_columns):
-        """``raw_columns``: {name: (core Field, list of numpy arrays or a pyarrow Array)}."""
-        from petastorm.reader import _scalar_column
-        from petastorm.unischema import _field_from_core
-        columns = {}
-        for name, (core_field, raw) in raw_columns.items():
-            columns[name] = raw if isinstance(raw, list) else _scalar_column(_field_from_core(core_field), raw)
-        return self._evaluate_rows(columns)
-
-    def _evaluate_rows(self, columns):
-        """One bool per row; ``columns`` maps each field to its list of row values."""
+    def _evaluate_batch(self, columns):
+        """One bool per row; ``columns`` maps each field to its list of row values (as the
+        reader delivers them)."""
         names = list(columns)
         do_include = self._predicate.do_include
         return [bool(do_include(dict(zip(names, row)))) for row in zip(*columns.values())]
@@ -86,11 +79,8 @@ class _DataFrameEvaluator(object):
     def __repr__(self):
         return repr(self._predicate)
 
-    def _evaluate_batch(self, raw_columns):
-        from petastorm.batch_reader import column_to_numpy, to_dataframe
-        from petastorm.unischema import _field_from_core
-        columns = {name: column_to_numpy(_field_from_core(core_field), raw)
-                   for name, (core_field, raw) in raw_columns.items()}
+    def _evaluate_batch(self, columns):
+        """``columns``: {name: numpy array of the batch} (as make_batch_reader delivers them)."""
         frame = to_dataframe(columns)
         result = self._predicate.do_include(frame)
         flags = np.asarray(result)
@@ -175,7 +165,7 @@ class in_lambda(PredicateBase):
 
     def _core_predicate(self, batched=False):
         fields = list(dict.fromkeys(self._predicate_fields))
-        return _core.python_predicate(fields, _evaluator(self, batched))
+        return _core.python_predicate(fields, _evaluator(self, batched), batched)
 
 
 class in_negate(PredicateBase):

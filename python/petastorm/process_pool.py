@@ -1,212 +1,220 @@
 """reader_pool_type='process': worker processes for GIL-bound Python predicates and transforms.
 
-Each worker process runs the same C++ plan (same seed) and takes every N-th work item
-(item_stride=N, item_offset=k); it reads, decodes, evaluates the predicate and applies the
-transform, then sends the item's rows over a pipe as one Arrow IPC stream: arrays travel as
-raw buffers, never pickled, and the parent makes numpy arrays over the received buffer without
-copying. The parent takes items round-robin, so the order is the plan's, as with threads.
-Transform functions and predicates are sent to the workers with pickle: they must be
-importable (module-level), not lambdas.
+Each worker is a fresh interpreter started through this package's own entry point
+(``python -m petastorm.process_worker``), never by re-importing the user's ``__main__``: a script
+without an ``if __name__ == '__main__':`` guard, or one read from standard input, runs once.
+Each runs the same C++ plan (same seed) and takes every N-th work item (an ItemSlice); it reads,
+decodes, evaluates the predicate and applies the transform, then sends the item's decoded row
+group in its Arrow IPC form (petastorm/row_group_ipc.h), serialized in C++, in a memfd passed
+over a Unix socket: the parent maps it and reads it back in C++, its arrays and tensors views of
+the mapping (a private copy-on-write mapping: writable, no copy). No Python loop over rows on
+either side. The parent takes items round-robin, so the order is the plan's, as with threads.
 
-For make_batch_reader (``batched``) a worker sends the item's converted columns instead: one
-pickle (protocol 5) whose numpy buffers travel out of band, each as its own message received
-straight into a buffer the parent's arrays then own (no copy, writable).
+Each worker runs at most ``_CREDITS`` items ahead of the parent (a byte per item consumed goes
+back), so memory stays bounded. Functions (transforms, predicates) travel by pickle: by
+reference when importable, by value when they are defined in the main script (as dill does for
+Petastorm), so a script's functions and lambdas work; others (a lambda in a module) must be
+module-level.
 """
-import multiprocessing
+import builtins
+import importlib
+import io
+import marshal
+import mmap
+import os
 import pickle
+import socket
 import struct
+import subprocess
+import sys
+import types
 
-import numpy as np
-import pyarrow as pa
+from petastorm import _core
 
 _DATA, _ERROR, _END = b'D', b'E', b'X'
-_TENSOR_TYPE = pa.struct([('data', pa.binary()), ('shape', pa.list_(pa.int64())), ('dtype', pa.string())])
+_HEADER = struct.Struct('<cQ')
+_CREDITS = 2
 
 
-def _serialize_rows(names, rows):
-    """Rows (dicts) as an Arrow IPC stream: array fields as struct{data, shape, dtype}."""
-    arrays = []
-    for name in names:
-        values = [row.get(name) for row in rows]
-        if any(isinstance(v, np.ndarray) for v in values):
-            mask = [v is None for v in values]
-            arrays.append(pa.StructArray.from_arrays(
-                [pa.array([None if v is None else np.ascontiguousarray(v).view(np.uint8).reshape(-1).data
-                           if v.size else b'' for v in values], pa.binary()),
-                 pa.array([None if v is None else list(v.shape) for v in values], pa.list_(pa.int64())),
-                 pa.array([None if v is None else v.dtype.str for v in values], pa.string())],
-                fields=list(_TENSOR_TYPE), mask=pa.array(mask, pa.bool_())))
-        else:
-            arrays.append(pa.array([v.item() if isinstance(v, np.generic) and not isinstance(v, np.datetime64)
-                                    else v for v in values]))
-    batch = pa.RecordBatch.from_arrays(arrays, names=names) if names else pa.RecordBatch.from_pydict({})
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return sink.getvalue()
+# --- Pickling the worker's arguments ----------------------------------------------------------
+
+def _rebuild_module(name):
+    return importlib.import_module(name)
 
 
-def _deserialize_rows(schema, buffer):
-    """The rows of _serialize_rows, with numpy arrays over `buffer` (no copy)."""
-    from petastorm.reader import _scalar_column
-    table = pa.ipc.open_stream(buffer).read_all()
-    names = table.column_names
-    columns = []
-    for name in names:
-        column = table.column(name).combine_chunks()
-        if pa.types.is_struct(column.type) and column.type.equals(_TENSOR_TYPE):
-            data, shapes, dtypes = column.flatten()
-            offsets = np.frombuffer(data.buffers()[1], np.int32)[data.offset:data.offset + len(data) + 1]
-            payload = data.buffers()[2]
-            values = []
-            for i in range(len(column)):
-                if not column[i].is_valid:
-                    values.append(None)
-                    continue
-                dtype = np.dtype(dtypes[i].as_py())
-                shape = tuple(shapes[i].as_py())
-                start = offsets[i]
-                count = int(np.prod(shape, dtype=np.int64))
-                values.append(np.frombuffer(payload, dtype, count, int(start)).reshape(shape)
-                              if count else np.empty(shape, dtype))
-            columns.append(values)
-        elif name in schema.fields:
-            columns.append(_scalar_column(schema.fields[name], column))
-        else:
-            columns.append(column.to_pylist())
-    return [dict(zip(names, values)) for values in zip(*columns)] if names else []
+# Globals of functions sent by value, shared by all of them in a worker (as one module's are).
+_MAIN_GLOBALS = {'__builtins__': builtins, '__name__': '__petastorm_main__'}
 
 
-def _send_columns(conn, columns):
-    """A batch's {name: numpy array}: the pickle, then each out-of-band buffer."""
-    buffers = []
-    body = pickle.dumps(columns, protocol=5, buffer_callback=buffers.append)
-    raws = [b.raw() for b in buffers]
-    header = struct.pack('<I{}Q'.format(len(raws)), len(raws), *(r.nbytes for r in raws))
-    conn.send_bytes(_DATA + header + body)
-    for raw in raws:
-        conn.send_bytes(raw)
+def _rebuild_function(code, name, defaults, kwdefaults, closure):
+    cells = None if closure is None else tuple(types.CellType(v) for v in closure)
+    function = types.FunctionType(marshal.loads(code), _MAIN_GLOBALS, name, defaults, cells)
+    function.__kwdefaults__ = kwdefaults
+    return function
 
 
-def _receive_columns(conn, payload):
-    """The columns _send_columns sent; `payload` is the first message without its tag."""
-    (count,) = struct.unpack_from('<I', payload, 0)
-    sizes = struct.unpack_from('<{}Q'.format(count), payload, 4)
-    buffers = []
-    for size in sizes:
-        buffer = bytearray(size)
-        conn.recv_bytes_into(buffer)
-        buffers.append(buffer)
-    return pickle.loads(payload[4 + 8 * count:], buffers=buffers)
+def _set_function_globals(function, state):
+    _MAIN_GLOBALS.update(state)
 
 
-def _worker_main(conn, offset, stride, args):
-    """Runs in a worker process: serves every stride-th work item, from item `offset`."""
+def _global_names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+class _WorkerPickler(pickle.Pickler):
+    """Pickle, plus functions of ``__main__`` (and the modules they use) by value."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, types.ModuleType):
+            return _rebuild_module, (obj.__name__,)
+        if isinstance(obj, types.FunctionType) and obj.__module__ == '__main__':
+            code = obj.__code__
+            referenced = {name: obj.__globals__[name] for name in _global_names(code) if name in obj.__globals__}
+            closure = None if obj.__closure__ is None else tuple(c.cell_contents for c in obj.__closure__)
+            return (_rebuild_function, (marshal.dumps(code), obj.__name__, obj.__defaults__, obj.__kwdefaults__,
+                                        closure), referenced, None, None, _set_function_globals)
+        return NotImplemented
+
+
+def dumps_for_worker(obj):
+    """`obj` pickled for a worker process; ValueError naming the problem when it cannot be."""
+    buffer = io.BytesIO()
     try:
-        from petastorm.reader import Reader
-        reader_class = args.get('reader_class') or Reader
-        reader = reader_class(args['dataset_url'], schema_fields=args['schema_fields'], seed=args['seed'],
-                        shuffle_rows=args['shuffle_rows'], shuffle_row_groups=args['shuffle_row_groups'],
-                        shuffle_row_drop_partitions=args['shuffle_row_drop_partitions'],
-                        predicate=args['predicate'], num_epochs=args['num_epochs'], cur_shard=args['cur_shard'],
-                        shard_count=args['shard_count'], shard_seed=args['shard_seed'], cache=args['cache'],
-                        transform_spec=args['transform_spec'], pool='dummy', workers_count=1,
-                        filters=args['filters'], item_stride=stride, item_offset=offset, deliver_empty=True,
-                        partition_overlap_rows=args['partition_overlap_rows'])
-        names = list(reader.schema.fields)
-        while True:
-            rows = reader._next_item_dicts()
-            if rows is None:
-                conn.send_bytes(_END)
-                return
-            if reader.is_batched_reader:
-                _send_columns(conn, rows)
-            else:
-                conn.send_bytes(_DATA + _serialize_rows(names, rows).to_pybytes())
-    except BaseException as e:  # noqa: B902 -- everything goes back to the consumer
-        try:
-            payload = pickle.dumps(e)
-        except Exception:
-            payload = pickle.dumps(RuntimeError('{}: {}'.format(type(e).__name__, e)))
-        try:
-            conn.send_bytes(_ERROR + payload)
-        except (BrokenPipeError, OSError):
-            pass
-    finally:
-        conn.close()
+        _WorkerPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except Exception as e:
+        raise ValueError("reader_pool_type='process' sends the transform_spec and the predicate to worker "
+                         'processes with pickle, which failed ({}); use module-level functions instead of lambdas '
+                         'or closures, or define them in the main script'.format(e))
+    return buffer.getvalue()
 
+
+# --- The parent's side ------------------------------------------------------------------------
 
 class ProcessPool(object):
-    """Worker processes and the parent's round-robin collection of their results."""
+    """Worker processes and the parent's round-robin collection of their row groups.
 
-    def __init__(self, workers_count, worker_args, schema, batched=False):
-        for key in ('transform_spec', 'predicate'):
-            try:
-                pickle.dumps(worker_args[key])
-            except Exception as e:
-                raise ValueError("reader_pool_type='process' sends the {} to worker processes with pickle, "
-                                 'which failed ({}); use module-level functions instead of lambdas or '
-                                 'closures'.format(key, e))
+    :param workers_count: worker processes.
+    :param worker_spec: what each worker builds its reader from (see petastorm.process_worker),
+        picklable with :func:`dumps_for_worker`.
+    :param schema: the core Unischema of the row groups the workers send.
+    """
+
+    def __init__(self, workers_count, worker_spec, schema):
         self._count = workers_count
-        self._args = worker_args
+        self._payload = dumps_for_worker(worker_spec)
         self._schema = schema
-        self._batched = batched
         self._procs = []
-        self._conns = []
+        self._socks = []
+        self._error = None
         self._start()
 
     def _start(self):
-        context = multiprocessing.get_context('spawn')
+        env = dict(os.environ)
+        # The child finds what the parent imports (its script's directory, test paths, ...).
+        paths = [p if p else os.getcwd() for p in sys.path]
+        env['PYTHONPATH'] = os.pathsep.join(paths)
         for k in range(self._count):
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_worker_main, args=(sender, k, self._count, self._args),
-                                      name='petastorm-worker-{}'.format(k), daemon=True)
-            process.start()
-            sender.close()
+            parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            process = subprocess.Popen(
+                [sys.executable, '-m', 'petastorm.process_worker', str(child.fileno())],
+                pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+            child.close()
+            init = pickle.dumps({'slice_index': k, 'slice_count': self._count, 'credits': _CREDITS})
+            _send_blob(parent, init)
+            _send_blob(parent, self._payload)
             self._procs.append(process)
-            self._conns.append(receiver)
+            self._socks.append(parent)
         self._sequence = 0
         self._done = False
+        self._error = None
 
     def next(self):
-        """The next work item's rows (a list of dicts, maybe empty; batched: a dict of
-        columns, maybe empty); None at the end."""
-        while not self._done:
-            k = self._sequence % self._count
-            try:
-                message = self._conns[k].recv_bytes()
-            except EOFError:
-                self.stop()
-                raise RuntimeError('Reader worker process {} exited unexpectedly (exit code {})'.format(
-                    k, self._procs[k].exitcode))
-            tag, payload = message[:1], message[1:]
-            if tag == _END:
-                self._done = True
-                return None
-            if tag == _ERROR:
-                self.stop()
-                raise pickle.loads(payload)
-            self._sequence += 1
-            if self._batched:
-                return _receive_columns(self._conns[k], payload)
-            return _deserialize_rows(self._schema, pa.py_buffer(payload))
-        return None
+        """The next work item's decoded row group (maybe empty); None at the end. A worker's
+        error is raised, and raised again by every later call (sticky, as the thread pool's)."""
+        if self._error is not None:
+            raise self._error
+        if self._done:
+            return None
+        k = self._sequence % self._count
+        sock = self._socks[k]
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, _HEADER.size, 1)
+        except OSError as e:
+            message, fds = b'', []
+            reason = str(e)
+        else:
+            reason = None
+        if len(message) != _HEADER.size:
+            for fd in fds:
+                os.close(fd)
+            code = self._procs[k].poll()
+            self._fail(RuntimeError('Reader worker process {} exited unexpectedly (exit code {}){}'.format(
+                k, code, ': ' + reason if reason else '')))
+        tag, size = _HEADER.unpack(message)
+        if tag == _END:
+            self._done = True
+            return None
+        mapping = _map(fds[0], size)
+        if tag == _ERROR:
+            self._fail(pickle.loads(mapping))
+        self._sequence += 1
+        try:
+            sock.send(b'c')  # one more item may go ahead
+        except OSError:
+            pass  # the worker has sent all its items and left; its end marker is waiting
+        return _core.DecodedRowGroup.from_ipc(mapping, self._schema)
+
+    def _fail(self, error):
+        self._error = error
+        self.stop()
+        raise error
 
     def stop(self):
         for process in self._procs:
-            if process.is_alive():
+            if process.poll() is None:
                 process.terminate()
         self._done = True
 
     def join(self):
         for process in self._procs:
-            process.join()
-        for conn in self._conns:
-            conn.close()
+            process.wait()
+        for sock in self._socks:
+            sock.close()
         self._procs = []
-        self._conns = []
+        self._socks = []
 
     def restart(self):
         self.stop()
         self.join()
         self._start()
+
+
+def _send_blob(sock, data):
+    """A payload of any size over a SEQPACKET socket, in a memfd."""
+    fd = os.memfd_create('petastorm-init', os.MFD_CLOEXEC)
+    try:
+        _write_all(fd, data)
+        socket.send_fds(sock, [_HEADER.pack(_DATA, len(data))], [fd])
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd, data):
+    view = memoryview(data).cast('B')
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _map(fd, size):
+    """A private, writable mapping of the memfd `fd` (closed here)."""
+    try:
+        if size == 0:
+            return bytearray()
+        return mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)

@@ -3,10 +3,10 @@
 Batches are assembled in C++ (``petastorm/batcher.h``): every numeric field of a batch is one
 contiguous buffer filled with memcpy while the GIL is released, handed to torch with
 ``torch.from_numpy`` (no copy). The shuffling buffer is C++ too, seeded, so a ``seed`` gives the
-same batches on every run. Over ``make_reader`` and ``make_batch_reader`` readers (without
-transform, n-grams or worker processes) the decoded row groups go from the engine to the batcher
-without a Python object per row; other readers are read as rows (or batches) and handed over as
-numpy columns.
+same batches on every run. The loaders read ``reader.decoded_row_groups()``, the reader's public stream of decoded
+row groups (transformed ones too, and those worker processes send): they go to the batcher
+without a Python object per row. Other readers (n-grams, objects that only iterate rows) are read
+as rows (or batches) and handed over as numpy columns.
 
 What a field becomes in a batch:
 
@@ -117,16 +117,6 @@ def shard_for_rank(rank=None, world_size=None):
 
 # --- From a reader to batches of numpy columns, through the C++ batcher ---------------------
 
-def _engine_of(reader):
-    """The reader's C++ engine when its decoded row groups are exactly what it delivers (no
-    transform, n-grams or worker processes), else None."""
-    from petastorm.reader import Reader
-    if (isinstance(reader, Reader) and reader._transform_spec is None and reader.ngram is None
-            and reader._process_pool is None and not reader.stopped):
-        return reader._reader
-    return None
-
-
 def _pass_seed(seed, pass_index, draw):
     """The shuffling buffer's seed for one pass over the loader."""
     if seed is None:
@@ -155,9 +145,7 @@ def _column_input(name, values):
     if isinstance(first, np.ndarray):
         if not all(isinstance(v, np.ndarray) for v in values):
             raise TypeError('Pytorch does not support nullable fields. Found None in {}'.format(name))
-        if _is_numeric_array(first) and all(v.shape == first.shape and v.dtype == first.dtype for v in values):
-            return np.stack(values)
-        return values
+        return values  # one array per row: the batcher stacks them
     if isinstance(first, (np.number, np.bool_, bool, int, float)) and not isinstance(first, np.datetime64):
         if len(present) != len(values):
             raise TypeError('Pytorch does not support nullable fields. Found None in {}'.format(name))
@@ -173,24 +161,24 @@ def _column_input(name, values):
 def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed):
     """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
     of per-row numpy arrays, or a pyarrow.Array."""
-    engine = _engine_of(reader)
-    if engine is not None:
+    if hasattr(reader, 'decoded_row_groups') and getattr(reader, 'ngram', None) is None:
+        # The reader's decoded row groups go to the C++ batcher as they are: no Python per row.
         names = list(reader.schema.fields)
         batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True,
                                 reader.is_batched_reader)
+        for group in reader.decoded_row_groups():
+            batcher.add(group)
+            while True:
+                columns = batcher.next()
+                if columns is None:
+                    break
+                yield names, columns
+        batcher.finish()
         while True:
             columns = batcher.next()
-            if columns is not None:
-                yield names, columns
-                continue
-            if batcher.finished:
+            if columns is None:
                 return
-            decoded = engine.next()
-            if decoded is None:
-                batcher.finish()
-                reader.last_row_consumed = True
-            else:
-                batcher.add(decoded)
+            yield names, columns
 
     batcher = None
     names = None
@@ -266,22 +254,8 @@ def _to_torch(name, column):
 
 
 def _rows_per_epoch(reader):
-    """How many rows one epoch of `reader` delivers, or None when that is known only by reading
-    (predicates, n-grams, transforms that may change the row count, other readers)."""
-    from petastorm.reader import Reader
-    if not isinstance(reader, Reader) or reader.ngram is not None:
-        return None
-    if getattr(reader, '_predicate', None) is not None or getattr(reader, 'predicate', None) is not None:
-        return None
-    if reader.is_batched_reader and reader._transform_spec is not None and reader._transform_spec.func is not None:
-        return None  # a DataFrame function may drop or add rows
-    engine = reader._reader
-    planned = getattr(engine, 'planned_row_groups', None)
-    if planned is None:
-        if engine.num_row_groups_planned != reader._dataset.num_row_groups:
-            return None  # shards or filters: which row groups is not known here
-        planned = range(reader._dataset.num_row_groups)
-    return int(sum(_core.row_group_num_rows(reader._dataset, list(planned))))
+    """How many rows one epoch of `reader` delivers, or None when that is known only by reading."""
+    return getattr(reader, 'rows_per_epoch', None)
 
 
 class LoaderBase(object):

@@ -184,25 +184,6 @@ def _normalize_filters(filters):
     return out
 
 
-def _scalar_column(field, array):
-    """A list of the field's values (numpy scalars, str, Decimal, None) from a pyarrow Array."""
-    dtype = field.numpy_dtype
-    if array.null_count == 0 and isinstance(dtype, type) and issubclass(dtype, (np.number, np.bool_)):
-        return list(array.to_numpy(zero_copy_only=False).astype(dtype, copy=False))
-    if isinstance(dtype, type) and issubclass(dtype, np.datetime64) and array.null_count == 0:
-        return list(array.to_numpy(zero_copy_only=False))
-    values = array.to_pylist()
-    if isinstance(dtype, type) and issubclass(dtype, np.generic):
-        return [None if v is None else dtype(v) for v in values]
-    return values
-
-
-def _batch_columns(schema, batch):
-    """The batch's columns as lists of row values, in schema order."""
-    return [column if isinstance(column, list) else _scalar_column(field, column)
-            for field, column in zip(schema.fields.values(), batch.columns())]
-
-
 class Reader(object):
     """Iterates over the rows of a dataset. A context manager: stops and joins on exit."""
 
@@ -211,9 +192,11 @@ class Reader(object):
     def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
-                 workers_count=10, results_queue_size=50, filters=None, item_stride=1, item_offset=0,
-                 deliver_empty=False, partition_overlap_rows=0):
-        """`cache` is (location, size_limit, row_size_estimate, eviction_policy) or None."""
+                 workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1)):
+        """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
+        (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
+        (index, count): only the work items of that share of the plan, each delivered, an empty
+        one too (how worker processes split one plan)."""
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
@@ -246,6 +229,9 @@ class Reader(object):
                                    .format(schema_fields, dataset_url))
         self._storage_schema = storage_schema
         self._transform_spec = transform_spec
+        # Worker processes transform their items themselves.
+        self._transform_here = transform_spec is not None and pool != 'process'
+        self._pool = pool
         self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
         self.last_row_consumed = False
         self.stopped = False
@@ -284,24 +270,34 @@ class Reader(object):
         options.pool = _core.PoolType.thread if pool == 'thread' else _core.PoolType.dummy
         options.workers_count = int(workers_count)
         options.results_queue_size = int(results_queue_size)
-        self._reader = _core.Reader(self._dataset, options, slice_index=int(item_offset),
-                                    slice_count=int(item_stride))
-        if self._reader.num_row_groups_planned == 0 and item_offset == 0:
+        slice_index, slice_count = item_slice
+        self._reader = _core.Reader(self._dataset, options, slice_index=int(slice_index),
+                                    slice_count=int(slice_count))
+        if self._reader.num_row_groups_planned == 0 and slice_index == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')
+        self._filtered = filters is not None
+        # The schema of the row groups this reader's items become (the transformed one when a
+        # transform runs).
+        self._item_schema = self.schema if transform_spec is not None else storage_schema
         self._process_pool = None
         if pool == 'process':
             from petastorm.process_pool import ProcessPool
-            worker_args = dict(
-                dataset_url=dataset_url, schema_fields=list(storage_schema.fields), seed=seed,
-                shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
-                shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate, num_epochs=num_epochs,
-                cur_shard=cur_shard, shard_count=shard_count, shard_seed=shard_seed, cache=cache,
-                transform_spec=transform_spec, filters=filters, partition_overlap_rows=partition_overlap_rows,
-                reader_class=type(self))
-            self._process_pool = ProcessPool(int(workers_count), worker_args, self.schema,
-                                             batched=self.is_batched_reader)
+            worker_spec = {'reader_class': type(self), 'dataset_url': dataset_url, 'kwargs': dict(
+                schema_fields=list(storage_schema.fields), seed=seed, shuffle_rows=shuffle_rows,
+                shuffle_row_groups=shuffle_row_groups, shuffle_row_drop_partitions=shuffle_row_drop_partitions,
+                predicate=predicate, num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
+                shard_seed=shard_seed, cache=cache, transform_spec=transform_spec, filters=filters,
+                partition_overlap_rows=partition_overlap_rows)}
+            self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core_schema())
         self._rows = iter(())
+
+    def _item_core_schema(self):
+        """The core schema of this reader's row groups (named after the engine's, so that a
+        worker process, whose reader is made from the field list, names it the same)."""
+        if self._transform_spec is None:
+            return self._reader.schema
+        return self._item_schema._core_in_memory(self._reader.schema.name + '_transformed')
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
@@ -329,49 +325,83 @@ class Reader(object):
         return self
 
     def __next__(self):
-        if self.stopped:
-            raise RuntimeError('Trying to read a sample after a reader created by make_reader/make_batch_reader '
-                               'has stopped. This may happen if the make_reader/make_batch_reader context manager '
-                               'has exited but you try to fetch a sample from the reader.')
+        self._check_not_stopped()
         while True:
             row = next(self._rows, None)
             if row is not None:
                 return row
-            if self._process_pool is not None:
-                dicts = self._process_pool.next()
-                if dicts is None:
-                    self.last_row_consumed = True
-                    raise StopIteration
-                self._rows = iter(self._finish_rows(dicts))
-                continue
-            batch = self._reader.next()
-            if batch is None:
+            item = self._next_item()
+            if item is None:
                 self.last_row_consumed = True
                 raise StopIteration
-            self._rows = iter(self._batch_rows(batch))
+            self._rows = iter(self._item_output(item))
 
     next = __next__
 
-    def _batch_rows(self, batch):
-        if self._transform_spec is None and self.ngram is None:
-            columns = _batch_columns(self._storage_schema, batch)
+    def _check_not_stopped(self):
+        if self.stopped:
+            raise RuntimeError('Trying to read a sample after a reader created by make_reader/make_batch_reader '
+                               'has stopped. This may happen if the make_reader/make_batch_reader context manager '
+                               'has exited but you try to fetch a sample from the reader.')
+
+    def decoded_row_groups(self):
+        """Iterates over the decoded row groups this reader delivers, in its order: one
+        ``petastorm._core.DecodedRowGroup`` per work item (a row group, or the part of one a
+        drop partition or predicate leaves), whose columns are those of ``reader.schema`` (the
+        transformed schema when there is a ``transform_spec``). The form the PyTorch loaders,
+        the TensorFlow adapter and the worker processes consume: the data stays in C++ buffers
+        (``to_numpy_columns()``, ``row_columns()``, ``to_ipc()``), one Python call per row group.
+
+        Shares the reader's position with iteration over rows. TypeError for n-gram readers,
+        whose items are windows, not row groups."""
+        if self.ngram is not None:
+            raise TypeError('An NGram reader delivers windows of rows, not row groups')
+        self._check_not_stopped()
+        if next(self._rows, None) is not None:
+            raise RuntimeError('decoded_row_groups() cannot continue a reader in the middle of a row group')
+        keep_empty = self._reader.slice_count > 1
+        while True:
+            item = self._next_item()
+            if item is None:
+                self.last_row_consumed = True
+                return
+            group = item if isinstance(item, _core.DecodedRowGroup) else self._group_of(item)
+            if group.num_rows or keep_empty:
+                yield group
+
+    def _next_item(self):
+        """The next work item: a DecodedRowGroup, or (with a transform run here) the transformed
+        rows (a list of dicts; make_batch_reader: a dict of numpy columns); None at the end."""
+        if self._process_pool is not None:
+            return self._process_pool.next()
+        group = self._reader.next()
+        if group is None or not self._transform_here:
+            return group
+        return self._transformed(group)
+
+    def _item_output(self, item):
+        """What iteration yields for one work item."""
+        if not isinstance(item, _core.DecodedRowGroup):
+            return self._finish_rows(item)
+        if self.ngram is None:
+            columns = item.row_columns()
             return list(map(self.schema._get_namedtuple()._make, zip(*columns)))
-        return self._finish_rows(self._batch_dicts(batch))
+        return self._finish_rows(self._group_dicts(item))
 
-    def _batch_dicts(self, batch):
-        """The batch's rows as dicts, transformed."""
-        columns = _batch_columns(self._storage_schema, batch)
-        names = list(self._storage_schema.fields)
-        rows = [dict(zip(names, values)) for values in zip(*columns)]
-        if self._transform_spec is not None:
-            rows = [self._transform(row) for row in rows]
-        return rows
+    def _group_dicts(self, group):
+        names = group.field_names
+        return [dict(zip(names, values)) for values in zip(*group.row_columns())]
 
-    def _next_item_dicts(self):
-        """The transformed rows of the next work item (empty for an item with no rows); None at
-        the end. For worker processes (item_stride, deliver_empty)."""
-        batch = self._reader.next()
-        return None if batch is None else self._batch_dicts(batch)
+    def _transformed(self, group):
+        return [self._transform(row) for row in self._group_dicts(group)]
+
+    def _group_of(self, rows):
+        """Transformed rows (dicts) as a DecodedRowGroup of the item schema."""
+        columns = []
+        for name, field in self._item_schema.fields.items():
+            values = [row.get(name) for row in rows]
+            columns.append(values if _holds_tensors(field) else _arrow_column(values))
+        return _core.DecodedRowGroup.from_columns(self._item_core_schema(), len(rows), columns)
 
     def _finish_rows(self, rows):
         if self.ngram is not None:
@@ -388,6 +418,16 @@ class Reader(object):
         if spec.selected_fields is not None:
             row = {name: row[name] for name in spec.selected_fields if name in row}
         return row
+
+    @property
+    def rows_per_epoch(self):
+        """How many rows one epoch delivers, or None when that is known only by reading
+        (a predicate, n-grams, a make_batch_reader transform that may change the row count)."""
+        if self.ngram is not None or self._predicate is not None:
+            return None
+        if self.is_batched_reader and self._transform_spec is not None and self._transform_spec.func is not None:
+            return None
+        return int(sum(_core.row_group_num_rows(self._dataset, list(self._reader.planned_row_groups))))
 
     def reset(self):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
@@ -467,28 +507,53 @@ class BatchReader(Reader):
     def batched_output(self):
         return True
 
-    def _batch_rows(self, batch):
-        return self._finish_rows(self._batch_columns(batch))
+    def _item_output(self, item):
+        columns = item if not isinstance(item, _core.DecodedRowGroup) else (
+            item.to_numpy_columns() if item.num_rows else {})
+        return self._finish_rows(columns)
 
-    def _batch_columns(self, batch):
-        """The batch as {name: numpy array} in the output schema, transformed; {} when it has
-        no rows."""
-        from petastorm.batch_reader import column_to_numpy, transform_columns
-        if batch.num_rows == 0:
+    def _transformed(self, group):
+        """The group as {name: numpy array} of the transformed schema; {} when it has no rows."""
+        from petastorm.batch_reader import transform_columns
+        if group.num_rows == 0:
             return {}
-        columns = {name: column_to_numpy(field, raw)
-                   for (name, field), raw in zip(self._storage_schema.fields.items(), batch.columns())}
-        if self._transform_spec is not None:
-            columns = transform_columns(self._transform_spec, self.schema, columns)
-        return columns
+        return transform_columns(self._transform_spec, self.schema, group.to_numpy_columns())
 
-    def _next_item_dicts(self):
-        """The next work item's columns ({} for an item with no rows); None at the end. For
-        worker processes (item_stride, deliver_empty)."""
-        batch = self._reader.next()
-        return None if batch is None else self._batch_columns(batch)
+    def _group_of(self, columns):
+        num_rows = len(next(iter(columns.values()))) if columns else 0
+        out = []
+        for name, field in self._item_schema.fields.items():
+            values = columns.get(name, [])
+            if _holds_tensors(field):
+                out.append(list(values) if getattr(values, 'dtype', None) == object else values)
+            else:
+                out.append(_arrow_column(values))
+        return _core.DecodedRowGroup.from_columns(self._item_core_schema(), num_rows, out)
 
     def _finish_rows(self, columns):
         if not columns or not len(next(iter(columns.values()))):
             return []
         return [self.schema._get_namedtuple()(**columns)]
+
+
+def _holds_tensors(field):
+    """Whether the core holds this field's values as one tensor per row (a tensor codec, or an
+    array field without codec, as a transform makes)."""
+    codec = field.codec
+    if codec is not None:
+        return codec._core_form()[0] is not None
+    return bool(field.shape)
+
+
+def _arrow_column(values):
+    """A pyarrow Array of one field's values: a list of Python/numpy values, or a numpy column
+    (multi-dimensional: nested fixed-size lists)."""
+    import pyarrow as pa
+    if isinstance(values, np.ndarray) and values.ndim > 1 and values.dtype != object:
+        array = pa.array(np.ascontiguousarray(values).reshape(-1))
+        for size in reversed(values.shape[1:]):
+            array = pa.FixedSizeListArray.from_arrays(array, size)
+        return array
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        values = list(values)
+    return pa.array(values)

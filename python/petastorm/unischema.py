@@ -61,10 +61,11 @@ class Unischema(object):
             self._core_schema = _core.Unischema(self._name, [field_to_core(f) for f in self._fields.values()])
         return self._core_schema
 
-    def _core_in_memory(self):
-        """The C++ Unischema of values held in memory (a transform's output): fields need no
-        storage, a non-scalar field without codec holds tensors."""
-        return _core.Unischema.in_memory(self._name, [field_to_core(f) for f in self._fields.values()])
+    def _core_in_memory(self, name=None):
+        """The C++ Unischema of values held in memory (a transform's output), named `name`
+        (default: this schema's): fields need no storage, a non-scalar field without codec
+        holds tensors."""
+        return _core.Unischema.in_memory(name or self._name, [field_to_core(f) for f in self._fields.values()])
 
     @classmethod
     def _from_core(cls, core_schema, declared_storage=True):

@@ -21,45 +21,12 @@ namespace petastorm::python {
 
 namespace {
 
-// An arrow::Buffer over a numpy array's memory that keeps the array alive. It may be released
-// on a thread without the GIL (inside Batcher::Next): it takes the GIL to let go of the array.
-class NumpyBuffer : public arrow::Buffer {
- public:
-  NumpyBuffer(nb::object array, const uint8_t* data, int64_t size)
-      : arrow::Buffer(data, size), array_(array.release().ptr()) {}
-  ~NumpyBuffer() override {
-    if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
-    PyGILState_STATE state = PyGILState_Ensure();
-    Py_DECREF(array_);
-    PyGILState_Release(state);
-  }
-
- private:
-  PyObject* array_;
-};
-
-// A row-major numpy array as a Tensor over its memory (no copy).
-Tensor TensorOverNumpy(nb::handle obj) {
-  nb::object np = nb::module_::import_("numpy");
-  nb::object array = np.attr("ascontiguousarray")(obj);
-  auto element = ElementType::FromTypeString(nb::cast<std::string>(array.attr("dtype").attr("str")));
-  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
-  Tensor tensor;
-  tensor.element = *element;
-  tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
-  nb::object interface = array.attr("__array_interface__");
-  const auto address = nb::cast<uintptr_t>(nb::cast<nb::tuple>(interface["data"])[0]);
-  tensor.data = std::make_shared<NumpyBuffer>(array, reinterpret_cast<const uint8_t*>(address),
-                                              tensor.nbytes());
-  return tensor;
-}
-
 ColumnInput ColumnFromPython(nb::handle obj) {
   ColumnInput column;
   nb::object np = nb::module_::import_("numpy");
   if (nb::isinstance(obj, np.attr("ndarray"))) {
     column.kind = ColumnInput::Kind::kStacked;
-    column.stacked = TensorOverNumpy(obj);
+    column.stacked = TensorViewOfNumpy(obj);
   } else if (nb::isinstance<nb::list>(obj)) {
     column.kind = ColumnInput::Kind::kTensors;
     for (nb::handle value : obj) {

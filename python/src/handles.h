@@ -31,6 +31,9 @@ struct DatasetHandle {
 // A decoded row group, as _core.Reader.next() returns it (_core.DecodedRowGroup).
 struct RowGroupHandle {
   std::shared_ptr<const DecodedRowGroup> batch;
+  // Its buffers belong to it alone (received from a worker process): numpy arrays over them
+  // may be writable.
+  bool exclusive = false;
 };
 
 struct SchemaHandle {

@@ -13,6 +13,8 @@ void BindReader(nb::module_& m);
 void BindPredicates(nb::module_& m);
 void BindBatcher(nb::module_& m);
 void BindSchemaInference(nb::module_& m);
+void BindDecodedRowGroup(nb::module_& m);
+void BindNumpyColumns(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
@@ -27,4 +29,6 @@ NB_MODULE(_core, m) {
   BindPredicates(m);
   BindBatcher(m);
   BindSchemaInference(m);
+  BindDecodedRowGroup(m);
+  BindNumpyColumns(m);
 }

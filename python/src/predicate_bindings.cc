@@ -11,6 +11,8 @@
 #include "status.h"
 #include "tensor_convert.h"
 #include "value_convert.h"
+#include "numpy_convert.h"
+#include "petastorm/numpy_column.h"
 
 namespace nb = nanobind;
 
@@ -27,13 +29,14 @@ bool InterpreterFinalizing() {
 }
 
 // Python predicates (in_lambda, PredicateBase subclasses): petastorm.predicates passes an
-// adapter whose _evaluate_batch(raw_columns) gets {name: (core Field, raw column)} — a list of
-// numpy arrays (None for nulls) for codec fields, a pyarrow.Array otherwise — converts them
-// as the reader does and returns one truth value per row. Calls take the GIL.
+// adapter whose _evaluate_batch(columns) gets {name: column} — each column converted as the
+// reader delivers it (numpy_column.h): make_reader's row values (a list per field), or, when
+// `batched`, make_batch_reader's numpy arrays — and returns one truth value per row. Calls
+// take the GIL.
 class PythonPredicate final : public Predicate {
  public:
-  PythonPredicate(std::vector<std::string> fields, nb::object impl, std::string repr)
-      : fields_(std::move(fields)), impl_(std::move(impl)), repr_(std::move(repr)) {}
+  PythonPredicate(std::vector<std::string> fields, nb::object impl, std::string repr, bool batched)
+      : fields_(std::move(fields)), impl_(std::move(impl)), repr_(std::move(repr)), batched_(batched) {}
 
   std::vector<std::string> fields() const override { return fields_; }
   std::string ToString() const override { return repr_; }
@@ -51,18 +54,11 @@ class PythonPredicate final : public Predicate {
         if (!column || !column->field) {
           return arrow::Status::KeyError(repr_, ": the batch has no field '", name, "'");
         }
-        nb::object raw;
-        if (column->field->is_tensor()) {
-          nb::list values;
-          for (const auto& tensor : column->tensors) {
-            values.append(tensor ? TensorToNumpy(*tensor) : nb::none());
-          }
-          raw = values;
-        } else {
-          raw = ArrayToPyArrow(column->values);
-        }
+        auto converted = ColumnToNumpy(*column->field, *column, batch.num_rows,
+                                       batched_ ? NullPolicy::kBatch : NullPolicy::kRows);
+        if (!converted.ok()) return converted.status().WithMessage(repr_, ": ", converted.status().message());
         raw_columns[nb::str(name.data(), name.size())] =
-            nb::make_tuple(nb::cast(*column->field, nb::rv_policy::copy), raw);
+            batched_ ? NumpyColumnToNumpy(*converted, false) : nb::object(NumpyColumnToValues(*converted));
       }
       nb::object result = impl_.get().attr("_evaluate_batch")(raw_columns);
       std::vector<bool> keep;
@@ -88,6 +84,7 @@ class PythonPredicate final : public Predicate {
   std::vector<std::string> fields_;
   SafeObject impl_;
   std::string repr_;
+  bool batched_;
 };
 
 std::vector<Value> ValuesFromPython(nb::handle values, const std::string& what) {
@@ -167,14 +164,15 @@ void BindPredicates(nb::module_& m) {
         },
         nb::arg("fractions"), nb::arg("subset_index"), nb::arg("field"));
   m.def("python_predicate",
-        [](std::vector<std::string> fields, nb::object obj) {
+        [](std::vector<std::string> fields, nb::object obj, bool batched) {
           std::string repr = nb::repr(obj).c_str();
           return PredicateHandle{
-              std::make_shared<PythonPredicate>(std::move(fields), std::move(obj), std::move(repr))};
+              std::make_shared<PythonPredicate>(std::move(fields), std::move(obj), std::move(repr), batched)};
         },
-        nb::arg("fields"), nb::arg("obj"),
-        "A predicate evaluated in Python: obj._evaluate_batch({name: (Field, raw column)}) returns "
-        "one truth value per row.");
+        nb::arg("fields"), nb::arg("obj"), nb::arg("batched") = false,
+        "A predicate evaluated in Python: obj._evaluate_batch({name: column}) returns one truth value "
+        "per row; a column is the list of the field's row values (make_reader's), or with `batched` "
+        "a numpy array (make_batch_reader's).");
   m.def("_evaluate_predicate", &EvaluateOnRowGroup, nb::arg("predicate"), nb::arg("dataset_url"),
         nb::arg("row_group_index"), nb::arg("fields"),
         "Test helper: the predicate's flags on one row group's `fields`.");

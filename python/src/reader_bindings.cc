@@ -42,23 +42,6 @@ class ReaderHandle {
   std::unique_ptr<Reader> reader_;
 };
 
-// Per field: a list of numpy arrays (None for nulls) for codec fields, else a pyarrow.Array.
-nb::list BatchColumns(const RowGroupHandle& handle) {
-  nb::list columns;
-  for (const DecodedColumn& column : handle.batch->columns) {
-    if (column.field->is_tensor()) {
-      nb::list values;
-      for (const auto& tensor : column.tensors) {
-        values.append(tensor ? TensorToNumpy(*tensor) : nb::none());
-      }
-      columns.append(values);
-    } else {
-      columns.append(ArrayToPyArrow(column.values));
-    }
-  }
-  return columns;
-}
-
 }  // namespace
 
 void BindReader(nb::module_& m) {
@@ -97,10 +80,6 @@ void BindReader(nb::module_& m) {
           ThrowIfError(WriteDatasetMetadata(url, *schema.schema));
         },
         nb::arg("url"), nb::arg("schema"));
-
-  nb::class_<RowGroupHandle>(m, "DecodedRowGroup")
-      .def_prop_ro("num_rows", [](const RowGroupHandle& b) { return b.batch->num_rows; })
-      .def("columns", &BatchColumns);
 
   nb::enum_<PoolType>(m, "PoolType")
       .value("thread", PoolType::kThread)
@@ -156,6 +135,7 @@ void BindReader(nb::module_& m) {
            "ItemSlice{slice_index, slice_count}, every one delivered (an empty one as an empty batch).")
       .def_prop_ro("schema", [](const ReaderHandle& h) { return SchemaHandle{(*h).schema()}; })
       .def_prop_ro("seed", [](const ReaderHandle& h) { return (*h).seed(); })
+      .def_prop_ro("slice_count", [](const ReaderHandle& h) { return (*h).item_slice().count; })
       .def_prop_ro("planned_row_groups",
                    [](const ReaderHandle& h) { return (*h).planned_row_groups(); })
       .def_prop_ro("num_row_groups_planned",

@@ -36,7 +36,55 @@ nb::object Numpy() { return nb::module_::import_("numpy"); }
 
 }  // namespace
 
-nb::object TensorToNumpy(const Tensor& tensor) {
+nb::object TensorToNumpyWritable(const Tensor& tensor);
+
+nb::object TensorToNumpy(const Tensor& tensor, bool writable) {
+  nb::object array = TensorToNumpyWritable(tensor);
+  if (!writable) array.attr("setflags")(nb::arg("write") = false);
+  return array;
+}
+
+namespace {
+
+// An arrow::Buffer over a numpy array's memory that keeps the array alive. It may be released
+// on a thread without the GIL (inside the Batcher): it takes the GIL to let go of the array.
+class NumpyBuffer : public arrow::Buffer {
+ public:
+  NumpyBuffer(nb::object array, const uint8_t* data, int64_t size)
+      : arrow::Buffer(data, size), array_(array.release().ptr()) {}
+  ~NumpyBuffer() override {
+    if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
+    PyGILState_STATE state = PyGILState_Ensure();
+    Py_DECREF(array_);
+    PyGILState_Release(state);
+  }
+
+ private:
+  PyObject* array_;
+};
+
+}  // namespace
+
+Tensor TensorViewOfNumpy(nb::handle obj) {
+  nb::object np = Numpy();
+  nb::object array = np.attr("ascontiguousarray")(obj);
+  std::string descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  if (!descr.empty() && descr[0] == '>') {
+    array = array.attr("astype")(array.attr("dtype").attr("newbyteorder")("<"));
+    descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  }
+  auto element = ElementType::FromTypeString(descr);
+  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+  Tensor tensor;
+  tensor.element = *element;
+  tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
+  nb::object interface = array.attr("__array_interface__");
+  const auto address = nb::cast<uintptr_t>(nb::cast<nb::tuple>(interface["data"])[0]);
+  tensor.data = std::make_shared<NumpyBuffer>(array, reinterpret_cast<const uint8_t*>(address), tensor.nbytes());
+  return tensor;
+}
+
+nb::object TensorToNumpyWritable(const Tensor& tensor) {
   auto* keep = new std::shared_ptr<arrow::Buffer>(tensor.data);
   nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<std::shared_ptr<arrow::Buffer>*>(p); });
   void* data = tensor.data ? const_cast<uint8_t*>(tensor.data->data()) : nullptr;

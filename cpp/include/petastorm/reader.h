@@ -118,6 +118,8 @@ class Reader {
   ReaderDiagnostics diagnostics() const;
   // The seed in use (the drawn one when none was given).
   uint64_t seed() const;
+  // The share of the plan this reader reads (ItemSlice{} for Open).
+  ItemSlice item_slice() const;
   int64_t num_row_groups_planned() const;
   // The row groups this reader reads (indexes into Dataset::row_groups()), in storage order.
   const std::vector<int64_t>& planned_row_groups() const;

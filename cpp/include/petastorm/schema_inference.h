@@ -15,27 +15,18 @@
 #include <arrow/type_fwd.h>
 
 #include "petastorm/dataset.h"
+#include "petastorm/numpy_column.h"
 #include "petastorm/schema.h"
 
 namespace petastorm {
 
-// The numpy element type and shape of the values of one stored column, or NotImplemented
-// (naming `name` and the type) for a type that cannot be delivered (unions, intervals,
-// extension types, ...):
-//   bool, int8..uint64, float16/32/64 -> the same numpy type, shape ()
-//   string, large_string, string_view -> str;  binary, large_binary, fixed_size_binary -> bytes
-//   date32, date64, timestamp (any unit, any time zone) -> datetime64
-//   time32 -> int32, time64 -> int64, duration -> int64 (counts of the column's unit)
-//   decimal32/64/128/256 -> decimal
-//   dictionary<index, value> -> as its value type
-//   struct, map, null -> object
-//   list<T>, large_list<T>, list_view<T> -> T's type, shape (None,) + T's shape
-//   fixed_size_list<T>[k] -> T's type, shape (k,) + T's shape
-struct InferredType {
-  ScalarType dtype = ScalarType::kObject;
-  FieldShape shape;
-};
-arrow::Result<InferredType> InferFieldType(const std::string& name, const arrow::DataType& type);
+// The numpy element type and shape of one stored column: numpy_column.h's NumpyTypeOf, the
+// one rule (docs/types.md).
+using InferredType = NumpyType;
+inline arrow::Result<InferredType> InferFieldType(const std::string& name, const arrow::DataType& type) {
+  return NumpyTypeOf(name, type);
+}
+
 
 // A column the inference leaves out, and why.
 struct UnsupportedColumn {

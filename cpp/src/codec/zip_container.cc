@@ -7,6 +7,8 @@
 #include <limits>
 #include <optional>
 
+#include "util/crc32_internal.h"
+
 namespace petastorm::internal {
 namespace {
 
@@ -70,11 +72,7 @@ uint16_t NameFlags(std::string_view name) {
              : 0;
 }
 
-uint32_t Crc32(const uint8_t* data, int64_t size) {
-  uLong crc = crc32_z(0L, Z_NULL, 0);
-  if (size > 0) crc = crc32_z(crc, data, static_cast<z_size_t>(size));
-  return static_cast<uint32_t>(crc);
-}
+uint32_t Crc32(const uint8_t* data, int64_t size) { return internal::Crc32(0, data, size); }
 
 // Raw-deflates `size` bytes into `out` (room for `capacity` bytes); returns the size written.
 arrow::Result<int64_t> Deflate(const uint8_t* data, int64_t size, uint8_t* out, int64_t capacity) {

@@ -232,7 +232,7 @@ class Reader::Impl {
       if (!result) return nullptr;  // the end
       RowGroupPtr batch = std::move(*result);
       if (!batch || batch->num_rows == 0) {
-        if (slice_.count > 1) return EmptyBatch();
+        if (slice_.count > 1) return EmptyBatch();  // ItemSlice: every item is delivered
         continue;
       }
       rows_delivered_ += batch->num_rows;
@@ -271,13 +271,24 @@ class Reader::Impl {
   }
 
   const WorkProcessor::Config& config() const { return config_; }
+  ItemSlice slice() const { return slice_; }
   const Plan& plan() const { return *plan_; }
 
  private:
-  RowGroupPtr EmptyBatch() const {
+  // No rows, every field (empty tensors, or an empty array of the field's storage type).
+  arrow::Result<RowGroupPtr> EmptyBatch() const {
     auto empty = std::make_shared<DecodedRowGroup>();
     empty->schema = config_.output_schema;
-    return empty;
+    for (const Field& field : config_.output_schema->fields()) {
+      DecodedColumn column;
+      column.field = &field;
+      if (!field.is_tensor()) {
+        ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
+        ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeEmptyArray(type));
+      }
+      empty->columns.push_back(std::move(column));
+    }
+    return RowGroupPtr(std::move(empty));
   }
 
   // The next work item of the plan for this reader (those of its slice), epoch after epoch.
@@ -435,6 +446,7 @@ void Reader::Stop() { impl_->Stop(); }
 void Reader::Join() { impl_->Join(); }
 ReaderDiagnostics Reader::diagnostics() const { return impl_->Diagnostics(); }
 uint64_t Reader::seed() const { return impl_->config().seed; }
+ItemSlice Reader::item_slice() const { return impl_->slice(); }
 const std::vector<int64_t>& Reader::planned_row_groups() const { return impl_->plan().row_groups(); }
 int64_t Reader::num_row_groups_planned() const {
   return static_cast<int64_t>(impl_->plan().row_groups().size());

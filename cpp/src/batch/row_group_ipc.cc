@@ -1,0 +1,330 @@
+#include "petastorm/row_group_ipc.h"
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+
+#include <arrow/array/array_binary.h>
+#include <arrow/array/array_nested.h>
+#include <arrow/array/array_primitive.h>
+#include <arrow/builder.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/reader.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/record_batch.h>
+#include <arrow/type.h>
+#include <arrow/util/bit_util.h>
+#include <arrow/util/key_value_metadata.h>
+
+#include "petastorm/codec.h"
+
+namespace petastorm {
+
+namespace {
+
+constexpr int64_t kFormatVersion = 1;
+constexpr int64_t kTensorAlignment = 8;
+
+constexpr std::string_view kMetaFormat = "petastorm.row_group.format";
+constexpr std::string_view kMetaSchema = "petastorm.row_group.schema";
+constexpr std::string_view kMetaNumRows = "petastorm.row_group.num_rows";
+constexpr std::string_view kMetaSource = "petastorm.row_group.source";
+constexpr std::string_view kMetaColumn = "petastorm.row_group.column";
+constexpr std::string_view kColumnValues = "values";
+constexpr std::string_view kColumnTensors = "tensors";
+
+const std::shared_ptr<arrow::DataType>& TensorStructType() {
+  static const auto type = arrow::struct_({
+      arrow::field("data", arrow::large_binary(), /*nullable=*/false),
+      arrow::field("shape", arrow::list(arrow::field("item", arrow::int64(), false)), false),
+      arrow::field("dtype", arrow::utf8(), false),
+      arrow::field("fortran", arrow::boolean(), false),
+  });
+  return type;
+}
+
+// How a column of a decoded row group is stored.
+bool StoresTensors(const Field& field, const DecodedColumn& column, int64_t num_rows) {
+  if (!field.is_tensor()) return false;
+  if (static_cast<int64_t>(column.tensors.size()) != num_rows) return false;
+  return num_rows > 0 || column.values == nullptr;
+}
+
+arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(
+    const Field& field, const std::vector<std::optional<Tensor>>& tensors) {
+  const int64_t n = static_cast<int64_t>(tensors.size());
+  int64_t data_size = 0;
+  for (const auto& t : tensors) {
+    if (!t) continue;
+    ARROW_RETURN_NOT_OK(t->Validate());
+    data_size += arrow::bit_util::RoundUp(t->nbytes(), kTensorAlignment);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto data_offsets, arrow::AllocateBuffer((n + 1) * sizeof(int64_t)));
+  ARROW_ASSIGN_OR_RAISE(auto data_values, arrow::AllocateBuffer(data_size));
+  ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateEmptyBitmap(n));
+  auto* offsets = reinterpret_cast<int64_t*>(data_offsets->mutable_data());
+  uint8_t* out = data_values->mutable_data();
+  arrow::ListBuilder shapes(arrow::default_memory_pool(),
+                            std::make_shared<arrow::Int64Builder>(),
+                            TensorStructType()->field(1)->type());
+  auto* shape_dims = static_cast<arrow::Int64Builder*>(shapes.value_builder());
+  arrow::StringBuilder dtypes;
+  arrow::BooleanBuilder fortran;
+  int64_t null_count = 0;
+  int64_t position = 0;
+  std::string last_dtype;
+  for (int64_t i = 0; i < n; ++i) {
+    offsets[i] = position;
+    const auto& t = tensors[static_cast<size_t>(i)];
+    ARROW_RETURN_NOT_OK(shapes.Append());
+    if (!t) {
+      ++null_count;
+      ARROW_RETURN_NOT_OK(dtypes.Append(""));
+      ARROW_RETURN_NOT_OK(fortran.Append(false));
+      continue;
+    }
+    arrow::bit_util::SetBit(validity->mutable_data(), i);
+    const int64_t nbytes = t->nbytes();
+    const int64_t padded = arrow::bit_util::RoundUp(nbytes, kTensorAlignment);
+    if (nbytes > 0) std::memcpy(out + position, t->data->data(), static_cast<size_t>(nbytes));
+    std::memset(out + position + nbytes, 0, static_cast<size_t>(padded - nbytes));
+    position += padded;
+    ARROW_RETURN_NOT_OK(shape_dims->AppendValues(t->shape));
+    std::string dtype = t->element.TypeString();
+    if (dtype != last_dtype) {
+      // Only what reads back the same can be stored.
+      auto parsed = ElementType::FromTypeString(dtype);
+      if (!parsed.ok() || !(*parsed == t->element)) {
+        return arrow::Status::NotImplemented("Field '", field.name, "': element type ", dtype,
+                                             " cannot be cached");
+      }
+      last_dtype = dtype;
+    }
+    ARROW_RETURN_NOT_OK(dtypes.Append(dtype));
+    ARROW_RETURN_NOT_OK(fortran.Append(t->fortran_order));
+  }
+  offsets[n] = position;
+  auto data = std::make_shared<arrow::LargeBinaryArray>(n, std::move(data_offsets),
+                                                        std::move(data_values));
+  ARROW_ASSIGN_OR_RAISE(auto shape_array, shapes.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto dtype_array, dtypes.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto fortran_array, fortran.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto array,
+                        arrow::StructArray::Make(arrow::ArrayVector{data, shape_array, dtype_array, fortran_array},
+                                                 TensorStructType()->fields(),
+                                                 null_count > 0 ? validity : nullptr, null_count));
+  return array;
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToRecordBatch(const DecodedRowGroup& group,
+                                                                 const Unischema& schema,
+                                                                 const std::string& schema_json,
+                                                                 const IpcMetadata& extra) {
+  arrow::FieldVector fields;
+  arrow::ArrayVector arrays;
+  for (const Field& field : schema.fields()) {
+    const DecodedColumn* column = group.column(field.name);
+    if (!column) {
+      return arrow::Status::Invalid("The row group does not hold field '", field.name, "'");
+    }
+    std::shared_ptr<arrow::Array> array;
+    std::string_view kind;
+    if (StoresTensors(field, *column, group.num_rows)) {
+      ARROW_ASSIGN_OR_RAISE(array, TensorsToArray(field, column->tensors));
+      kind = kColumnTensors;
+    } else {
+      if (!column->values || column->values->length() != group.num_rows) {
+        return arrow::Status::Invalid("The row group's field '", field.name, "' holds ",
+                                      column->values ? column->values->length() : 0, " values and ",
+                                      column->tensors.size(), " tensors for ", group.num_rows, " rows");
+      }
+      array = column->values;
+      kind = kColumnValues;
+    }
+    fields.push_back(arrow::field(field.name, array->type(), /*nullable=*/true,
+                                  arrow::key_value_metadata({std::string(kMetaColumn)}, {std::string(kind)})));
+    arrays.push_back(std::move(array));
+  }
+  std::vector<std::string> keys{std::string(kMetaFormat), std::string(kMetaSchema), std::string(kMetaNumRows),
+                                std::string(kMetaSource)};
+  std::vector<std::string> values{std::to_string(kFormatVersion), schema_json, std::to_string(group.num_rows),
+                                  std::to_string(group.source.file_index) + " " +
+                                      std::to_string(group.source.row_group)};
+  for (const auto& [key, value] : extra) {
+    keys.push_back(key);
+    values.push_back(value);
+  }
+  return arrow::RecordBatch::Make(arrow::schema(std::move(fields), arrow::key_value_metadata(keys, values)),
+                                  group.num_rows, std::move(arrays));
+}
+
+arrow::Result<std::string> GetMetadata(const arrow::KeyValueMetadata& metadata,
+                                       std::string_view key) {
+  auto value = metadata.Get(std::string(key));
+  if (!value.ok()) return arrow::Status::Invalid("no '", key, "' in the row group's IPC metadata");
+  return value.MoveValueUnsafe();
+}
+
+arrow::Result<int64_t> ParseInt(std::string_view text) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return arrow::Status::Invalid("bad number '", text, "' in the row group's IPC metadata");
+  }
+  return value;
+}
+
+arrow::Status ArrayToTensors(const Field& field, const arrow::Array& array,
+                             std::vector<std::optional<Tensor>>* out) {
+  if (!array.type()->Equals(*TensorStructType())) {
+    return arrow::Status::Invalid("field '", field.name, "' has tensor column type ",
+                                  array.type()->ToString());
+  }
+  const auto& tensors = static_cast<const arrow::StructArray&>(array);
+  const auto& data = static_cast<const arrow::LargeBinaryArray&>(*tensors.field(0));
+  const auto& shapes = static_cast<const arrow::ListArray&>(*tensors.field(1));
+  const auto& dims = static_cast<const arrow::Int64Array&>(*shapes.values());
+  const auto& dtypes = static_cast<const arrow::StringArray&>(*tensors.field(2));
+  const auto& fortran = static_cast<const arrow::BooleanArray&>(*tensors.field(3));
+  const std::shared_ptr<arrow::Buffer>& bytes = data.value_data();
+  out->assign(static_cast<size_t>(array.length()), std::nullopt);
+  std::unordered_map<std::string_view, ElementType> elements;
+  for (int64_t i = 0; i < array.length(); ++i) {
+    if (tensors.IsNull(i)) continue;
+    auto row_error = [&](auto&&... args) {
+      return arrow::Status::Invalid("field '", field.name, "' row ", i, ": ", args...);
+    };
+    const std::string_view dtype = dtypes.GetView(i);
+    auto found = elements.find(dtype);
+    if (found == elements.end()) {
+      auto parsed = ElementType::FromTypeString(dtype);
+      if (!parsed.ok()) return row_error(parsed.status().message());
+      found = elements.emplace(dtype, *parsed).first;
+    }
+    Tensor t;
+    t.element = found->second;
+    t.fortran_order = fortran.Value(i);
+    const int64_t* shape_begin = dims.raw_values() + shapes.value_offset(i);
+    t.shape.assign(shape_begin, shape_begin + shapes.value_length(i));
+    for (int64_t d : t.shape) {
+      if (d < 0) return row_error("negative dimension");
+    }
+    const int64_t elements_count = t.num_elements();
+    if (t.element.itemsize > 0 &&
+        elements_count > std::numeric_limits<int64_t>::max() / t.element.itemsize) {
+      return row_error("shape ", ShapeToString(t.shape), " is too large");
+    }
+    const int64_t nbytes = t.nbytes();
+    const int64_t stored = data.value_length(i);
+    if (stored != arrow::bit_util::RoundUp(nbytes, kTensorAlignment)) {
+      return row_error(stored, " bytes stored for a tensor of ", nbytes);
+    }
+    t.data = arrow::SliceBuffer(bytes, data.value_offset(i), nbytes);
+    if (nbytes > 0 && reinterpret_cast<uintptr_t>(t.data->data()) % kTensorAlignment != 0) {
+      ARROW_ASSIGN_OR_RAISE(t.data, arrow::Buffer::CopyNonOwned(*t.data,
+                                                               arrow::default_cpu_memory_manager()));
+    }
+    ARROW_RETURN_NOT_OK(CheckTensorForField(field, t));
+    (*out)[static_cast<size_t>(i)] = std::move(t);
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Status WriteRowGroupIpc(const DecodedRowGroup& group, const Unischema& schema, const std::string& schema_json,
+                               const IpcMetadata& extra, arrow::io::OutputStream* out) {
+  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, extra));
+  arrow::ipc::IpcWriteOptions options = arrow::ipc::IpcWriteOptions::Defaults();
+  options.use_threads = false;
+  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(out, record->schema(), options));
+  ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*record));
+  return writer->Close();
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> RowGroupToIpc(const DecodedRowGroup& group, const IpcMetadata& extra) {
+  if (!group.schema) return arrow::Status::Invalid("RowGroupToIpc: the row group has no schema");
+  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+  ARROW_RETURN_NOT_OK(WriteRowGroupIpc(group, *group.schema, group.schema->ToJson(), extra, sink.get()));
+  return sink->Finish();
+}
+
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> RowGroupFromIpc(const std::shared_ptr<arrow::Buffer>& buffer,
+                                                                      const std::shared_ptr<const Unischema>& schema,
+                                                                      IpcMetadata* extra) {
+  if (!schema) return arrow::Status::Invalid("RowGroupFromIpc: no schema");
+  arrow::ipc::IpcReadOptions options = arrow::ipc::IpcReadOptions::Defaults();
+  options.use_threads = false;
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::ipc::RecordBatchStreamReader::Open(
+                                         std::make_shared<arrow::io::BufferReader>(buffer), options));
+  const auto& arrow_schema = reader->schema();
+  if (!arrow_schema->metadata()) return arrow::Status::Invalid("no row group metadata");
+  const auto& metadata = *arrow_schema->metadata();
+  ARROW_ASSIGN_OR_RAISE(std::string format, GetMetadata(metadata, kMetaFormat));
+  if (format != std::to_string(kFormatVersion)) {
+    return arrow::Status::Invalid("row group IPC format ", format, ", expected ", kFormatVersion);
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string stored_schema, GetMetadata(metadata, kMetaSchema));
+  if (stored_schema != schema->ToJson()) {
+    return arrow::Status::Invalid("it holds rows of another schema");
+  }
+  ARROW_ASSIGN_OR_RAISE(std::string num_rows_text, GetMetadata(metadata, kMetaNumRows));
+  ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, ParseInt(num_rows_text));
+  ARROW_ASSIGN_OR_RAISE(std::string source_text, GetMetadata(metadata, kMetaSource));
+  const size_t space = source_text.find(' ');
+  if (space == std::string::npos) return arrow::Status::Invalid("bad source '", source_text, "'");
+  ARROW_ASSIGN_OR_RAISE(const int64_t file_index, ParseInt(std::string_view(source_text).substr(0, space)));
+  ARROW_ASSIGN_OR_RAISE(const int64_t row_group, ParseInt(std::string_view(source_text).substr(space + 1)));
+  if (extra) {
+    extra->clear();
+    for (int64_t i = 0; i < metadata.size(); ++i) {
+      if (std::string_view(metadata.key(i)).substr(0, 20) == "petastorm.row_group.") continue;
+      extra->emplace_back(metadata.key(i), metadata.value(i));
+    }
+  }
+
+  std::shared_ptr<arrow::RecordBatch> record;
+  ARROW_RETURN_NOT_OK(reader->ReadNext(&record));
+  if (!record) return arrow::Status::Invalid("no record batch");
+  std::shared_ptr<arrow::RecordBatch> more;
+  ARROW_RETURN_NOT_OK(reader->ReadNext(&more));
+  if (more) return arrow::Status::Invalid("more than one record batch");
+  if (record->num_rows() != num_rows) {
+    return arrow::Status::Invalid("the record batch has ", record->num_rows(), " rows, expected ", num_rows);
+  }
+  ARROW_RETURN_NOT_OK(record->ValidateFull());
+
+  const auto& fields = schema->fields();
+  if (record->num_columns() != static_cast<int>(fields.size())) {
+    return arrow::Status::Invalid(record->num_columns(), " columns for ", fields.size(), " fields");
+  }
+  auto group = std::make_shared<DecodedRowGroup>();
+  group->schema = schema;
+  group->num_rows = num_rows;
+  group->source.file_index = static_cast<int>(file_index);
+  group->source.row_group = static_cast<int>(row_group);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const Field& field = fields[i];
+    const auto& arrow_field = record->schema()->field(static_cast<int>(i));
+    if (arrow_field->name() != field.name) {
+      return arrow::Status::Invalid("column ", i, " is '", arrow_field->name(), "', expected '", field.name, "'");
+    }
+    if (!arrow_field->metadata()) return arrow::Status::Invalid("column '", field.name, "' has no metadata");
+    ARROW_ASSIGN_OR_RAISE(std::string kind, GetMetadata(*arrow_field->metadata(), kMetaColumn));
+    DecodedColumn column;
+    column.field = &field;
+    if (kind == kColumnTensors && field.is_tensor()) {
+      ARROW_RETURN_NOT_OK(ArrayToTensors(field, *record->column(static_cast<int>(i)), &column.tensors));
+    } else if (kind == kColumnValues) {
+      column.values = record->column(static_cast<int>(i));
+    } else {
+      return arrow::Status::Invalid("column '", field.name, "' is of kind '", kind, "'");
+    }
+    group->columns.push_back(std::move(column));
+  }
+  return group;
+}
+
+}  // namespace petastorm
