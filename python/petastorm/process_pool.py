@@ -5,17 +5,22 @@ Each worker is a fresh interpreter started through this package's own entry poin
 without an ``if __name__ == '__main__':`` guard, or one read from standard input, runs once.
 Each runs the same C++ plan (same seed) and takes every N-th work item (an ItemSlice); it reads,
 decodes, evaluates the predicate and applies the transform, then sends the item's decoded row
-group in its Arrow IPC form (petastorm/row_group_ipc.h), serialized in C++, in a memfd passed
-over a Unix socket: the parent maps it and reads it back in C++, its arrays and tensors views of
-the mapping (a private copy-on-write mapping: writable, no copy). No Python loop over rows on
-either side. The parent takes items round-robin, so the order is the plan's, as with threads.
+group in its Arrow IPC form (petastorm/row_group_ipc.h), serialized in C++ straight into a slot of
+shared memory (a memfd) whose descriptor goes over a Unix socket: the parent maps it and reads it
+back in C++, its arrays and tensors views of the mapping (a private copy-on-write mapping:
+writable, no copy). When the parent's last view of a row group goes, the slot goes back to its
+worker for reuse. No Python loop over rows on either side. The parent takes items round-robin, so the order is the plan's, as with threads.
 
-Each worker runs at most ``_CREDITS`` items ahead of the parent (a byte per item consumed goes
+Workers are reused: when a reader has read all its items, its workers wait for the next
+process-pool reader of the same process (``IDLE_SECONDS`` at most), so a loop that makes a reader
+per epoch starts the interpreters once. Each worker runs at most ``_CREDITS`` items ahead of the parent (a byte per item consumed goes
 back), so memory stays bounded. Functions (transforms, predicates) travel by pickle: by
 reference when importable, by value when they are defined in the main script (as dill does for
 Petastorm), so a script's functions and lambdas work; others (a lambda in a module) must be
 module-level.
 """
+import array
+import atexit
 import builtins
 import importlib
 import io
@@ -32,7 +37,8 @@ import types
 from petastorm import _core
 
 _DATA, _ERROR, _END = b'D', b'E', b'X'
-_HEADER = struct.Struct('<cQ')
+_HEADER = struct.Struct('<cQq')  # tag, payload size, shared-memory slot (-1: none)
+_RELEASE = struct.Struct('<cq')  # b'r', slot
 _CREDITS = 2
 
 
@@ -94,6 +100,84 @@ def dumps_for_worker(obj):
 
 # --- The parent's side ------------------------------------------------------------------------
 
+# Workers that finished a reader's items wait here for the next process-pool reader of this
+# process (a training loop makes a reader per epoch: it then pays the interpreter start once).
+# A worker left idle for IDLE_SECONDS exits by itself.
+IDLE_SECONDS = 30
+_idle = []
+_idle_pid = os.getpid()
+
+
+class _Worker(object):
+    """A worker process, the parent's end of its socket, and the queue of its slots the
+    parent's row groups have let go of."""
+
+    def __init__(self):
+        self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(_import_paths())
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'petastorm.process_worker', str(child.fileno()), str(IDLE_SECONDS)],
+            pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        child.close()
+        self.queue = _core.ReleaseQueue()
+
+    def tell(self, message):
+        try:
+            self.sock.send(message)
+        except OSError:
+            pass  # the worker left; what it sent is still to be read
+
+    def release_slots(self):
+        for slot in self.queue.take():
+            self.tell(_RELEASE.pack(b'r', slot))
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def kill(self):
+        if self.alive():
+            self.process.terminate()
+        self.process.wait()
+        self.sock.close()
+
+
+def _import_paths():
+    """Where the parent imports from (its script's directory, test paths, ...)."""
+    return [p if p else os.getcwd() for p in sys.path]
+
+
+def _take_workers(count):
+    global _idle, _idle_pid
+    if _idle_pid != os.getpid():  # a forked child: those are its parent's workers
+        _idle, _idle_pid = [], os.getpid()
+    workers = []
+    while _idle and len(workers) < count:
+        worker = _idle.pop()
+        if worker.alive():
+            workers.append(worker)
+        else:
+            worker.kill()
+    while len(workers) < count:
+        workers.append(_Worker())
+    return workers
+
+
+def _return_workers(workers):
+    if _idle_pid == os.getpid():
+        _idle.extend(workers)
+    else:
+        for worker in workers:
+            worker.kill()
+
+
+@atexit.register
+def _kill_idle_workers():
+    if _idle_pid == os.getpid():
+        while _idle:
+            _idle.pop().kill()
+
+
 class ProcessPool(object):
     """Worker processes and the parent's round-robin collection of their row groups.
 
@@ -107,29 +191,20 @@ class ProcessPool(object):
         self._count = workers_count
         self._payload = dumps_for_worker(worker_spec)
         self._schema = schema
-        self._procs = []
-        self._socks = []
+        self._workers = []
         self._error = None
         self._start()
 
     def _start(self):
-        env = dict(os.environ)
-        # The child finds what the parent imports (its script's directory, test paths, ...).
-        paths = [p if p else os.getcwd() for p in sys.path]
-        env['PYTHONPATH'] = os.pathsep.join(paths)
-        for k in range(self._count):
-            parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            process = subprocess.Popen(
-                [sys.executable, '-m', 'petastorm.process_worker', str(child.fileno())],
-                pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
-            child.close()
-            init = pickle.dumps({'slice_index': k, 'slice_count': self._count, 'credits': _CREDITS})
-            _send_blob(parent, init)
-            _send_blob(parent, self._payload)
-            self._procs.append(process)
-            self._socks.append(parent)
+        self._workers = _take_workers(self._count)
+        for k, worker in enumerate(self._workers):
+            worker.release_slots()
+            job = pickle.dumps({'slice_index': k, 'slice_count': self._count, 'credits': _CREDITS,
+                                'sys_path': _import_paths(), 'spec': self._payload})
+            _send_blob(worker.sock, job)
         self._sequence = 0
         self._done = False
+        self._ended = set()  # workers whose end marker was read
         self._error = None
 
     def next(self):
@@ -140,9 +215,28 @@ class ProcessPool(object):
         if self._done:
             return None
         k = self._sequence % self._count
-        sock = self._socks[k]
+        worker = self._workers[k]
+        tag, size, slot, fds = self._receive(k)
+        if tag == _END:
+            self._ended.add(k)
+            self._done = True
+            return None
+        if tag == _ERROR:
+            self._fail(pickle.loads(_map(fds[0], size)))
         try:
-            message, fds, _, _ = socket.recv_fds(sock, _HEADER.size, 1)
+            group = _core.row_group_from_memfd(fds[0], size, self._schema, worker.queue, slot)
+        finally:
+            os.close(fds[0])
+        self._sequence += 1
+        worker.tell(b'c')  # one more item may go ahead
+        for other in self._workers:
+            other.release_slots()
+        return group
+
+    def _receive(self, k):
+        worker = self._workers[k]
+        try:
+            message, fds = recv_fds(worker.sock, _HEADER.size)
         except OSError as e:
             message, fds = b'', []
             reason = str(e)
@@ -151,22 +245,10 @@ class ProcessPool(object):
         if len(message) != _HEADER.size:
             for fd in fds:
                 os.close(fd)
-            code = self._procs[k].poll()
             self._fail(RuntimeError('Reader worker process {} exited unexpectedly (exit code {}){}'.format(
-                k, code, ': ' + reason if reason else '')))
-        tag, size = _HEADER.unpack(message)
-        if tag == _END:
-            self._done = True
-            return None
-        mapping = _map(fds[0], size)
-        if tag == _ERROR:
-            self._fail(pickle.loads(mapping))
-        self._sequence += 1
-        try:
-            sock.send(b'c')  # one more item may go ahead
-        except OSError:
-            pass  # the worker has sent all its items and left; its end marker is waiting
-        return _core.DecodedRowGroup.from_ipc(mapping, self._schema)
+                k, worker.process.poll(), ': ' + reason if reason else '')))
+        tag, size, slot = _HEADER.unpack(message)
+        return tag, size, slot, fds
 
     def _fail(self, error):
         self._error = error
@@ -174,31 +256,60 @@ class ProcessPool(object):
         raise error
 
     def stop(self):
-        for process in self._procs:
-            if process.poll() is None:
-                process.terminate()
+        """Ends this pool's use of its workers: those that delivered all their items wait for
+        the next reader; the others (stopped mid-way, failed) are terminated."""
+        if not self._workers:
+            self._done = True
+            return
+        keep = []
+        for k, worker in enumerate(self._workers):
+            if self._error is None and self._done and self._finished(k):
+                keep.append(worker)
+            else:
+                worker.kill()
+        self._workers = []
         self._done = True
+        _return_workers(keep)
+
+    def _finished(self, k):
+        """Whether worker k has sent its end marker (reading it if it is waiting)."""
+        if k in self._ended:
+            return True
+        worker = self._workers[k]
+        worker.sock.settimeout(1.0)
+        try:
+            message = worker.sock.recv(_HEADER.size)
+        except OSError:
+            return False
+        finally:
+            worker.sock.settimeout(None)
+        return len(message) == _HEADER.size and _HEADER.unpack(message)[0] == _END
 
     def join(self):
-        for process in self._procs:
-            process.wait()
-        for sock in self._socks:
-            sock.close()
-        self._procs = []
-        self._socks = []
+        """Waits for the workers this pool terminated."""
 
     def restart(self):
         self.stop()
-        self.join()
         self._start()
+
+
+def recv_fds(sock, bufsize, flags=0):
+    """One message and the descriptors passed with it (socket.recv_fds, which ignores `flags`
+    before Python 3.12)."""
+    fds = array.array('i')
+    message, ancillary, _, _ = sock.recvmsg(bufsize, socket.CMSG_LEN(4 * fds.itemsize), flags)
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[:len(data) - (len(data) % fds.itemsize)])
+    return message, list(fds)
 
 
 def _send_blob(sock, data):
     """A payload of any size over a SEQPACKET socket, in a memfd."""
-    fd = os.memfd_create('petastorm-init', os.MFD_CLOEXEC)
+    fd = os.memfd_create('petastorm-job', os.MFD_CLOEXEC)
     try:
         _write_all(fd, data)
-        socket.send_fds(sock, [_HEADER.pack(_DATA, len(data))], [fd])
+        socket.send_fds(sock, [_HEADER.pack(_DATA, len(data), -1)], [fd])
     finally:
         os.close(fd)
 

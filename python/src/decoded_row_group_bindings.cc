@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+
 #include "petastorm/decoded_row_group.h"
 #include "petastorm/numpy_column.h"
 #include "petastorm/row_group_ipc.h"

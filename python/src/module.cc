@@ -15,6 +15,7 @@ void BindBatcher(nb::module_& m);
 void BindSchemaInference(nb::module_& m);
 void BindDecodedRowGroup(nb::module_& m);
 void BindNumpyColumns(nb::module_& m);
+void BindProcessPool(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
@@ -31,4 +32,5 @@ NB_MODULE(_core, m) {
   BindSchemaInference(m);
   BindDecodedRowGroup(m);
   BindNumpyColumns(m);
+  BindProcessPool(m);
 }

@@ -16,6 +16,7 @@
 // numpy type string.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,6 +41,12 @@ arrow::Status WriteRowGroupIpc(const DecodedRowGroup& group, const Unischema& sc
 // The IPC form in one buffer.
 arrow::Result<std::shared_ptr<arrow::Buffer>> RowGroupToIpc(const DecodedRowGroup& group,
                                                             const IpcMetadata& extra = {});
+
+// The IPC form written into memory of exactly its size, which `allocate(size)` provides (a
+// shared-memory mapping, say): the tensor bytes are copied once into one column, then once into
+// that memory, with no reallocation on the way. Returns the size.
+using IpcAllocator = std::function<arrow::Result<std::shared_ptr<arrow::MutableBuffer>>(int64_t size)>;
+arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const IpcAllocator& allocate);
 
 // Reads the IPC form in `buffer`, which must hold batches of `schema` (compared as JSON: the
 // JSON stored, schema->ToJson()). The result's fields point into `schema`; its tensors and

@@ -52,20 +52,39 @@ bool StoresTensors(const Field& field, const DecodedColumn& column, int64_t num_
   return num_rows > 0 || column.values == nullptr;
 }
 
-arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(
-    const Field& field, const std::vector<std::optional<Tensor>>& tensors) {
-  const int64_t n = static_cast<int64_t>(tensors.size());
-  int64_t data_size = 0;
+// The bytes a tensor column's `data` child holds: every tensor padded to kTensorAlignment.
+arrow::Result<int64_t> TensorDataSize(const std::vector<std::optional<Tensor>>& tensors) {
+  int64_t size = 0;
   for (const auto& t : tensors) {
     if (!t) continue;
     ARROW_RETURN_NOT_OK(t->Validate());
-    data_size += arrow::bit_util::RoundUp(t->nbytes(), kTensorAlignment);
+    size += arrow::bit_util::RoundUp(t->nbytes(), kTensorAlignment);
+  }
+  return size;
+}
+
+// Where the tensor bytes of the tensor columns go (one entry per tensor column, in schema
+// order): a buffer of TensorDataSize bytes, filled when `fill`. Empty: new buffers, filled.
+struct TensorDataPlan {
+  std::vector<std::shared_ptr<arrow::Buffer>> buffers;
+  bool fill = true;
+};
+
+arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(const Field& field,
+                                                            const std::vector<std::optional<Tensor>>& tensors,
+                                                            std::shared_ptr<arrow::Buffer> data_values, bool fill) {
+  const int64_t n = static_cast<int64_t>(tensors.size());
+  ARROW_ASSIGN_OR_RAISE(const int64_t data_size, TensorDataSize(tensors));
+  if (!data_values) {
+    ARROW_ASSIGN_OR_RAISE(data_values, arrow::AllocateBuffer(data_size));
+  } else if (data_values->size() != data_size) {
+    return arrow::Status::Invalid("Field '", field.name, "': ", data_values->size(), " bytes for ", data_size,
+                                  " bytes of tensors");
   }
   ARROW_ASSIGN_OR_RAISE(auto data_offsets, arrow::AllocateBuffer((n + 1) * sizeof(int64_t)));
-  ARROW_ASSIGN_OR_RAISE(auto data_values, arrow::AllocateBuffer(data_size));
   ARROW_ASSIGN_OR_RAISE(auto validity, arrow::AllocateEmptyBitmap(n));
   auto* offsets = reinterpret_cast<int64_t*>(data_offsets->mutable_data());
-  uint8_t* out = data_values->mutable_data();
+  uint8_t* out = fill ? const_cast<uint8_t*>(data_values->data()) : nullptr;
   arrow::ListBuilder shapes(arrow::default_memory_pool(),
                             std::make_shared<arrow::Int64Builder>(),
                             TensorStructType()->field(1)->type());
@@ -88,8 +107,10 @@ arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(
     arrow::bit_util::SetBit(validity->mutable_data(), i);
     const int64_t nbytes = t->nbytes();
     const int64_t padded = arrow::bit_util::RoundUp(nbytes, kTensorAlignment);
-    if (nbytes > 0) std::memcpy(out + position, t->data->data(), static_cast<size_t>(nbytes));
-    std::memset(out + position + nbytes, 0, static_cast<size_t>(padded - nbytes));
+    if (out) {
+      if (nbytes > 0) std::memcpy(out + position, t->data->data(), static_cast<size_t>(nbytes));
+      std::memset(out + position + nbytes, 0, static_cast<size_t>(padded - nbytes));
+    }
     position += padded;
     ARROW_RETURN_NOT_OK(shape_dims->AppendValues(t->shape));
     std::string dtype = t->element.TypeString();
@@ -121,9 +142,11 @@ arrow::Result<std::shared_ptr<arrow::Array>> TensorsToArray(
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToRecordBatch(const DecodedRowGroup& group,
                                                                  const Unischema& schema,
                                                                  const std::string& schema_json,
-                                                                 const IpcMetadata& extra) {
+                                                                 const IpcMetadata& extra,
+                                                                 const TensorDataPlan& plan = {}) {
   arrow::FieldVector fields;
   arrow::ArrayVector arrays;
+  size_t tensor_column = 0;
   for (const Field& field : schema.fields()) {
     const DecodedColumn* column = group.column(field.name);
     if (!column) {
@@ -132,7 +155,10 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ToRecordBatch(const DecodedRo
     std::shared_ptr<arrow::Array> array;
     std::string_view kind;
     if (StoresTensors(field, *column, group.num_rows)) {
-      ARROW_ASSIGN_OR_RAISE(array, TensorsToArray(field, column->tensors));
+      std::shared_ptr<arrow::Buffer> data;
+      if (tensor_column < plan.buffers.size()) data = plan.buffers[tensor_column];
+      ++tensor_column;
+      ARROW_ASSIGN_OR_RAISE(array, TensorsToArray(field, column->tensors, std::move(data), plan.fill));
       kind = kColumnTensors;
     } else {
       if (!column->values || column->values->length() != group.num_rows) {
@@ -232,23 +258,137 @@ arrow::Status ArrayToTensors(const Field& field, const arrow::Array& array,
   return arrow::Status::OK();
 }
 
+arrow::Status WriteStream(const arrow::RecordBatch& record, arrow::io::OutputStream* out) {
+  arrow::ipc::IpcWriteOptions options = arrow::ipc::IpcWriteOptions::Defaults();
+  options.use_threads = false;
+  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(out, record.schema(), options));
+  ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(record));
+  return writer->Close();
+}
+
+// Addresses that stand for tensor columns' bytes in the planning pass (never dereferenced).
+const uint8_t kSentinels[256] = {};
+
+// Counts bytes like MockOutputStream, and notes where each placeholder buffer is written.
+class PlacementRecorder : public arrow::io::OutputStream {
+ public:
+  explicit PlacementRecorder(const std::vector<std::shared_ptr<arrow::Buffer>>& placeholders)
+      : placeholders_(placeholders), offsets_(placeholders.size(), -1) {}
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    for (size_t k = 0; k < placeholders_.size(); ++k) {
+      if (data == placeholders_[k]->data() && nbytes == placeholders_[k]->size()) offsets_[k] = position_;
+    }
+    position_ += nbytes;
+    return arrow::Status::OK();
+  }
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  int64_t position() const { return position_; }
+  const std::vector<int64_t>& offsets() const { return offsets_; }
+
+ private:
+  const std::vector<std::shared_ptr<arrow::Buffer>>& placeholders_;
+  std::vector<int64_t> offsets_;
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
+// Writes into `memory`, skipping the copy of what is already in its place.
+class InPlaceWriter : public arrow::io::OutputStream {
+ public:
+  explicit InPlaceWriter(std::shared_ptr<arrow::Buffer> memory) : memory_(std::move(memory)) {}
+  arrow::Status Write(const void* data, int64_t nbytes) override {
+    if (position_ + nbytes > memory_->size()) return arrow::Status::IOError("InPlaceWriter: out of room");
+    uint8_t* dst = const_cast<uint8_t*>(memory_->data()) + position_;
+    if (data != dst && nbytes > 0) std::memcpy(dst, data, static_cast<size_t>(nbytes));
+    position_ += nbytes;
+    return arrow::Status::OK();
+  }
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  int64_t position() const { return position_; }
+
+ private:
+  std::shared_ptr<arrow::Buffer> memory_;
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 arrow::Status WriteRowGroupIpc(const DecodedRowGroup& group, const Unischema& schema, const std::string& schema_json,
                                const IpcMetadata& extra, arrow::io::OutputStream* out) {
   ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, extra));
-  arrow::ipc::IpcWriteOptions options = arrow::ipc::IpcWriteOptions::Defaults();
-  options.use_threads = false;
-  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(out, record->schema(), options));
-  ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*record));
-  return writer->Close();
+  return WriteStream(*record, out);
+}
+
+arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const IpcAllocator& allocate) {
+  if (!group.schema) return arrow::Status::Invalid("RowGroupToIpcInto: the row group has no schema");
+  const Unischema& schema = *group.schema;
+  const std::string schema_json = schema.ToJson();
+  // The tensor columns' byte counts, in schema order.
+  std::vector<int64_t> sizes;
+  for (const Field& field : schema.fields()) {
+    const DecodedColumn* column = group.column(field.name);
+    if (column && StoresTensors(field, *column, group.num_rows)) {
+      ARROW_ASSIGN_OR_RAISE(int64_t size, TensorDataSize(column->tensors));
+      sizes.push_back(size);
+    }
+  }
+  if (sizes.size() > sizeof(kSentinels)) {
+    // Too many tensor columns to plan: two copies, through a heap buffer.
+    ARROW_ASSIGN_OR_RAISE(auto buffer, RowGroupToIpc(group));
+    ARROW_ASSIGN_OR_RAISE(auto memory, allocate(buffer->size()));
+    std::memcpy(memory->mutable_data(), buffer->data(), static_cast<size_t>(buffer->size()));
+    return buffer->size();
+  }
+  // Planning pass: placeholders (never read) stand for the tensor bytes; the stream records where
+  // the IPC writer puts each.
+  TensorDataPlan plan;
+  plan.fill = false;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    plan.buffers.push_back(std::make_shared<arrow::Buffer>(&kSentinels[k], sizes[k]));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto planned, ToRecordBatch(group, schema, schema_json, {}, plan));
+  PlacementRecorder recorder(plan.buffers);
+  ARROW_RETURN_NOT_OK(WriteStream(*planned, &recorder));
+  planned.reset();
+  const int64_t size = recorder.position();
+  ARROW_ASSIGN_OR_RAISE(auto memory, allocate(size));
+  if (!memory || memory->size() < size) return arrow::Status::Invalid("RowGroupToIpcInto: the allocator gave too little");
+  // Writing pass: the tensor bytes are copied straight to their places in `memory`, and the
+  // stream writes everything else around them.
+  plan.fill = true;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    if (recorder.offsets()[k] < 0) return arrow::Status::UnknownError("RowGroupToIpcInto: a tensor column was not placed");
+    plan.buffers[k] = arrow::SliceMutableBuffer(memory, recorder.offsets()[k], sizes[k]);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, {}, plan));
+  InPlaceWriter writer(memory);
+  ARROW_RETURN_NOT_OK(WriteStream(*record, &writer));
+  if (writer.position() != size) return arrow::Status::UnknownError("RowGroupToIpcInto: the two passes differ");
+  return size;
 }
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> RowGroupToIpc(const DecodedRowGroup& group, const IpcMetadata& extra) {
   if (!group.schema) return arrow::Status::Invalid("RowGroupToIpc: the row group has no schema");
-  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
-  ARROW_RETURN_NOT_OK(WriteRowGroupIpc(group, *group.schema, group.schema->ToJson(), extra, sink.get()));
-  return sink->Finish();
+  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, *group.schema, group.schema->ToJson(), extra));
+  arrow::io::MockOutputStream counter;
+  ARROW_RETURN_NOT_OK(WriteStream(*record, &counter));
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::ResizableBuffer> memory,
+                        arrow::AllocateResizableBuffer(counter.GetExtentBytesWritten()));
+  arrow::io::FixedSizeBufferWriter writer(memory);
+  ARROW_RETURN_NOT_OK(WriteStream(*record, &writer));
+  ARROW_RETURN_NOT_OK(writer.Close());
+  return std::shared_ptr<arrow::Buffer>(std::move(memory));
 }
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> RowGroupFromIpc(const std::shared_ptr<arrow::Buffer>& buffer,
