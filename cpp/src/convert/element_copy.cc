@@ -173,4 +173,17 @@ arrow::Result<Tensor> RowMajor(const Tensor& tensor) {
   return out;
 }
 
+arrow::Status CopyTensorAs(const Tensor& tensor, ScalarType type, uint8_t* dst) {
+  ARROW_ASSIGN_OR_RAISE(Tensor row_major, RowMajor(tensor));
+  if (type == row_major.element.type) {
+    if (row_major.nbytes() > 0) std::memcpy(dst, row_major.data->data(), static_cast<size_t>(row_major.nbytes()));
+    return arrow::Status::OK();
+  }
+  Elements e;
+  e.type = row_major.element.type;
+  e.data = row_major.data ? row_major.data->data() : nullptr;
+  CopyElements(e, 0, row_major.num_elements(), type, dst);
+  return arrow::Status::OK();
+}
+
 }  // namespace petastorm::internal

@@ -40,6 +40,12 @@ Elements ElementsOf(const arrow::ArrayData& data, ScalarType type);
 // one byte, 0 or 1). The caller has checked CanConvert(src.type, dst).
 void CopyElements(const Elements& src, int64_t start, int64_t count, ScalarType dst, uint8_t* out);
 
+// Copies a tensor's elements to `dst`, row-major, as `type` elements: the bytes as they are when
+// `type` is the tensor's own type (any type, strings included), else converted (numeric types;
+// the caller has checked CanConvert). The one kernel that stacks tensors (numpy_column.h's
+// StackTensors, the batcher's assembly).
+arrow::Status CopyTensorAs(const Tensor& tensor, ScalarType type, uint8_t* dst);
+
 // A row-major copy of a column-major tensor (numpy's fortran_order); the tensor itself when it
 // is row-major already (or of rank < 2).
 arrow::Result<Tensor> RowMajor(const Tensor& tensor);

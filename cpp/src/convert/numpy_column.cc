@@ -471,8 +471,7 @@ arrow::Result<std::optional<Tensor>> StackTensors(const std::vector<std::optiona
   ARROW_ASSIGN_OR_RAISE(Tensor out, Tensor::Allocate(first.element, std::move(shape)));
   uint8_t* dst = out.data->mutable_data();
   for (const auto& t : tensors) {
-    ARROW_ASSIGN_OR_RAISE(Tensor row, internal::RowMajor(*t));
-    if (row_bytes > 0) std::memcpy(dst, row.data->data(), static_cast<size_t>(row_bytes));
+    ARROW_RETURN_NOT_OK(internal::CopyTensorAs(*t, first.element.type, dst));
     dst += row_bytes;
   }
   return std::optional<Tensor>(std::move(out));

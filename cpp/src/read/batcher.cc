@@ -13,6 +13,7 @@
 
 #include "petastorm/codec.h"
 #include "convert/element_copy_internal.h"
+#include "petastorm/numpy_column.h"
 #include "util/random_internal.h"
 
 namespace petastorm {
@@ -40,12 +41,10 @@ ScalarType Promote(ScalarType type, bool for_torch) {
 
 // How one input lays out one field's rows.
 enum class SourceKind {
-  kPrimitive,      // Arrow fixed-width numbers (or bit-packed booleans): one element per row
-  kFixedSizeList,  // Arrow fixed_size_list (possibly nested) of numbers: row_shape per row
-  kList,           // Arrow list / large_list of numbers (or of fixed-size lists): ragged rows
-  kStacked,        // a Tensor (rows, *row_shape)
-  kTensors,        // one Tensor per row
-  kObject,         // any other Arrow array, batched as an Arrow array
+  kStacked,  // numbers (rows, *row_shape), row-major: a Tensor, or an Arrow column's numpy form
+  kList,     // ragged rows of numbers: row r is elements [offsets[r], offsets[r+1]) * row_shape
+  kTensors,  // one Tensor per row
+  kObject,   // any other Arrow array, batched as an Arrow array
 };
 
 struct Source {
@@ -54,18 +53,17 @@ struct Source {
   Elements elements;                    // numeric Arrow kinds and kStacked: the values
   std::vector<int64_t> row_shape;       // fixed-shape kinds; kList: the shape inside a list item
   int64_t row_elements = 1;             // product of row_shape
-  const int32_t* offsets32 = nullptr;   // kList
-  const int64_t* offsets64 = nullptr;   // kList (large_list)
-  std::optional<Tensor> stacked;        // kStacked (keeps the buffer alive)
+  std::optional<Tensor> stacked;        // kStacked, kList: the values (keeps the buffer alive)
+  std::shared_ptr<const NumpyColumn> numpy;  // kList: the numpy form holding `offsets`
+  const int64_t* offsets = nullptr;     // kList
   std::vector<std::optional<Tensor>> tensors;  // kTensors
   bool numeric_tensors = false;                // kTensors: whether the element type is numeric
-  bool nulls_as_nan = false;                   // kPrimitive floats: `array`'s nulls become NaN
 
   bool numeric() const {
     return kind == SourceKind::kTensors ? numeric_tensors : kind != SourceKind::kObject;
   }
 
-  int64_t ListBegin(int64_t row) const { return offsets32 ? offsets32[row] : offsets64[row]; }
+  int64_t ListBegin(int64_t row) const { return offsets[row]; }
   int64_t ListLength(int64_t row) const { return ListBegin(row + 1) - ListBegin(row); }
 };
 
@@ -79,32 +77,6 @@ std::string NullMessage(const std::string& name) {
   return "Pytorch does not support nullable fields. Found None in " + name;
 }
 
-// Follows nested fixed_size_lists down to fixed-width numbers: the shape and the values
-// (as a slice covering exactly `rows` outer items). nullptr values when the chain ends in
-// anything else.
-struct FixedChain {
-  std::vector<int64_t> shape;
-  std::shared_ptr<arrow::Array> values;  // sliced to the covered elements
-  bool any_nulls = false;
-};
-FixedChain FollowFixedSizeLists(std::shared_ptr<arrow::Array> array) {
-  FixedChain chain;
-  while (array->type_id() == arrow::Type::FIXED_SIZE_LIST) {
-    auto& list = static_cast<const arrow::FixedSizeListArray&>(*array);
-    chain.any_nulls = chain.any_nulls || list.null_count() > 0;
-    const int64_t k = list.value_length();
-    chain.shape.push_back(k);
-    array = list.values()->Slice(list.offset() * k, list.length() * k);
-  }
-  if (!PhysicalType(*array->type())) {
-    chain.values = nullptr;
-    return chain;
-  }
-  chain.any_nulls = chain.any_nulls || array->null_count() > 0;
-  chain.values = std::move(array);
-  return chain;
-}
-
 // A dictionary-encoded array decoded to its value type.
 arrow::Result<std::shared_ptr<arrow::Array>> Decoded(std::shared_ptr<arrow::Array> array) {
   if (array->type_id() != arrow::Type::DICTIONARY) return array;
@@ -114,8 +86,41 @@ arrow::Result<std::shared_ptr<arrow::Array>> Decoded(std::shared_ptr<arrow::Arra
   return arrow::compute::Take(*dict.dictionary(), *dict.indices());
 }
 
+// Whether the array, or the values of its lists at any depth, hold a null.
+bool AnyNulls(const arrow::Array& array) {
+  if (array.null_count() > 0) return true;
+  switch (array.type_id()) {
+    case arrow::Type::FIXED_SIZE_LIST: {
+      const auto& list = static_cast<const arrow::FixedSizeListArray&>(array);
+      const int64_t k = list.value_length();
+      return AnyNulls(*list.values()->Slice(list.offset() * k, list.length() * k));
+    }
+    case arrow::Type::LIST:
+    case arrow::Type::LARGE_LIST: {
+      const auto& list = static_cast<const arrow::BaseListArray<arrow::ListType>&>(array);
+      if (array.type_id() == arrow::Type::LIST) {
+        if (list.length() == 0) return false;
+        const int64_t begin = list.value_offset(0);
+        return AnyNulls(*list.values()->Slice(begin, list.value_offset(list.length()) - begin));
+      }
+      const auto& large = static_cast<const arrow::LargeListArray&>(array);
+      if (large.length() == 0) return false;
+      const int64_t begin = large.value_offset(0);
+      return AnyNulls(*large.values()->Slice(begin, large.value_offset(large.length()) - begin));
+    }
+    default:
+      return false;
+  }
+}
+
+bool IsTimeOrDuration(const arrow::DataType& type) {
+  return type.id() == arrow::Type::TIME32 || type.id() == arrow::Type::TIME64 || type.id() == arrow::Type::DURATION;
+}
+
 // The source of an Arrow column whose values are declared as `declared` (the field's numpy
-// type; std::nullopt: as the Arrow type says).
+// type; std::nullopt: as the Arrow type says). What is numeric, and its layout, is the numpy
+// rule's (numpy_column.h): numbers (and, when the field declares a number, the integer storage
+// of dates and times) become kStacked, ragged lists of numbers kList, everything else kObject.
 arrow::Result<Source> ArraySource(const std::string& name, std::shared_ptr<arrow::Array> array,
                                   std::optional<ScalarType> declared, bool float_nulls_as_nan) {
   ARROW_ASSIGN_OR_RAISE(array, Decoded(std::move(array)));
@@ -123,59 +128,37 @@ arrow::Result<Source> ArraySource(const std::string& name, std::shared_ptr<arrow
   s.array = array;
   s.kind = SourceKind::kObject;
   const arrow::DataType& type = *array->type();
-  const bool numeric_field = !declared || IsNumeric(*declared);
-  if (!numeric_field) return s;
-  if (auto physical = PhysicalType(type)) {
-    // Dates and times are numbers only when the field says so.
-    const bool temporal = type.id() == arrow::Type::DATE32 || type.id() == arrow::Type::DATE64 ||
-                          type.id() == arrow::Type::TIMESTAMP;
-    if (!declared && (temporal || type.id() == arrow::Type::TIME32 ||
-                      type.id() == arrow::Type::TIME64 || type.id() == arrow::Type::DURATION)) {
-      return s;
-    }
-    if (array->null_count() > 0) {
-      const bool is_float = *physical == ScalarType::kFloat32 || *physical == ScalarType::kFloat64;
-      if (!float_nulls_as_nan || !is_float) return arrow::Status::TypeError(NullMessage(name));
-      s.nulls_as_nan = true;
-    }
-    s.kind = SourceKind::kPrimitive;
-    s.elements = ElementsOf(*array->data(), *physical);
-    return s;
+  if (declared && !IsNumeric(*declared)) return s;
+  if (!declared && IsTimeOrDuration(type)) return s;  // numbers only when the field says so
+  auto numpy_type = NumpyTypeOf(name, type);
+  const bool storage_as_number = declared && PhysicalType(type).has_value();
+  if (!storage_as_number && (!numpy_type.ok() || !IsNumeric(numpy_type->dtype))) return s;
+  if (AnyNulls(*array)) {
+    const bool float_scalar = PhysicalType(type) == ScalarType::kFloat32 || PhysicalType(type) == ScalarType::kFloat64;
+    if (!float_nulls_as_nan || !float_scalar) return arrow::Status::TypeError(NullMessage(name));
   }
-  if (type.id() == arrow::Type::FIXED_SIZE_LIST) {
-    FixedChain chain = FollowFixedSizeLists(array);
-    if (!chain.values) return s;
-    if (chain.any_nulls) return arrow::Status::TypeError(NullMessage(name));
-    s.kind = SourceKind::kFixedSizeList;
-    s.row_shape = chain.shape;
-    for (int64_t d : chain.shape) s.row_elements *= d;
-    s.elements = ElementsOf(*chain.values->data(), *PhysicalType(*chain.values->type()));
-    return s;
-  }
-  if (type.id() == arrow::Type::LIST || type.id() == arrow::Type::LARGE_LIST) {
-    std::shared_ptr<arrow::Array> child;
-    if (type.id() == arrow::Type::LIST) {
-      auto& list = static_cast<const arrow::ListArray&>(*array);
-      s.offsets32 = list.raw_value_offsets();
-      child = list.values();
-    } else {
-      auto& list = static_cast<const arrow::LargeListArray&>(*array);
-      s.offsets64 = list.raw_value_offsets();
-      child = list.values();
-    }
-    FixedChain chain = FollowFixedSizeLists(child);
-    if (!chain.values) {
-      s.offsets32 = nullptr;
-      s.offsets64 = nullptr;
-      return s;
-    }
-    if (array->null_count() > 0 || chain.any_nulls) return arrow::Status::TypeError(NullMessage(name));
+  ARROW_ASSIGN_OR_RAISE(NumpyColumn column, ArrowToNumpy(array, NullPolicy::kBatch));
+  auto as_numbers = [](Tensor t) {
+    if (t.element.type == ScalarType::kDatetime64) t.element = ElementType::Of(ScalarType::kInt64);
+    return t;
+  };
+  if (column.kind == NumpyColumn::Kind::kTensor &&
+      (IsNumeric(column.tensor.element.type) || storage_as_number)) {
+    s.kind = SourceKind::kStacked;
+    s.stacked = as_numbers(std::move(column.tensor));
+  } else if (column.kind == NumpyColumn::Kind::kRows && column.child->kind == NumpyColumn::Kind::kTensor &&
+             IsNumeric(column.child->tensor.element.type)) {
     s.kind = SourceKind::kList;
-    s.row_shape = chain.shape;
-    for (int64_t d : chain.shape) s.row_elements *= d;
-    s.elements = ElementsOf(*chain.values->data(), *PhysicalType(*chain.values->type()));
+    s.numpy = std::make_shared<const NumpyColumn>(std::move(column));
+    s.offsets = s.numpy->offsets.data();
+    s.stacked = s.numpy->child->tensor;
+  } else {
     return s;
   }
+  s.row_shape.assign(s.stacked->shape.begin() + 1, s.stacked->shape.end());
+  for (int64_t d : s.row_shape) s.row_elements *= d;
+  s.elements.type = s.stacked->element.type;
+  s.elements.data = s.stacked->data ? s.stacked->data->data() : nullptr;
   return s;
 }
 
@@ -611,7 +594,7 @@ class Batcher::Impl {
         const Source& s = run.chunk->sources[f];
         if (s.kind == SourceKind::kTensors) {
           for (int64_t row = run.begin; row < run.begin + run.count; ++row) {
-            ARROW_RETURN_NOT_OK(CopyTensor(*TensorAt(selection, r, row, f), type, dst));
+            ARROW_RETURN_NOT_OK(internal::CopyTensorAs(*TensorAt(selection, r, row, f), type, dst));
             dst += row_elements * itemsize;
           }
         } else {
@@ -619,7 +602,6 @@ class Batcher::Impl {
           const int64_t first = RowElements(s, run.begin).first;
           const int64_t count = run.count * row_elements;
           CopyElements(s.elements, first, count, type, dst);
-          if (s.nulls_as_nan) ARROW_RETURN_NOT_OK(NullsToNan(s, run.begin, run.count, type, dst, names_[f]));
           dst += count * itemsize;
         }
       }
@@ -641,51 +623,17 @@ class Batcher::Impl {
             continue;
           }
           ARROW_ASSIGN_OR_RAISE(Tensor copy, Tensor::Allocate(ElementType::Of(type), t.shape));
-          ARROW_RETURN_NOT_OK(CopyTensor(t, type, copy.data->mutable_data()));
+          ARROW_RETURN_NOT_OK(internal::CopyTensorAs(t, type, copy.data->mutable_data()));
           out->tensors.push_back(std::move(copy));
         } else {
           RowShape(s, row, &shape);
           ARROW_ASSIGN_OR_RAISE(Tensor copy, Tensor::Allocate(ElementType::Of(type), shape));
           const auto [first, count] = RowElements(s, row);
           CopyElements(s.elements, first, count, type, copy.data->mutable_data());
-          if (s.nulls_as_nan) {
-            ARROW_RETURN_NOT_OK(NullsToNan(s, row, 1, type, copy.data->mutable_data(), names_[f]));
-          }
           out->tensors.push_back(std::move(copy));
         }
       }
     }
-    return arrow::Status::OK();
-  }
-
-  // Writes NaN over the copies of null scalars rows [begin, begin + count) of `s` at `dst`.
-  static arrow::Status NullsToNan(const Source& s, int64_t begin, int64_t count, ScalarType type,
-                                  uint8_t* dst, const std::string& name) {
-    if (type != ScalarType::kFloat32 && type != ScalarType::kFloat64) {
-      return arrow::Status::TypeError(NullMessage(name));
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      if (!s.array->IsNull(begin + i)) continue;
-      if (type == ScalarType::kFloat32) {
-        reinterpret_cast<float*>(dst)[i] = std::numeric_limits<float>::quiet_NaN();
-      } else {
-        reinterpret_cast<double*>(dst)[i] = std::numeric_limits<double>::quiet_NaN();
-      }
-    }
-    return arrow::Status::OK();
-  }
-
-  static arrow::Status CopyTensor(const Tensor& t, ScalarType type, uint8_t* dst) {
-    Tensor row_major;
-    const Tensor* source = &t;
-    if (t.fortran_order && t.shape.size() > 1) {
-      ARROW_ASSIGN_OR_RAISE(row_major, RowMajor(t));
-      source = &row_major;
-    }
-    Elements e;
-    e.type = source->element.type;
-    e.data = source->data ? source->data->data() : nullptr;
-    CopyElements(e, 0, source->num_elements(), type, dst);
     return arrow::Status::OK();
   }
 
