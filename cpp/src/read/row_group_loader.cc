@@ -30,7 +30,7 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
   if (cells.type_id() != arrow::Type::BINARY && cells.type_id() != arrow::Type::LARGE_BINARY) {
     return arrow::Status::TypeError("Field '", field.name, "' is stored as ",
                                     cells.type()->ToString(), ", expected binary for ",
-                                    field.codec->ToString());
+                                    (field.codec ? field.codec->ToString() : std::string("a field without codec")));
   }
   out->assign(cells.length(), std::nullopt);
   auto decode_one = [&](int k) -> arrow::Status {

@@ -1,5 +1,5 @@
 // MD5 as RFC 1321 specifies it: 64-byte blocks, four rounds of sixteen steps.
-#include "read/md5_internal.h"
+#include "predicate/md5_internal.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,10 +1,13 @@
-// Pieces of predicate.cc that tests check on their own: how Python prints values, and
-// exact decimal text.
+// How Python and numpy print values, and exact decimal text: what in_pseudorandom_split hashes
+// and what predicates say in messages, as Python would.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "petastorm/row.h"
 
 namespace petastorm::internal {
 
@@ -24,5 +27,12 @@ std::optional<std::string> CanonicalDecimal(std::string_view text);
 
 // The exact value of a finite double in canonical decimal form (0.1 -> "0.1000000000000000055511151231257827021181583404541015625").
 std::string ExactDecimal(double value);
+
+// A Python string literal: 'it\'s'.
+std::string QuotePython(std::string_view s);
+// repr() of the Python value a Value stands for: None, True, 3, 0.5, 'a', b'a', Decimal('1.5').
+std::string ValueRepr(const Value& value);
+// "[v1, v2, ...]", the first few of `values`.
+std::string ValuesRepr(const std::vector<Value>& values);
 
 }  // namespace petastorm::internal

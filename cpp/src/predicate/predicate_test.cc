@@ -10,8 +10,8 @@
 #include "petastorm/codec.h"
 #include "petastorm/dataset_writer.h"
 #include "petastorm/reader.h"
-#include "read/md5_internal.h"
-#include "read/predicate_internal.h"
+#include "predicate/md5_internal.h"
+#include "predicate/python_text_internal.h"
 #include "write/test_util_internal.h"
 
 namespace petastorm {
