@@ -15,7 +15,8 @@
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
 #include "exec/ordered_executor_internal.h"
-#include "read/row_group_loader_internal.h"
+#include "plan/partition_pruning_internal.h"
+#include "read/work_item_processor_internal.h"
 #include "util/random_internal.h"
 
 namespace petastorm {
@@ -24,169 +25,9 @@ namespace {
 
 using RowGroupPtr = std::shared_ptr<const DecodedRowGroup>;
 
-// Turns one work item into the rows it delivers. One per worker thread (it keeps the last
-// opened file); the shared configuration is immutable.
-class WorkProcessor {
- public:
-  struct Config {
-    std::shared_ptr<const Dataset> dataset;
-    std::shared_ptr<const Unischema> output_schema;     // what the reader delivers
-    std::shared_ptr<const Unischema> predicate_schema;  // the predicate's fields, or null
-    std::shared_ptr<const Unischema> load_schema;       // output plus predicate fields
-    std::shared_ptr<const Predicate> predicate;
-    std::shared_ptr<RowGroupCache> cache;
-    bool shuffle_rows = false;
-    int64_t partition_overlap_rows = 0;
-    uint64_t seed = 0;
-  };
-
-  WorkProcessor(const Config* config, internal::StageStats* stats) : config_(config), stats_(stats) {}
-
-  // nullptr when no row of the item is selected.
-  arrow::Result<RowGroupPtr> Process(const WorkItem& item) {
-    const Dataset& dataset = *config_->dataset;
-    const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
-    ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
-    ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, dataset.RowGroupNumRows(item.row_group));
-
-    RowGroupPtr full;       // every loaded field decoded for every row (cache path)
-    RowGroupPtr predicate;  // the predicate's fields (no-cache path)
-    std::vector<bool> keep;
-    if (config_->cache) {
-      const std::string key = config_->dataset->url() + "|" + dataset.files()[ref.file_index] + "|" +
-                              std::to_string(ref.row_group) + "|" + config_->load_schema->ToJson();
-      const RowGroupCache::Loader load = [&]() {
-        return internal::LoadRowGroup(dataset, config_->load_schema, ref, file, Options(nullptr));
-      };
-      ARROW_ASSIGN_OR_RAISE(full, config_->cache->GetOrLoad(key, config_->load_schema, load));
-      if (config_->predicate) {
-        ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*full));
-      }
-    } else if (config_->predicate) {
-      ARROW_ASSIGN_OR_RAISE(predicate, internal::LoadRowGroup(dataset, config_->predicate_schema,
-                                                              ref, file, Options(nullptr)));
-      ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*predicate));
-      if (std::none_of(keep.begin(), keep.end(), [](bool b) { return b; })) return nullptr;
-    }
-
-    std::vector<int64_t> rows = SelectRows(item, num_rows, keep);
-    if (rows.empty()) return nullptr;
-    if (full) return TakeRows(*full, rows, config_->output_schema);
-
-    // Read the fields the predicate did not, decoding only the selected rows.
-    std::vector<std::string> rest;
-    for (const Field& f : config_->output_schema->fields()) {
-      if (!predicate || !predicate->column(f.name)) rest.push_back(f.name);
-    }
-    DecodedRowGroup merged;
-    if (predicate) merged.columns = predicate->columns;
-    RowGroupPtr loaded;
-    if (!rest.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto rest_schema, config_->load_schema->View(rest));
-      ARROW_ASSIGN_OR_RAISE(loaded, internal::LoadRowGroup(dataset, rest_schema, ref, file, Options(&rows)));
-      merged.columns.insert(merged.columns.end(), loaded->columns.begin(), loaded->columns.end());
-    }
-    merged.num_rows = num_rows;
-    merged.source = ref;
-    return TakeRows(merged, rows, config_->output_schema);
-  }
-
- private:
-  internal::LoadOptions Options(const std::vector<int64_t>* rows) const {
-    internal::LoadOptions options;
-    options.decode_rows = rows;
-    options.stats = stats_;
-    return options;
-  }
-
-  arrow::Result<std::vector<bool>> Evaluate(const DecodedRowGroup& batch) {
-    const auto start = std::chrono::steady_clock::now();
-    auto keep = config_->predicate->Evaluate(batch);
-    stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start).count();
-    if (keep.ok() && static_cast<int64_t>(keep->size()) != batch.num_rows) {
-      return arrow::Status::Invalid("Predicate ", config_->predicate->ToString(), " returned ",
-                                    keep->size(), " flags for ", batch.num_rows, " rows");
-    }
-    return keep;
-  }
-
-  // The item's rows, in delivery order: the row group's rows (permuted when shuffle_rows, the
-  // same permutation for every drop partition of the row group in an epoch), the item's
-  // slice of them, those the predicate keeps.
-  std::vector<int64_t> SelectRows(const WorkItem& item, int64_t num_rows,
-                                  const std::vector<bool>& keep) const {
-    std::vector<int64_t> order(static_cast<size_t>(num_rows));
-    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
-    if (config_->shuffle_rows) {
-      internal::Rng rng(internal::DeriveSeed(config_->seed, internal::kRowOrderTag,
-                                             static_cast<uint64_t>(item.epoch),
-                                             static_cast<uint64_t>(item.row_group)));
-      internal::Shuffle(&order, &rng);
-    }
-    const int64_t begin = item.partition * num_rows / item.num_partitions;
-    const int64_t end = std::min(
-        num_rows, (item.partition + 1) * num_rows / item.num_partitions + config_->partition_overlap_rows);
-    std::vector<int64_t> rows;
-    rows.reserve(static_cast<size_t>(end - begin));
-    for (int64_t pos = begin; pos < end; ++pos) {
-      const int64_t row = order[static_cast<size_t>(pos)];
-      if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
-    }
-    return rows;
-  }
-
-  arrow::Result<parquet::arrow::FileReader*> OpenFile(int file_index) {
-    if (file_index != open_file_index_) {
-      open_file_.reset();
-      open_file_index_ = -1;
-      ARROW_ASSIGN_OR_RAISE(open_file_, config_->dataset->OpenFile(file_index));
-      open_file_index_ = file_index;
-    }
-    return open_file_.get();
-  }
-
-  const Config* config_;
-  internal::StageStats* stats_;
-  int open_file_index_ = -1;
-  std::unique_ptr<parquet::arrow::FileReader> open_file_;
-};
-
-bool PredicateReadsOnlyPartitionKeys(const Dataset& dataset, const Unischema& predicate_fields) {
-  if (dataset.partition_keys().empty()) return false;
-  for (const Field& f : predicate_fields.fields()) {
-    if (dataset.PartitionKeyIndex(f.name) < 0) return false;
-  }
-  return true;
-}
-
-// The row groups of the files whose partition values the predicate accepts.
-arrow::Result<std::vector<int64_t>> RowGroupsOfMatchingPartitions(const Dataset& dataset,
-                                                                  const Unischema& fields,
-                                                                  const Predicate& predicate) {
-  std::vector<bool> file_kept(dataset.files().size(), false);
-  for (size_t f = 0; f < dataset.files().size(); ++f) {
-    DecodedRowGroup one_row;
-    one_row.num_rows = 1;
-    for (const Field& field : fields.fields()) {
-      ARROW_ASSIGN_OR_RAISE(auto value,
-                            dataset.PartitionValue(static_cast<int>(f), dataset.PartitionKeyIndex(field.name)));
-      ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
-      ARROW_ASSIGN_OR_RAISE(auto cast, value->CastTo(type));
-      DecodedColumn column;
-      column.field = &field;
-      ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeArrayFromScalar(*cast, 1));
-      one_row.columns.push_back(std::move(column));
-    }
-    ARROW_ASSIGN_OR_RAISE(auto keep, predicate.Evaluate(one_row));
-    file_kept[f] = !keep.empty() && keep[0];
-  }
-  std::vector<int64_t> kept;
-  for (size_t i = 0; i < dataset.row_groups().size(); ++i) {
-    if (file_kept[static_cast<size_t>(dataset.row_groups()[i].file_index)]) kept.push_back(static_cast<int64_t>(i));
-  }
-  return kept;
-}
+using internal::PredicateReadsOnlyPartitionKeys;
+using internal::RowGroupsOfMatchingPartitions;
+using WorkProcessor = internal::WorkItemProcessor;
 
 }  // namespace
 

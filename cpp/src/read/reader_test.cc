@@ -263,31 +263,3 @@ TEST(ReaderTest, SlicesSplitThePlanInOrder) {
 
 }  // namespace
 }  // namespace petastorm
-
-namespace petastorm {
-namespace {
-
-TEST(FilterTest, PrunesRowGroupsByStatistics) {
-  testing::ScratchDir scratch;
-  const std::string url = WriteTestDataset(scratch, 50, 10);  // ids 0..49, 5 row groups
-  auto dataset = Dataset::Open(url).ValueOrDie();
-  auto kept = [&](Filters filters) { return PruneRowGroups(*dataset, filters).ValueOrDie(); };
-  EXPECT_EQ(kept({{{"id", ">=", {int64_t{25}}}}}), (std::vector<int64_t>{2, 3, 4}));
-  EXPECT_EQ(kept({{{"id", "<", {int64_t{10}}}}}), (std::vector<int64_t>{0}));
-  EXPECT_EQ(kept({{{"id", "in", {int64_t{3}, int64_t{47}}}}}), (std::vector<int64_t>{0, 4}));
-  EXPECT_EQ(kept({{{"id", ">", {int64_t{15}}}, {"id", "<", {int64_t{22}}}}}), (std::vector<int64_t>{1, 2}));
-  // OR of two conjunctions.
-  EXPECT_EQ(kept({{{"id", "=", {int64_t{5}}}}, {{"id", "==", {int64_t{45}}}}}), (std::vector<int64_t>{0, 4}));
-  EXPECT_EQ(kept({{{"id", "!=", {int64_t{5}}}}}).size(), 5u);
-  EXPECT_EQ(kept({{{"label", "=", {std::string("row-1")}}}}).size(), 1u);
-  EXPECT_TRUE(kept({{{"id", ">", {int64_t{1000}}}}}).empty());
-  auto unknown = PruneRowGroups(*dataset, {{{"nope", "=", {int64_t{1}}}}});
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("'nope'"), std::string::npos);
-  auto bad_op = PruneRowGroups(*dataset, {{{"id", "~", {int64_t{1}}}}});
-  ASSERT_FALSE(bad_op.ok());
-  EXPECT_NE(bad_op.status().message().find("'~'"), std::string::npos);
-}
-
-}  // namespace
-}  // namespace petastorm

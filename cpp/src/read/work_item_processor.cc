@@ -1,0 +1,110 @@
+#include "read/work_item_processor_internal.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "util/random_internal.h"
+
+namespace petastorm::internal {
+
+using RowGroupPtr = std::shared_ptr<const DecodedRowGroup>;
+
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::Process(const WorkItem& item) {
+    const Dataset& dataset = *config_->dataset;
+    const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
+    ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
+    ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, dataset.RowGroupNumRows(item.row_group));
+
+    RowGroupPtr full;       // every loaded field decoded for every row (cache path)
+    RowGroupPtr predicate;  // the predicate's fields (no-cache path)
+    std::vector<bool> keep;
+    if (config_->cache) {
+      const std::string key = config_->dataset->url() + "|" + dataset.files()[ref.file_index] + "|" +
+                              std::to_string(ref.row_group) + "|" + config_->load_schema->ToJson();
+      const RowGroupCache::Loader load = [&]() {
+        return LoadRowGroup(dataset, config_->load_schema, ref, file, Options(nullptr));
+      };
+      ARROW_ASSIGN_OR_RAISE(full, config_->cache->GetOrLoad(key, config_->load_schema, load));
+      if (config_->predicate) {
+        ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*full));
+      }
+    } else if (config_->predicate) {
+      ARROW_ASSIGN_OR_RAISE(predicate, LoadRowGroup(dataset, config_->predicate_schema,
+                                                              ref, file, Options(nullptr)));
+      ARROW_ASSIGN_OR_RAISE(keep, Evaluate(*predicate));
+      if (std::none_of(keep.begin(), keep.end(), [](bool b) { return b; })) return nullptr;
+    }
+
+    std::vector<int64_t> rows = SelectRows(item, num_rows, keep);
+    if (rows.empty()) return nullptr;
+    if (full) return TakeRows(*full, rows, config_->output_schema);
+
+    // Read the fields the predicate did not, decoding only the selected rows.
+    std::vector<std::string> rest;
+    for (const Field& f : config_->output_schema->fields()) {
+      if (!predicate || !predicate->column(f.name)) rest.push_back(f.name);
+    }
+    DecodedRowGroup merged;
+    if (predicate) merged.columns = predicate->columns;
+    RowGroupPtr loaded;
+    if (!rest.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto rest_schema, config_->load_schema->View(rest));
+      ARROW_ASSIGN_OR_RAISE(loaded, LoadRowGroup(dataset, rest_schema, ref, file, Options(&rows)));
+      merged.columns.insert(merged.columns.end(), loaded->columns.begin(), loaded->columns.end());
+    }
+    merged.num_rows = num_rows;
+    merged.source = ref;
+    return TakeRows(merged, rows, config_->output_schema);
+  }
+
+LoadOptions WorkItemProcessor::Options(const std::vector<int64_t>* rows) const {
+    LoadOptions options;
+    options.decode_rows = rows;
+    options.stats = stats_;
+    return options;
+  }
+
+arrow::Result<std::vector<bool>> WorkItemProcessor::Evaluate(const DecodedRowGroup& batch) {
+    const auto start = std::chrono::steady_clock::now();
+    auto keep = config_->predicate->Evaluate(batch);
+    stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start).count();
+    if (keep.ok() && static_cast<int64_t>(keep->size()) != batch.num_rows) {
+      return arrow::Status::Invalid("Predicate ", config_->predicate->ToString(), " returned ",
+                                    keep->size(), " flags for ", batch.num_rows, " rows");
+    }
+    return keep;
+  }
+
+std::vector<int64_t> WorkItemProcessor::SelectRows(const WorkItem& item, int64_t num_rows,
+                                  const std::vector<bool>& keep) const {
+    std::vector<int64_t> order(static_cast<size_t>(num_rows));
+    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
+    if (config_->shuffle_rows) {
+      Rng rng(DeriveSeed(config_->seed, kRowOrderTag,
+                                             static_cast<uint64_t>(item.epoch),
+                                             static_cast<uint64_t>(item.row_group)));
+      Shuffle(&order, &rng);
+    }
+    const int64_t begin = item.partition * num_rows / item.num_partitions;
+    const int64_t end = std::min(
+        num_rows, (item.partition + 1) * num_rows / item.num_partitions + config_->partition_overlap_rows);
+    std::vector<int64_t> rows;
+    rows.reserve(static_cast<size_t>(end - begin));
+    for (int64_t pos = begin; pos < end; ++pos) {
+      const int64_t row = order[static_cast<size_t>(pos)];
+      if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
+    }
+    return rows;
+  }
+
+arrow::Result<parquet::arrow::FileReader*> WorkItemProcessor::OpenFile(int file_index) {
+    if (file_index != open_file_index_) {
+      open_file_.reset();
+      open_file_index_ = -1;
+      ARROW_ASSIGN_OR_RAISE(open_file_, config_->dataset->OpenFile(file_index));
+      open_file_index_ = file_index;
+    }
+    return open_file_.get();
+  }
+}  // namespace petastorm::internal
