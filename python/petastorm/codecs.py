@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from petastorm import _core
-from petastorm._field import field_from_core, field_to_core
+from petastorm.unischema_field import field_from_core, field_to_core
 
 
 class DataframeColumnCodec(ABC):
@@ -60,7 +60,7 @@ class DataframeColumnCodec(ABC):
         return _core.python_codec(self.codec_name(), json.dumps(self.params()), str(self),
                                   self.arrow_type(), self)
 
-    def _core_form(self):
+    def core_form(self):
         """(codec handle, None): the core stores this field's values as encoded cells."""
         return self._handle, None
 
@@ -173,7 +173,7 @@ class ScalarCodec(DataframeColumnCodec):
     def _handle(self):
         return _NativeStorage(self._arrow_type)
 
-    def _core_form(self):
+    def core_form(self):
         """(None, the Arrow type): the core stores the field natively as that type."""
         return None, self._arrow_type
 
@@ -222,7 +222,7 @@ class ScalarCodec(DataframeColumnCodec):
         return unischema_field.numpy_dtype(value)
 
 
-def _codec_from_core_field(core_field, declared_storage=True):
+def codec_from_core_field(core_field, declared_storage=True):
     """The Python codec object of a core Field (from a stored or inferred schema): the class of
     its C++ codec, the Python codec object itself, ScalarCodec for a declared native type (when
     `declared_storage`; an inferred schema's stored types are no codecs), else None."""
@@ -326,7 +326,7 @@ def _arrow_to_spark_type(t):
     raise ValueError('Was not able to map type {} to a spark type.'.format(t))
 
 
-def _numpy_to_spark_type(numpy_dtype):
+def numpy_to_spark_type(numpy_dtype):
     from pyspark.sql import types as st
     name = _NUMPY_TO_SPARK.get(numpy_dtype)
     if name is None:

@@ -40,7 +40,7 @@ class PredicateBase(abc.ABC):
         return _core.python_predicate(sorted(self.get_fields()), _evaluator(self, batched), batched)
 
 
-def _core_predicate_of(predicate, batched=False):
+def core_predicate_of(predicate, batched=False):
     """The C++ predicate the reader evaluates for a ``PredicateBase`` (make_batch_reader:
     `batched`)."""
     if not isinstance(predicate, PredicateBase):
@@ -262,3 +262,6 @@ class in_pseudorandom_split(PredicateBase):
     def _core_predicate(self, batched=False):
         return _core.in_pseudorandom_split([float(f) for f in self._fraction_list], self._subset_index,
                                            self._predicate_field)
+
+# Kept for the tests' and older callers' sake.
+_core_predicate_of = core_predicate_of

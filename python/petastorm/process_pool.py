@@ -36,9 +36,9 @@ import types
 
 from petastorm import _core
 
-_DATA, _ERROR, _END = b'D', b'E', b'X'
-_HEADER = struct.Struct('<cQq')  # tag, payload size, shared-memory slot (-1: none)
-_RELEASE = struct.Struct('<cq')  # b'r', slot
+DATA, ERROR, END = b'D', b'E', b'X'
+HEADER = struct.Struct('<cQq')  # tag, payload size, shared-memory slot (-1: none)
+RELEASE = struct.Struct('<cq')  # b'r', slot
 _CREDITS = 2
 
 
@@ -130,7 +130,7 @@ class _Worker(object):
 
     def release_slots(self):
         for slot in self.queue.take():
-            self.tell(_RELEASE.pack(b'r', slot))
+            self.tell(RELEASE.pack(b'r', slot))
 
     def alive(self):
         return self.process.poll() is None
@@ -217,12 +217,12 @@ class ProcessPool(object):
         k = self._sequence % self._count
         worker = self._workers[k]
         tag, size, slot, fds = self._receive(k)
-        if tag == _END:
+        if tag == END:
             self._ended.add(k)
             self._done = True
             return None
-        if tag == _ERROR:
-            self._fail(pickle.loads(_map(fds[0], size)))
+        if tag == ERROR:
+            self._fail(pickle.loads(map_memfd(fds[0], size)))
         try:
             group = _core.row_group_from_memfd(fds[0], size, self._schema, worker.queue, slot)
         finally:
@@ -236,18 +236,18 @@ class ProcessPool(object):
     def _receive(self, k):
         worker = self._workers[k]
         try:
-            message, fds = recv_fds(worker.sock, _HEADER.size)
+            message, fds = recv_fds(worker.sock, HEADER.size)
         except OSError as e:
             message, fds = b'', []
             reason = str(e)
         else:
             reason = None
-        if len(message) != _HEADER.size:
+        if len(message) != HEADER.size:
             for fd in fds:
                 os.close(fd)
             self._fail(RuntimeError('Reader worker process {} exited unexpectedly (exit code {}){}'.format(
                 k, worker.process.poll(), ': ' + reason if reason else '')))
-        tag, size, slot = _HEADER.unpack(message)
+        tag, size, slot = HEADER.unpack(message)
         return tag, size, slot, fds
 
     def _fail(self, error):
@@ -278,12 +278,12 @@ class ProcessPool(object):
         worker = self._workers[k]
         worker.sock.settimeout(1.0)
         try:
-            message = worker.sock.recv(_HEADER.size)
+            message = worker.sock.recv(HEADER.size)
         except OSError:
             return False
         finally:
             worker.sock.settimeout(None)
-        return len(message) == _HEADER.size and _HEADER.unpack(message)[0] == _END
+        return len(message) == HEADER.size and HEADER.unpack(message)[0] == END
 
     def join(self):
         """Waits for the workers this pool terminated."""
@@ -308,20 +308,20 @@ def _send_blob(sock, data):
     """A payload of any size over a SEQPACKET socket, in a memfd."""
     fd = os.memfd_create('petastorm-job', os.MFD_CLOEXEC)
     try:
-        _write_all(fd, data)
-        socket.send_fds(sock, [_HEADER.pack(_DATA, len(data), -1)], [fd])
+        write_all(fd, data)
+        socket.send_fds(sock, [HEADER.pack(DATA, len(data), -1)], [fd])
     finally:
         os.close(fd)
 
 
-def _write_all(fd, data):
+def write_all(fd, data):
     view = memoryview(data).cast('B')
     while view:
         written = os.write(fd, view)
         view = view[written:]
 
 
-def _map(fd, size):
+def map_memfd(fd, size):
     """A private, writable mapping of the memfd `fd` (closed here)."""
     try:
         if size == 0:

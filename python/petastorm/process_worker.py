@@ -16,7 +16,7 @@ import socket
 import sys
 
 from petastorm import _core
-from petastorm.process_pool import _DATA, _END, _ERROR, _HEADER, _RELEASE, _map, _write_all, recv_fds
+from petastorm.process_pool import DATA, END, ERROR, HEADER, RELEASE, map_memfd, write_all, recv_fds
 
 
 class _Connection(object):
@@ -31,15 +31,15 @@ class _Connection(object):
         if tag == b'c':
             self.credits += 1
         elif tag == b'r':
-            self.arena.release(_RELEASE.unpack(message)[1])
-        elif tag == _DATA and len(message) == _HEADER.size and fds:
-            return bytes(_map(fds[0], _HEADER.unpack(message)[1]))
+            self.arena.release(RELEASE.unpack(message)[1])
+        elif tag == DATA and len(message) == HEADER.size and fds:
+            return bytes(map_memfd(fds[0], HEADER.unpack(message)[1]))
         for fd in fds:
             os.close(fd)
         return None
 
     def receive(self, blocking=True):
-        message, fds = recv_fds(self.sock, _HEADER.size, 0 if blocking else socket.MSG_DONTWAIT)
+        message, fds = recv_fds(self.sock, HEADER.size, 0 if blocking else socket.MSG_DONTWAIT)
         if not message:
             raise EOFError('the parent closed the connection')
         return self.handle(message, fds)
@@ -56,8 +56,8 @@ class _Connection(object):
     def send(self, tag, data):
         fd = os.memfd_create('petastorm-message', os.MFD_CLOEXEC)
         try:
-            _write_all(fd, data)
-            socket.send_fds(self.sock, [_HEADER.pack(tag, len(data), -1)], [fd])
+            write_all(fd, data)
+            socket.send_fds(self.sock, [HEADER.pack(tag, len(data), -1)], [fd])
         finally:
             os.close(fd)
 
@@ -77,8 +77,8 @@ class _Connection(object):
                     self.credits -= 1
                     slot, fd, size = self.arena.write(group)  # serialized in C++ straight into shared memory
                     del group
-                    socket.send_fds(self.sock, [_HEADER.pack(_DATA, size, slot)], [fd])
-            self.sock.send(_HEADER.pack(_END, 0, -1))
+                    socket.send_fds(self.sock, [HEADER.pack(DATA, size, slot)], [fd])
+            self.sock.send(HEADER.pack(END, 0, -1))
         except EOFError:
             raise
         except BaseException as e:  # noqa: B902 -- everything goes back to the consumer
@@ -86,7 +86,7 @@ class _Connection(object):
                 payload = pickle.dumps(e)
             except Exception:
                 payload = pickle.dumps(RuntimeError('{}: {}'.format(type(e).__name__, e)))
-            self.send(_ERROR, payload)
+            self.send(ERROR, payload)
 
 
 def main(argv=None):

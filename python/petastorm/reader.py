@@ -247,8 +247,8 @@ class Reader(object):
         self._predicate = predicate
         core_predicate = None
         if predicate is not None:
-            from petastorm.predicates import _core_predicate_of
-            core_predicate = _core_predicate_of(predicate, batched=self.is_batched_reader)
+            from petastorm.predicates import core_predicate_of
+            core_predicate = core_predicate_of(predicate, batched=self.is_batched_reader)
         if pool == 'process' and seed is None:
             # Every worker process must follow the same plan.
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
@@ -297,7 +297,7 @@ class Reader(object):
         worker process, whose reader is made from the field list, names it the same)."""
         if self._transform_spec is None:
             return self._reader.schema
-        return self._item_schema._core_in_memory(self._reader.schema.name + '_transformed')
+        return self._item_schema.core_schema_in_memory(self._reader.schema.name + '_transformed')
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
@@ -307,7 +307,7 @@ class Reader(object):
                 'make_reader has failed. {} is not a Petastorm dataset (it has no Unischema in its metadata). '
                 'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
                 .format(dataset_url))
-        return Unischema._from_core(core_schema), None
+        return Unischema.from_core(core_schema), None
 
     def _check_deliverable(self, schema_fields):
         """Raises when `schema_fields` (None: all) asks for a column that cannot be delivered."""
@@ -385,7 +385,7 @@ class Reader(object):
             return self._finish_rows(item)
         if self.ngram is None:
             columns = item.row_columns()
-            return list(map(self.schema._get_namedtuple()._make, zip(*columns)))
+            return list(map(self.schema.namedtuple_type()._make, zip(*columns)))
         return self._finish_rows(self._group_dicts(item))
 
     def _group_dicts(self, group):
@@ -486,10 +486,10 @@ class BatchReader(Reader):
         if core_schema is not None:
             warnings.warn("Please use make_reader (instead of 'make_batch_dataset' function to read this dataset. "
                           'make_batch_reader reads it too, decoding codec fields into arrays of the whole batch.')
-            return Unischema._from_core(core_schema), None
+            return Unischema.from_core(core_schema), None
         inferred, unsupported = _core.infer_schema(self._dataset)
         self._unsupported = dict(unsupported)
-        return Unischema._from_core(inferred, declared_storage=False), inferred
+        return Unischema.from_core(inferred, declared_storage=False), inferred
 
     def _check_deliverable(self, schema_fields):
         if not self._unsupported:
@@ -533,7 +533,7 @@ class BatchReader(Reader):
     def _finish_rows(self, columns):
         if not columns or not len(next(iter(columns.values()))):
             return []
-        return [self.schema._get_namedtuple()(**columns)]
+        return [self.schema.namedtuple_type()(**columns)]
 
 
 def _holds_tensors(field):
@@ -541,7 +541,7 @@ def _holds_tensors(field):
     array field without codec, as a transform makes)."""
     codec = field.codec
     if codec is not None:
-        return codec._core_form()[0] is not None
+        return codec.core_form()[0] is not None
     return bool(field.shape)
 
 

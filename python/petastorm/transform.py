@@ -1,5 +1,4 @@
 """TransformSpec: a user function applied to rows after decoding (Petastorm's API)."""
-import warnings
 
 
 def edit_field(name, numpy_dtype, shape, nullable=False):
@@ -29,21 +28,5 @@ class TransformSpec(object):
 
 def transform_schema(schema, transform_spec):
     """The schema of rows after ``transform_spec`` (Petastorm's rules)."""
-    from petastorm.unischema import Unischema, UnischemaField
-    removed = set(transform_spec.removed_fields)
-    unknown = removed - set(schema.fields)
-    if unknown:
-        warnings.warn('removed_fields specified some field names that are not part of the schema: {}'
-                      .format(sorted(unknown)))
-    edited = {f[0] for f in transform_spec.edit_fields}
-    fields = [f for name, f in schema.fields.items() if name not in removed and name not in edited]
-    fields += [UnischemaField(name, dtype, shape, None, nullable)
-               for name, dtype, shape, nullable in transform_spec.edit_fields]
-    if transform_spec.selected_fields is not None:
-        by_name = {f.name: f for f in fields}
-        missing = [n for n in transform_spec.selected_fields if n not in by_name]
-        if missing:
-            warnings.warn('selected_fields specified some field names that are not part of the schema: {}'
-                          .format(missing))
-        fields = [by_name[n] for n in transform_spec.selected_fields if n in by_name]
-    return Unischema(schema._name + '_transformed', fields)
+    from petastorm.unischema import transform_unischema
+    return transform_unischema(schema, transform_spec)

@@ -8,8 +8,8 @@ import warnings
 from collections import OrderedDict, namedtuple
 
 from petastorm import _core
-from petastorm._field import UnischemaField, field_from_core, field_to_core
-from petastorm.codecs import _codec_from_core_field, _numpy_to_spark_type
+from petastorm.unischema_field import UnischemaField, field_from_core, field_to_core
+from petastorm.codecs import codec_from_core_field, numpy_to_spark_type
 
 
 _field_to_core = field_to_core
@@ -17,8 +17,8 @@ _field_to_core = field_to_core
 
 def _field_from_core(core_field, declared_storage=True):
     """The UnischemaField of a core Field, its codec object made from the core's (see
-    codecs._codec_from_core_field)."""
-    return field_from_core(core_field, _codec_from_core_field(core_field, declared_storage))
+    codecs.codec_from_core_field)."""
+    return field_from_core(core_field, codec_from_core_field(core_field, declared_storage))
 
 
 class _NamedtupleCache(object):
@@ -55,33 +55,38 @@ class Unischema(object):
     def fields(self):
         return self._fields
 
-    def _core(self):
-        """The C++ Unischema (validated once, cached)."""
+    def core_schema(self):
+        """The C++ Unischema (``petastorm._core.Unischema``) of this schema, for storing: validated
+        once, cached."""
         if self._core_schema is None:
             self._core_schema = _core.Unischema(self._name, [field_to_core(f) for f in self._fields.values()])
         return self._core_schema
 
-    def _core_in_memory(self, name=None):
+    _core = core_schema
+
+    def core_schema_in_memory(self, name=None):
         """The C++ Unischema of values held in memory (a transform's output), named `name`
         (default: this schema's): fields need no storage, a non-scalar field without codec
         holds tensors."""
         return _core.Unischema.in_memory(name or self._name, [field_to_core(f) for f in self._fields.values()])
 
     @classmethod
-    def _from_core(cls, core_schema, declared_storage=True):
+    def from_core(cls, core_schema, declared_storage=True):
         """From a C++ Unischema; `declared_storage` False for an inferred schema, whose stored
         Arrow types become no codec (as Petastorm's inferred fields have none)."""
         schema = cls(core_schema.name, [_field_from_core(f, declared_storage) for f in core_schema.fields])
         schema._core_schema = core_schema
         return schema
 
+    _from_core = from_core
+
     def to_json(self):
         """The versioned JSON stored in the dataset metadata (docs/dataset-format.md)."""
-        return self._core().to_json()
+        return self.core_schema().to_json()
 
     @classmethod
     def from_json(cls, text):
-        return cls._from_core(_core.Unischema.from_json(text))
+        return cls.from_core(_core.Unischema.from_json(text))
 
     def create_schema_view(self, fields):
         """A Unischema of a subset of fields: UnischemaField instances and/or full-match regexes.
@@ -105,17 +110,20 @@ class Unischema(object):
             view.setdefault(f.name, f)
         return Unischema('{}_view'.format(self._name), list(view.values()))
 
-    def _get_namedtuple(self):
+    def namedtuple_type(self):
+        """The namedtuple class of this schema's rows (one class per schema name and fields)."""
         return _NamedtupleCache.get(self._name, list(self._fields.keys()))
+
+    _get_namedtuple = namedtuple_type
 
     def make_namedtuple(self, **kargs):
         """A namedtuple instance of this schema's type; fields not given are None."""
         args = {k: None for k in self._fields}
         args.update(kargs)
-        return self._get_namedtuple()(**args)
+        return self.namedtuple_type()(**args)
 
     def make_namedtuple_tf(self, *args, **kargs):
-        return self._get_namedtuple()(*args, **kargs)
+        return self.namedtuple_type()(*args, **kargs)
 
     def as_spark_schema(self):
         """A pyspark StructType of the stored columns (needs pyspark)."""
@@ -128,7 +136,7 @@ class Unischema(object):
                 raise ValueError("An instance of non-scalar UnischemaField '{}' has codec set to None. "
                                  "Don't know how to guess a Spark type for it".format(f.name))
             else:
-                spark_type = _numpy_to_spark_type(f.numpy_dtype)
+                spark_type = numpy_to_spark_type(f.numpy_dtype)
             struct_fields.append(StructField(f.name, spark_type, f.nullable))
         return StructType(struct_fields)
 
@@ -150,3 +158,25 @@ def match_unischema_fields(schema, field_regex):
         return []
     patterns = [re.compile(p) for p in field_regex]
     return [f for name, f in schema.fields.items() if any(p.fullmatch(name) for p in patterns)]
+
+
+def transform_unischema(schema, transform_spec):
+    """The schema of rows after ``transform_spec`` (Petastorm's rules): the removed and edited
+    fields go, the edited ones come back at the end, then ``selected_fields`` pick and order."""
+    removed = set(transform_spec.removed_fields)
+    unknown = removed - set(schema.fields)
+    if unknown:
+        warnings.warn('removed_fields specified some field names that are not part of the schema: {}'
+                      .format(sorted(unknown)))
+    edited = {f[0] for f in transform_spec.edit_fields}
+    fields = [f for name, f in schema.fields.items() if name not in removed and name not in edited]
+    fields += [UnischemaField(name, dtype, shape, None, nullable)
+               for name, dtype, shape, nullable in transform_spec.edit_fields]
+    if transform_spec.selected_fields is not None:
+        by_name = {f.name: f for f in fields}
+        missing = [n for n in transform_spec.selected_fields if n not in by_name]
+        if missing:
+            warnings.warn('selected_fields specified some field names that are not part of the schema: {}'
+                          .format(missing))
+        fields = [by_name[n] for n in transform_spec.selected_fields if n in by_name]
+    return Unischema(schema._name + '_transformed', fields)

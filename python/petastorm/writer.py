@@ -33,7 +33,7 @@ class DatasetWriter(object):
                 raise ValueError('{} must be positive, got {!r}'.format(name, value))
         self.schema = schema
         self._writer = _core.DatasetWriter(
-            str(dataset_url), schema._core(), int(rowgroup_size_mb * 1024 * 1024),
+            str(dataset_url), schema.core_schema(), int(rowgroup_size_mb * 1024 * 1024),
             int(rows_per_rowgroup or 0), int(rows_per_file or 0), int(bytes_per_file or 0),
             mode == 'overwrite', compression)
 

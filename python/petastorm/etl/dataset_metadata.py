@@ -10,7 +10,7 @@ class PetastormMetadataError(Exception):
 def write_dataset_metadata(dataset_url, schema):
     """Makes the Parquet files at `dataset_url` (written by Spark, pyarrow, ...) a Petastorm
     dataset: writes ``_common_metadata`` with `schema` and every file's row-group count."""
-    _core.write_dataset_metadata(str(dataset_url), schema._core())
+    _core.write_dataset_metadata(str(dataset_url), schema.core_schema())
 
 
 def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', storage_options=None,
@@ -21,4 +21,4 @@ def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', sto
     if core_schema is None:
         raise PetastormMetadataError('Could not find the unischema in the dataset common metadata file. '
                                      'Please provide or generate dataset with the unischema attached.')
-    return Unischema._from_core(core_schema)
+    return Unischema.from_core(core_schema)

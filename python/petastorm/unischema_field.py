@@ -1,8 +1,8 @@
 """UnischemaField and its C++ form, the bottom layer of the package.
 
 ``petastorm.unischema`` re-exports ``UnischemaField`` (its public home, and the module pickles
-name); ``petastorm.codecs`` uses this module to hand fields to the C++ core and back, so neither
-of the two imports the other's way round.
+name); ``petastorm.codecs`` uses this module to hand fields to the C++ core and back, so that
+codecs does not import unischema (which imports codecs).
 """
 from decimal import Decimal
 from typing import Any, NamedTuple, Optional, Tuple
@@ -61,11 +61,11 @@ UnischemaField.__module__ = 'petastorm.unischema'
 def field_to_core(field, codec=None):
     """The core's Field for a UnischemaField (with `codec` instead of its own when given).
 
-    A codec says how it is stored through ``_core_form()``: (codec handle, None) for a codec
+    A codec says how it is stored through ``core_form()``: (codec handle, None) for a codec
     that encodes cells, (None, pyarrow type) for ScalarCodec (stored natively as that type).
     """
     codec = field.codec if codec is None else codec
-    handle, arrow_type = codec._core_form() if codec is not None else (None, None)
+    handle, arrow_type = codec.core_form() if codec is not None else (None, None)
     shape = [None if d is None else int(d) for d in field.shape]
     return _core.Field(field.name, dtype_name(field.numpy_dtype), shape, handle, bool(field.nullable), arrow_type)
 
