@@ -34,6 +34,18 @@ nb::dlpack::dtype DlpackType(const ElementType& element) {
 
 nb::object Numpy() { return nb::module_::import_("numpy"); }
 
+// The array in little-endian byte order (a copy only when it is big-endian), and its element type.
+std::pair<nb::object, ElementType> LittleEndian(nb::object array) {
+  std::string descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  if (!descr.empty() && descr[0] == '>') {
+    array = array.attr("astype")(array.attr("dtype").attr("newbyteorder")("<"));
+    descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
+  }
+  auto element = ElementType::FromTypeString(descr);
+  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+  return {std::move(array), *element};
+}
+
 }  // namespace
 
 nb::object TensorToNumpyWritable(const Tensor& tensor);
@@ -67,16 +79,9 @@ class NumpyBuffer : public arrow::Buffer {
 
 Tensor TensorViewOfNumpy(nb::handle obj) {
   nb::object np = Numpy();
-  nb::object array = np.attr("ascontiguousarray")(obj);
-  std::string descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
-  if (!descr.empty() && descr[0] == '>') {
-    array = array.attr("astype")(array.attr("dtype").attr("newbyteorder")("<"));
-    descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
-  }
-  auto element = ElementType::FromTypeString(descr);
-  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+  auto [array, element] = LittleEndian(np.attr("ascontiguousarray")(obj));
   Tensor tensor;
-  tensor.element = *element;
+  tensor.element = element;
   tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
   nb::object interface = array.attr("__array_interface__");
   const auto address = nb::cast<uintptr_t>(nb::cast<nb::tuple>(interface["data"])[0]);
@@ -112,14 +117,8 @@ Tensor TensorFromNumpy(nb::handle obj) {
     throw nb::type_error(("expected a numpy.ndarray, got " +
                           std::string(nb::str(obj.type().attr("__name__")).c_str())).c_str());
   }
-  nb::object array = nb::borrow(obj);
-  std::string descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
-  if (!descr.empty() && descr[0] == '>') {
-    array = array.attr("astype")(array.attr("dtype").attr("newbyteorder")("<"));
-    descr = nb::cast<std::string>(array.attr("dtype").attr("str"));
-  }
-  auto element = ElementType::FromTypeString(descr);
-  if (!element.ok()) throw nb::type_error(element.status().message().c_str());
+  auto [array, element_type] = LittleEndian(nb::borrow(obj));
+  const ElementType* element = &element_type;
 
   nb::object flags = array.attr("flags");
   const bool c_contiguous = nb::cast<bool>(flags.attr("c_contiguous"));

@@ -270,7 +270,23 @@ arrow::Status WriteStream(const arrow::RecordBatch& record, arrow::io::OutputStr
 const uint8_t kSentinels[256] = {};
 
 // Counts bytes like MockOutputStream, and notes where each placeholder buffer is written.
-class PlacementRecorder : public arrow::io::OutputStream {
+// An output stream that counts what it is given; subclasses say where the bytes go.
+class CountingStream : public arrow::io::OutputStream {
+ public:
+  arrow::Status Close() override {
+    closed_ = true;
+    return arrow::Status::OK();
+  }
+  bool closed() const override { return closed_; }
+  arrow::Result<int64_t> Tell() const override { return position_; }
+  int64_t position() const { return position_; }
+
+ protected:
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
+class PlacementRecorder : public CountingStream {
  public:
   explicit PlacementRecorder(const std::vector<std::shared_ptr<arrow::Buffer>>& placeholders)
       : placeholders_(placeholders), offsets_(placeholders.size(), -1) {}
@@ -281,24 +297,15 @@ class PlacementRecorder : public arrow::io::OutputStream {
     position_ += nbytes;
     return arrow::Status::OK();
   }
-  arrow::Status Close() override {
-    closed_ = true;
-    return arrow::Status::OK();
-  }
-  bool closed() const override { return closed_; }
-  arrow::Result<int64_t> Tell() const override { return position_; }
-  int64_t position() const { return position_; }
   const std::vector<int64_t>& offsets() const { return offsets_; }
 
  private:
   const std::vector<std::shared_ptr<arrow::Buffer>>& placeholders_;
   std::vector<int64_t> offsets_;
-  int64_t position_ = 0;
-  bool closed_ = false;
 };
 
 // Writes into `memory`, skipping the copy of what is already in its place.
-class InPlaceWriter : public arrow::io::OutputStream {
+class InPlaceWriter : public CountingStream {
  public:
   explicit InPlaceWriter(std::shared_ptr<arrow::Buffer> memory) : memory_(std::move(memory)) {}
   arrow::Status Write(const void* data, int64_t nbytes) override {
@@ -308,18 +315,9 @@ class InPlaceWriter : public arrow::io::OutputStream {
     position_ += nbytes;
     return arrow::Status::OK();
   }
-  arrow::Status Close() override {
-    closed_ = true;
-    return arrow::Status::OK();
-  }
-  bool closed() const override { return closed_; }
-  arrow::Result<int64_t> Tell() const override { return position_; }
-  int64_t position() const { return position_; }
 
  private:
   std::shared_ptr<arrow::Buffer> memory_;
-  int64_t position_ = 0;
-  bool closed_ = false;
 };
 
 }  // namespace
@@ -330,8 +328,10 @@ arrow::Status WriteRowGroupIpc(const DecodedRowGroup& group, const Unischema& sc
   return WriteStream(*record, out);
 }
 
-arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const IpcAllocator& allocate) {
-  if (!group.schema) return arrow::Status::Invalid("RowGroupToIpcInto: the row group has no schema");
+namespace {
+
+arrow::Result<int64_t> ToIpcInto(const DecodedRowGroup& group, const IpcMetadata& extra, const IpcAllocator& allocate) {
+  if (!group.schema) return arrow::Status::Invalid("RowGroupToIpc: the row group has no schema");
   const Unischema& schema = *group.schema;
   const std::string schema_json = schema.ToJson();
   // The tensor columns' byte counts, in schema order.
@@ -344,11 +344,15 @@ arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const Ipc
     }
   }
   if (sizes.size() > sizeof(kSentinels)) {
-    // Too many tensor columns to plan: two copies, through a heap buffer.
-    ARROW_ASSIGN_OR_RAISE(auto buffer, RowGroupToIpc(group));
-    ARROW_ASSIGN_OR_RAISE(auto memory, allocate(buffer->size()));
-    std::memcpy(memory->mutable_data(), buffer->data(), static_cast<size_t>(buffer->size()));
-    return buffer->size();
+    // Too many tensor columns to plan: the tensor bytes are copied twice (into their columns,
+    // then into `memory`).
+    ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, extra));
+    arrow::io::MockOutputStream counter;
+    ARROW_RETURN_NOT_OK(WriteStream(*record, &counter));
+    ARROW_ASSIGN_OR_RAISE(auto memory, allocate(counter.GetExtentBytesWritten()));
+    InPlaceWriter writer(memory);
+    ARROW_RETURN_NOT_OK(WriteStream(*record, &writer));
+    return writer.position();
   }
   // Planning pass: placeholders (never read) stand for the tensor bytes; the stream records where
   // the IPC writer puts each.
@@ -357,7 +361,7 @@ arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const Ipc
   for (size_t k = 0; k < sizes.size(); ++k) {
     plan.buffers.push_back(std::make_shared<arrow::Buffer>(&kSentinels[k], sizes[k]));
   }
-  ARROW_ASSIGN_OR_RAISE(auto planned, ToRecordBatch(group, schema, schema_json, {}, plan));
+  ARROW_ASSIGN_OR_RAISE(auto planned, ToRecordBatch(group, schema, schema_json, extra, plan));
   PlacementRecorder recorder(plan.buffers);
   ARROW_RETURN_NOT_OK(WriteStream(*planned, &recorder));
   planned.reset();
@@ -371,23 +375,27 @@ arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const Ipc
     if (recorder.offsets()[k] < 0) return arrow::Status::UnknownError("RowGroupToIpcInto: a tensor column was not placed");
     plan.buffers[k] = arrow::SliceMutableBuffer(memory, recorder.offsets()[k], sizes[k]);
   }
-  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, {}, plan));
+  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, schema, schema_json, extra, plan));
   InPlaceWriter writer(memory);
   ARROW_RETURN_NOT_OK(WriteStream(*record, &writer));
   if (writer.position() != size) return arrow::Status::UnknownError("RowGroupToIpcInto: the two passes differ");
   return size;
 }
 
+}  // namespace
+
+arrow::Result<int64_t> RowGroupToIpcInto(const DecodedRowGroup& group, const IpcAllocator& allocate) {
+  return ToIpcInto(group, {}, allocate);
+}
+
+
 arrow::Result<std::shared_ptr<arrow::Buffer>> RowGroupToIpc(const DecodedRowGroup& group, const IpcMetadata& extra) {
-  if (!group.schema) return arrow::Status::Invalid("RowGroupToIpc: the row group has no schema");
-  ARROW_ASSIGN_OR_RAISE(auto record, ToRecordBatch(group, *group.schema, group.schema->ToJson(), extra));
-  arrow::io::MockOutputStream counter;
-  ARROW_RETURN_NOT_OK(WriteStream(*record, &counter));
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::ResizableBuffer> memory,
-                        arrow::AllocateResizableBuffer(counter.GetExtentBytesWritten()));
-  arrow::io::FixedSizeBufferWriter writer(memory);
-  ARROW_RETURN_NOT_OK(WriteStream(*record, &writer));
-  ARROW_RETURN_NOT_OK(writer.Close());
+  std::shared_ptr<arrow::ResizableBuffer> memory;
+  auto allocate = [&](int64_t size) -> arrow::Result<std::shared_ptr<arrow::MutableBuffer>> {
+    ARROW_ASSIGN_OR_RAISE(memory, arrow::AllocateResizableBuffer(size));
+    return std::static_pointer_cast<arrow::MutableBuffer>(memory);
+  };
+  ARROW_RETURN_NOT_OK(ToIpcInto(group, extra, allocate).status());
   return std::shared_ptr<arrow::Buffer>(std::move(memory));
 }
 

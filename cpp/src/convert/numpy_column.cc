@@ -13,6 +13,7 @@
 #include <arrow/util/bit_util.h>
 
 #include "convert/element_copy_internal.h"
+#include "schema/arrow_type_json_internal.h"
 
 namespace petastorm {
 
@@ -29,16 +30,6 @@ arrow::Status Unsupported(const std::string& name, const arrow::DataType& type, 
   return arrow::Status::NotImplemented("Column '", name, "' has type ", type.ToString(),
                                        ", which make_batch_reader cannot deliver (", why,
                                        "); leave it out with schema_fields");
-}
-
-std::string UnitOf(arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND: return "s";
-    case arrow::TimeUnit::MILLI: return "ms";
-    case arrow::TimeUnit::MICRO: return "us";
-    case arrow::TimeUnit::NANO: return "ns";
-  }
-  return "ns";
 }
 
 ElementType Datetime(std::string unit) {
@@ -262,7 +253,7 @@ arrow::Result<NumpyColumn> Fixed(const arrow::Array& array, ScalarType physical,
     case arrow::Type::DATE32: element = Datetime("D"); break;
     case arrow::Type::DATE64: element = Datetime("ms"); break;
     case arrow::Type::TIMESTAMP:
-      element = Datetime(UnitOf(static_cast<const arrow::TimestampType&>(type).unit()));
+      element = Datetime(internal::TimeUnitName(static_cast<const arrow::TimestampType&>(type).unit()));
       break;
     default: break;
   }

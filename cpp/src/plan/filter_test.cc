@@ -14,17 +14,8 @@ namespace {
 using testing::ScratchDir;
 using testing::TestRow;
 using testing::TestSchema;
+using testing::WriteTestDataset;
 
-std::string WriteTestDataset(const ScratchDir& scratch, int rows, int rows_per_rowgroup,
-                             const std::string& name = "ds") {
-  const std::string url = scratch.Path(name);
-  WriteOptions options;
-  options.rows_per_rowgroup = rows_per_rowgroup;
-  auto writer = DatasetWriter::Open(url, TestSchema(), options).ValueOrDie();
-  for (int i = 0; i < rows; ++i) EXPECT_TRUE(writer->Write(TestRow(i)).ok());
-  EXPECT_TRUE(writer->Close().ok());
-  return url;
-}
 
 TEST(FilterTest, PrunesRowGroupsByStatistics) {
   testing::ScratchDir scratch;

@@ -22,16 +22,6 @@ const Simple kSimple[] = {
     {"date32", arrow::date32},      {"date64", arrow::date64},
 };
 
-const char* UnitName(arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND: return "s";
-    case arrow::TimeUnit::MILLI: return "ms";
-    case arrow::TimeUnit::MICRO: return "us";
-    case arrow::TimeUnit::NANO: return "ns";
-  }
-  return "ns";
-}
-
 arrow::Result<arrow::TimeUnit::type> UnitFromName(const std::string& name) {
   if (name == "s") return arrow::TimeUnit::SECOND;
   if (name == "ms") return arrow::TimeUnit::MILLI;
@@ -57,7 +47,7 @@ arrow::Result<Json> ArrowTypeToJson(const arrow::DataType& type) {
     }
     case arrow::Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampType&>(type);
-      Json::Object obj{{"id", "timestamp"}, {"unit", UnitName(ts.unit())}};
+      Json::Object obj{{"id", "timestamp"}, {"unit", TimeUnitName(ts.unit())}};
       if (!ts.timezone().empty()) obj.emplace_back("tz", ts.timezone());
       return Json(std::move(obj));
     }
@@ -103,6 +93,16 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFromJson(const Json& js
     return arrow::fixed_size_binary(static_cast<int32_t>(width));
   }
   return arrow::Status::Invalid("Unknown Arrow type id '", id, "' in schema JSON");
+}
+
+const char* TimeUnitName(arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND: return "s";
+    case arrow::TimeUnit::MILLI: return "ms";
+    case arrow::TimeUnit::MICRO: return "us";
+    case arrow::TimeUnit::NANO: return "ns";
+  }
+  return "ns";
 }
 
 }  // namespace petastorm::internal

@@ -6,6 +6,7 @@
 
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
+#include <arrow/type.h>
 
 #include "util/json_internal.h"
 
@@ -14,5 +15,8 @@ namespace petastorm::internal {
 // Invalid for types outside the supported set (nested types, dictionaries, ...).
 arrow::Result<Json> ArrowTypeToJson(const arrow::DataType& type);
 arrow::Result<std::shared_ptr<arrow::DataType>> ArrowTypeFromJson(const Json& json);
+
+// "s", "ms", "us", "ns": Arrow's time unit as numpy (and this JSON) name it.
+const char* TimeUnitName(arrow::TimeUnit::type unit);
 
 }  // namespace petastorm::internal

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "petastorm/codec.h"
+#include "petastorm/dataset_writer.h"
 #include "petastorm/row.h"
 #include "petastorm/schema.h"
 
@@ -59,6 +60,18 @@ inline NamedRow TestRow(int64_t id) {
   row.emplace_back("matrix", FilledTensor(ScalarType::kFloat32, {2, 1 + id % 4}, static_cast<int>(id)));
   row.emplace_back("image", id % 5 == 0 ? Value{} : Value{FilledTensor(ScalarType::kUInt8, {4, 6, 3}, static_cast<int>(id))});
   return row;
+}
+
+// A dataset of TestSchema rows 0 .. rows-1 at scratch/name, row groups of rows_per_rowgroup.
+inline std::string WriteTestDataset(const ScratchDir& scratch, int rows, int rows_per_rowgroup,
+                                    const std::string& name = "ds") {
+  const std::string url = scratch.Path(name);
+  WriteOptions options;
+  options.rows_per_rowgroup = rows_per_rowgroup;
+  auto writer = DatasetWriter::Open(url, TestSchema(), options).ValueOrDie();
+  for (int i = 0; i < rows; ++i) EXPECT_TRUE(writer->Write(TestRow(i)).ok());
+  EXPECT_TRUE(writer->Close().ok());
+  return url;
 }
 
 inline bool SameBytes(const Tensor& a, const Tensor& b) {
