@@ -67,6 +67,17 @@ def ratios(workload, record):
             ours / speed(figures(limit, metric), metric) if limit else None)
 
 
+def _to_our_first(workload, record):
+    """`record`'s speed over this project's first contender with as many workers."""
+    metric = workload['metric']
+    first = [r for r in workload['contenders'] if r['family'] == 'ours' and r['workers'] == record['workers']
+             and not r.get('vs_ours') and figures(r, metric) is not None]
+    mine = figures(record, metric)
+    if not first or mine is None:
+        return None
+    return speed(mine, metric) / speed(figures(first[0], metric), metric)
+
+
 def status_text(record):
     result = record.get('result', {})
     status = result.get('status', 'not run')
@@ -105,6 +116,8 @@ def workload_table(workload):
                  '|---|---:|---:|---:|---:|---:|---:|---:|']
     for record in workload['contenders']:
         label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
+        if record.get('vs_ours'):
+            label += ' ({} of the thread pool)'.format(_ratio(_to_our_first(workload, record)))
         workers = str(record['workers'])
         if record['family'] in ('cpp', 'pyarrow', 'numpy'):
             workers += ' thread' + ('s' if record['workers'] > 1 else '')

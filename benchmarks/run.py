@@ -64,9 +64,12 @@ WORKLOADS = [
      'about': '`tensor` float32 (64, 64, 3) NdarrayCodec (48 KiB each) and an int32 `id`. Read with '
               '`make_reader`. The limit is the C++ loop over the same cells (parse the `.npy` header, copy '
               'the payload); `numpy.load` over them (what Petastorm\'s NdarrayCodec does per cell, without '
-              'a reader) is shown too. Both read the cells into memory beforehand.',
+              'a reader) is shown too. Both read the cells into memory beforehand. The process pool row reads '
+              'with worker processes (the row groups cross in shared memory); its label gives its ratio '
+              'to the thread pool, and its peak RSS and CPU % are the parent process\'s only.',
      'contenders': [
          ('ours', 'this project', 'reader', {}),
+         ('ours', "this project, reader_pool_type='process'", 'reader', {'pool': 'process', 'vs_ours': True}),
          ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
          ('cpp', 'limit: C++ .npy loop', 'cpp', {'columns': ['tensor:npy'], 'limit': True}),
          ('numpy', 'numpy.load loop', 'numpy-load', {'columns': ['tensor'], 'workers': [1]}),
@@ -229,6 +232,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
                  '--loader', options.get('loader', 'batched')]
     if kind == 'numpy-load':
         argv += ['--columns', ','.join(options['columns'])]
+    if 'pool' in options:
+        argv += ['--pool-type', options['pool']]
     return argv
 
 
@@ -301,7 +306,8 @@ def main(argv=None):
             if family not in families:
                 continue
             for workers in options.get('workers', worker_counts):
-                record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit'))}
+                record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit')),
+                          'vs_ours': bool(options.get('vs_ours'))}
                 entry['contenders'].append(record)
                 reason = unavailable[family]
                 path = dataset['path']
@@ -313,7 +319,8 @@ def main(argv=None):
                     record['result'] = {'status': 'not run', 'reason': reason}
                     continue
                 argv = contender_command(args, workload, family, kind, options, path, workers)
-                name = '{}-{}-{}-w{}'.format(workload['id'], family, kind, workers)
+                name = '{}-{}-{}{}-w{}'.format(workload['id'], family, kind,
+                                               '-' + options['pool'] if 'pool' in options else '', workers)
                 log('{} {}: {} (workers={}) ...'.format(workload['id'], workload['title'], label, workers))
                 t0 = time.perf_counter()
                 result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))

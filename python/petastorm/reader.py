@@ -231,7 +231,6 @@ class Reader(object):
         self._transform_spec = transform_spec
         # Worker processes transform their items themselves.
         self._transform_here = transform_spec is not None and pool != 'process'
-        self._pool = pool
         self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
         self.last_row_consumed = False
         self.stopped = False
@@ -276,10 +275,12 @@ class Reader(object):
         if self._reader.num_row_groups_planned == 0 and slice_index == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')
-        self._filtered = filters is not None
         # The schema of the row groups this reader's items become (the transformed one when a
-        # transform runs).
+        # transform runs), and its core form, named after the engine's schema so that a worker
+        # process, whose reader is made from the field list, names it the same.
         self._item_schema = self.schema if transform_spec is not None else storage_schema
+        self._item_core = self._reader.schema if transform_spec is None else \
+            self._item_schema.core_schema_in_memory(self._reader.schema.name + '_transformed')
         self._process_pool = None
         if pool == 'process':
             from petastorm.process_pool import ProcessPool
@@ -289,15 +290,8 @@ class Reader(object):
                 predicate=predicate, num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                 shard_seed=shard_seed, cache=cache, transform_spec=transform_spec, filters=filters,
                 partition_overlap_rows=partition_overlap_rows)}
-            self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core_schema())
+            self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
         self._rows = iter(())
-
-    def _item_core_schema(self):
-        """The core schema of this reader's row groups (named after the engine's, so that a
-        worker process, whose reader is made from the field list, names it the same)."""
-        if self._transform_spec is None:
-            return self._reader.schema
-        return self._item_schema.core_schema_in_memory(self._reader.schema.name + '_transformed')
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
@@ -401,7 +395,7 @@ class Reader(object):
         for name, field in self._item_schema.fields.items():
             values = [row.get(name) for row in rows]
             columns.append(values if _holds_tensors(field) else _arrow_column(values))
-        return _core.DecodedRowGroup.from_columns(self._item_core_schema(), len(rows), columns)
+        return _core.DecodedRowGroup.from_columns(self._item_core, len(rows), columns)
 
     def _finish_rows(self, rows):
         if self.ngram is not None:
@@ -528,7 +522,7 @@ class BatchReader(Reader):
                 out.append(list(values) if getattr(values, 'dtype', None) == object else values)
             else:
                 out.append(_arrow_column(values))
-        return _core.DecodedRowGroup.from_columns(self._item_core_schema(), num_rows, out)
+        return _core.DecodedRowGroup.from_columns(self._item_core, num_rows, out)
 
     def _finish_rows(self, columns):
         if not columns or not len(next(iter(columns.values()))):
