@@ -117,3 +117,28 @@ def test_process_pool_from_an_unguarded_script(tmp_path, how):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count('BODY RUNS') == 1, done.stdout
     assert 'IDS {}'.format([i + 1 for i in range(0, 20, 2)]) in done.stdout, done.stdout
+
+
+def _fail_on_seven(ids):
+    if 7 in list(ids):
+        raise ValueError('seven is not allowed')
+    return True
+
+
+def test_a_failed_reader_is_freed(tmp_path):
+    """The sticky error a C++ reader keeps must not hold the Python reader in a cycle."""
+    import gc
+    import weakref
+    from petastorm.predicates import in_lambda
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, Schema, [_row(i) for i in range(20)], rows_per_rowgroup=5)
+    reader = make_reader(url, predicate=in_lambda(['id'], lambda i: i != 7 or _fail_on_seven([i])),
+                         reader_pool_type='dummy', shuffle_row_groups=False)
+    for _ in range(2):
+        with pytest.raises(ValueError, match='seven is not allowed'):
+            list(reader)
+    ref = weakref.ref(reader)
+    reader.stop()
+    del reader
+    gc.collect()
+    assert ref() is None

@@ -14,25 +14,47 @@ namespace petastorm::python {
 namespace {
 
 // Carries a Python exception through C++ code that speaks arrow::Status.
+//
+// The first Restore raises the exception object itself (its traceback attached); it then keeps
+// only its type and args, and later Restores raise a new exception of that type made from those
+// args. A reader's sticky error is such a Status kept in C++: keeping the first exception, whose
+// traceback grows the frames it propagates through (the Python reader among them), would make a
+// reference cycle through C++ that Python's collector cannot see, and the reader would never be
+// freed. All members are touched with the GIL held only.
 class PythonErrorDetail : public arrow::StatusDetail {
  public:
   // `exception` is the exception object (its traceback attached). Needs the GIL.
-  explicit PythonErrorDetail(nb::object exception) : exception_(std::move(exception)) {}
+  explicit PythonErrorDetail(nb::object exception)
+      : exception_(std::move(exception)), type_(nb::borrow(exception_.type())), args_(exception_.attr("args")) {}
   ~PythonErrorDetail() override {
     if (!Py_IsInitialized()) {
-      exception_.release();  // the interpreter is gone: leak rather than crash
+      // The interpreter is gone: leak rather than crash.
+      exception_.release();
+      type_.release();
+      args_.release();
       return;
     }
     nb::gil_scoped_acquire gil;
     exception_.reset();
+    type_.reset();
+    args_.reset();
   }
   const char* type_id() const override { return "petastorm::python::PythonErrorDetail"; }
   std::string ToString() const override { return "Python exception"; }
   // Sets it as the current Python exception. Needs the GIL.
-  void Restore() const { PyErr_SetObject((PyObject*)Py_TYPE(exception_.ptr()), exception_.ptr()); }
+  void Restore() const {
+    if (exception_.is_valid()) {
+      nb::object exception = std::move(exception_);
+      PyErr_SetObject(type_.ptr(), exception.ptr());
+      return;
+    }
+    PyErr_SetObject(type_.ptr(), args_.ptr());  // type(*args)
+  }
 
  private:
-  nb::object exception_;
+  mutable nb::object exception_;
+  nb::object type_;
+  nb::object args_;
 };
 
 }  // namespace

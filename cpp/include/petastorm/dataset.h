@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -139,11 +138,12 @@ class Dataset {
   std::vector<std::vector<std::string>> partition_values_;  // per file, per key (decoded text)
   parquet::ArrowReaderProperties read_properties_;
 
-  struct FooterSlot {
-    std::mutex mutex;
-    std::shared_ptr<parquet::FileMetaData> metadata;  // guarded by mutex
+  // The parsed footers, one slot per file (dataset.cc); filled behind const methods.
+  struct FooterSlot;
+  struct FooterSlotDeleter {
+    void operator()(FooterSlot* slot) const;
   };
-  std::vector<std::unique_ptr<FooterSlot>> footers_;  // one per file; the vector never changes
+  std::vector<std::unique_ptr<FooterSlot, FooterSlotDeleter>> footers_;  // the vector never changes
   mutable std::atomic<int64_t> footers_read_{0};
 };
 

@@ -6,6 +6,7 @@
 #include <arrow/type.h>
 
 #include "codec/builtin_codecs_internal.h"
+#include "util/mutex_internal.h"
 
 namespace petastorm {
 
@@ -89,8 +90,8 @@ void RegisterBuiltinCodecs(CodecRegistry* registry) {
 }  // namespace internal
 
 struct CodecRegistry::Impl {
-  mutable std::mutex mutex;
-  std::map<std::string, Factory, std::less<>> factories;  // guarded by mutex
+  mutable internal::Mutex mutex;
+  std::map<std::string, Factory, std::less<>> factories GUARDED_BY(mutex);
 };
 
 CodecRegistry::CodecRegistry() : impl_(std::make_shared<Impl>()) {
@@ -103,7 +104,7 @@ CodecRegistry& CodecRegistry::Global() {
 }
 
 void CodecRegistry::Register(std::string name, Factory factory) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  internal::MutexLock lock(&impl_->mutex);
   impl_->factories[std::move(name)] = std::move(factory);
 }
 
@@ -111,7 +112,7 @@ arrow::Result<std::shared_ptr<const Codec>> CodecRegistry::Make(std::string_view
                                                                 std::string_view params_json) const {
   Factory factory;
   {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
+    internal::MutexLock lock(&impl_->mutex);
     auto it = impl_->factories.find(name);
     if (it == impl_->factories.end()) {
       return arrow::Status::KeyError("No codec named '", name,
@@ -123,7 +124,7 @@ arrow::Result<std::shared_ptr<const Codec>> CodecRegistry::Make(std::string_view
 }
 
 std::vector<std::string> CodecRegistry::Names() const {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
+  internal::MutexLock lock(&impl_->mutex);
   std::vector<std::string> names;
   for (const auto& [name, _] : impl_->factories) names.push_back(name);
   return names;

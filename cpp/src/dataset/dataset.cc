@@ -15,6 +15,7 @@
 
 #include "dataset/metadata_commit_internal.h"
 #include "util/json_internal.h"
+#include "util/mutex_internal.h"
 
 namespace petastorm {
 
@@ -89,6 +90,13 @@ bool IsInteger(const std::string& text) {
 }
 
 }  // namespace
+
+struct Dataset::FooterSlot {
+  internal::Mutex mutex;
+  std::shared_ptr<parquet::FileMetaData> metadata GUARDED_BY(mutex);
+};
+
+void Dataset::FooterSlotDeleter::operator()(FooterSlot* slot) const { delete slot; }
 
 int Dataset::PartitionKeyIndex(std::string_view name) const {
   for (size_t i = 0; i < partition_keys_.size(); ++i) {
@@ -291,7 +299,7 @@ arrow::Status Dataset::FinishFileList(const std::vector<std::string>& dirs) {
 void Dataset::PrepareFiles() {
   footers_.clear();
   footers_.reserve(files_.size());
-  for (size_t i = 0; i < files_.size(); ++i) footers_.push_back(std::make_unique<FooterSlot>());
+  for (size_t i = 0; i < files_.size(); ++i) footers_.emplace_back(new FooterSlot());
   read_properties_ = parquet::ArrowReaderProperties(/*use_threads=*/false);
   read_properties_.set_pre_buffer(true);
   read_properties_.set_cache_options(fs_->type_name() == "local" ? arrow::io::CacheOptions::LazyDefaults()
@@ -368,7 +376,7 @@ arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::FileMetadata(int 
                                      files_.size(), " files)");
   }
   FooterSlot& slot = *footers_[static_cast<size_t>(file_index)];
-  std::lock_guard<std::mutex> lock(slot.mutex);
+  internal::MutexLock lock(&slot.mutex);
   if (!slot.metadata) {
     ARROW_ASSIGN_OR_RAISE(slot.metadata, ReadFileFooter(file_index));
   }
