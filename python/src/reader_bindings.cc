@@ -62,6 +62,19 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("num_row_groups",
                    [](const DatasetHandle& d) { return d.dataset->row_groups().size(); })
       .def_prop_ro("footers_read", [](const DatasetHandle& d) { return d.dataset->footers_read(); })
+      .def_prop_ro("metadata",
+                   [](const DatasetHandle& d) {
+                     nb::dict out;
+                     if (const auto& kv = d.dataset->metadata()) {
+                       for (int64_t i = 0; i < kv->size(); ++i) {
+                         out[nb::bytes(kv->key(i).data(), kv->key(i).size())] =
+                             nb::bytes(kv->value(i).data(), kv->value(i).size());
+                       }
+                     }
+                     return out;
+                   },
+                   "{key: value} (bytes) of the dataset's _common_metadata (else _metadata, else the first "
+                   "file's footer).")
       .def_prop_ro("partition_keys", [](const DatasetHandle& d) {
         nb::list keys;
         for (const auto& key : d.dataset->partition_keys()) {
@@ -75,11 +88,13 @@ void BindReader(nb::module_& m) {
       });
 
   m.def("write_dataset_metadata",
-        [](const std::string& url, const SchemaHandle& schema) {
+        [](const std::string& url, const SchemaHandle& schema, nb::handle extra) {
+          auto extra_kv = KeyValuesFromPython(extra, "extra metadata");
           nb::gil_scoped_release release;
-          ThrowIfError(WriteDatasetMetadata(url, *schema.schema));
+          ThrowIfError(WriteDatasetMetadata(url, *schema.schema, extra_kv));
         },
-        nb::arg("url"), nb::arg("schema"));
+        nb::arg("url"), nb::arg("schema"), nb::arg("extra").none() = nb::none(),
+        "Writes _common_metadata for the Parquet files at `url` (petastorm/dataset.h).");
 
   nb::enum_<PoolType>(m, "PoolType")
       .value("thread", PoolType::kThread)

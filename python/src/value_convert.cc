@@ -115,4 +115,17 @@ std::optional<Value> ScalarFromPython(nb::handle value, const std::string& what)
   return Convert(value, nullptr, what);
 }
 
+std::vector<std::pair<std::string, std::string>> KeyValuesFromPython(nb::handle mapping, const std::string& what) {
+  auto text = [&](nb::handle v) -> std::string {
+    if (PyBytes_Check(v.ptr())) return std::string(PyBytes_AS_STRING(v.ptr()), PyBytes_GET_SIZE(v.ptr()));
+    if (PyUnicode_Check(v.ptr())) return nb::cast<std::string>(v);
+    throw nb::type_error((what + ": keys and values must be str or bytes, got " + TypeName(v)).c_str());
+  };
+  std::vector<std::pair<std::string, std::string>> out;
+  if (mapping.is_none()) return out;
+  nb::dict items = nb::cast<nb::dict>(mapping);
+  for (auto [key, value] : items) out.emplace_back(text(key), text(value));
+  return out;
+}
+
 }  // namespace petastorm::python

@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nanobind/nanobind.h>
 
@@ -23,5 +25,9 @@ Value ValueFromPython(const Field& field, nanobind::handle value);
 // one; std::nullopt when nothing stored can equal it. Raises TypeError naming `what` for
 // arrays and other types.
 std::optional<Value> ScalarFromPython(nanobind::handle value, const std::string& what);
+
+// Key-value metadata from a Python mapping of str or bytes to bytes (or str); `what` names it in
+// errors. Raises TypeError for other types.
+std::vector<std::pair<std::string, std::string>> KeyValuesFromPython(nanobind::handle mapping, const std::string& what);
 
 }  // namespace petastorm::python

@@ -94,7 +94,7 @@ void BindWriter(nb::module_& m) {
       .def(nb::new_([](const std::string& url, const SchemaHandle& schema,
                        int64_t rowgroup_size_bytes, int64_t rows_per_rowgroup,
                        int64_t rows_per_file, int64_t bytes_per_file, bool overwrite,
-                       std::string compression) {
+                       std::string compression, nb::handle extra_metadata) {
              WriteOptions options;
              options.rowgroup_size_bytes = rowgroup_size_bytes;
              options.rows_per_rowgroup = rows_per_rowgroup;
@@ -102,11 +102,12 @@ void BindWriter(nb::module_& m) {
              options.bytes_per_file = bytes_per_file;
              options.overwrite = overwrite;
              options.compression = std::move(compression);
+             options.extra_metadata = KeyValuesFromPython(extra_metadata, "extra_metadata");
              return std::make_unique<PyDatasetWriter>(url, schema, std::move(options));
            }),
            nb::arg("url"), nb::arg("schema"), nb::arg("rowgroup_size_bytes"),
            nb::arg("rows_per_rowgroup"), nb::arg("rows_per_file"), nb::arg("bytes_per_file"),
-           nb::arg("overwrite"), nb::arg("compression"))
+           nb::arg("overwrite"), nb::arg("compression"), nb::arg("extra_metadata").none() = nb::none())
       .def("write", &PyDatasetWriter::Write, nb::arg("row"))
       .def("close", &PyDatasetWriter::Close)
       .def("abort", &PyDatasetWriter::Abort)

@@ -16,11 +16,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/result.h>
 #include <arrow/scalar.h>
+#include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
@@ -33,6 +35,10 @@ namespace petastorm {
 inline constexpr std::string_view kUnischemaJsonKey = "petastorm.unischema.json";
 inline constexpr std::string_view kRowGroupsPerFileKey = "dataset-toolkit.num_row_groups_per_file.v1";
 inline constexpr std::string_view kCommonMetadataFile = "_common_metadata";
+// Spark's summary file (parquet.summary.metadata.level=ALL): its row groups name their files.
+inline constexpr std::string_view kSummaryMetadataFile = "_metadata";
+// Petastorm's pickled Unischema (read through petastorm.etl.legacy, never executed).
+inline constexpr std::string_view kPickledUnischemaKey = "dataset-toolkit.unischema.v1";
 
 // Resolves a URL or local path to a filesystem and a path on it ("file:///a/b/" -> /a/b).
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
@@ -70,8 +76,13 @@ class Dataset {
   const std::vector<std::string>& files() const { return files_; }
   // Every row group, ordered by file path then position.
   const std::vector<RowGroupRef>& row_groups() const { return row_groups_; }
-  // The stored Unischema; nullptr for a Parquet store written without Petastorm metadata.
+  // The stored Unischema (the JSON form); nullptr for a Parquet store written without it (a
+  // store of pyarrow or Spark, or one of the original Petastorm, whose Unischema is pickled under
+  // kPickledUnischemaKey in metadata()).
   const std::shared_ptr<const Unischema>& schema() const { return schema_; }
+  // The key-value metadata of _common_metadata (else of _metadata, else of the first data
+  // file's footer); nullptr when there is none.
+  const std::shared_ptr<const arrow::KeyValueMetadata>& metadata() const { return metadata_; }
   // Hive partition keys, in directory order; empty for an unpartitioned dataset.
   const std::vector<PartitionKey>& partition_keys() const { return partition_keys_; }
   // The index of partition key `name`, or -1.
@@ -134,6 +145,7 @@ class Dataset {
   std::vector<std::string> files_;
   std::vector<RowGroupRef> row_groups_;
   std::shared_ptr<const Unischema> schema_;
+  std::shared_ptr<const arrow::KeyValueMetadata> metadata_;
   std::vector<PartitionKey> partition_keys_;
   std::vector<std::vector<std::string>> partition_values_;  // per file, per key (decoded text)
   parquet::ArrowReaderProperties read_properties_;
@@ -147,9 +159,12 @@ class Dataset {
   mutable std::atomic<int64_t> footers_read_{0};
 };
 
-// Writes <root>/_common_metadata for the Parquet files at `url`: the Unischema JSON and the
-// row-group count of every data file (read from their footers). The file is written under a
-// temporary name and moved into place. Petastorm's materialize_dataset does this for Spark.
-arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema);
+// Writes <root>/_common_metadata for the Parquet files at `url`: the Unischema JSON, the
+// row-group count of every data file (their footers read in parallel) and the `extra`
+// key-values (Petastorm's pickled Unischema, say), keeping the other keys of an existing
+// _common_metadata (Spark's, row-group indexes). The file is written under a temporary name and
+// moved into place. Petastorm's materialize_dataset does this for Spark.
+arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
+                                   const std::vector<std::pair<std::string, std::string>>& extra = {});
 
 }  // namespace petastorm

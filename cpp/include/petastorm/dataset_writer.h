@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <arrow/result.h>
 #include <arrow/status.h>
@@ -33,6 +35,9 @@ struct WriteOptions {
   bool overwrite = false;
   // Parquet page compression: "uncompressed", "snappy", "zstd", "gzip", "lz4", "brotli".
   std::string compression = "uncompressed";
+  // More key-values for _common_metadata (the Python package adds Petastorm's pickled
+  // Unischema, so that the original Petastorm reads the dataset).
+  std::vector<std::pair<std::string, std::string>> extra_metadata;
 };
 
 class DatasetWriter {

@@ -5,9 +5,12 @@
 #include <charconv>
 #include <random>
 #include <filesystem>
+#include <map>
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
+#include <arrow/util/parallel.h>
+#include <arrow/util/thread_pool.h>
 #include <arrow/util/key_value_metadata.h>
 #include <parquet/arrow/schema.h>
 #include <parquet/file_reader.h>
@@ -80,6 +83,23 @@ std::vector<std::pair<std::string, std::string>> PartitionsOf(const std::string&
     start = end + 1;
   }
   return out;
+}
+
+// A path from the dataset metadata must stay below the root.
+arrow::Status CheckRelativePath(const std::string& rel, const std::string& where) {
+  bool outside = rel.empty() || rel[0] == '/';
+  size_t start = 0;
+  while (!outside && start <= rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    outside = rel.compare(start, end - start, "..") == 0 && end - start == 2;
+    start = end + 1;
+  }
+  if (outside) {
+    return arrow::Status::Invalid("'", where, "' names the data file '", rel,
+                                  "', which is not inside the dataset directory");
+  }
+  return arrow::Status::OK();
 }
 
 bool IsInteger(const std::string& text) {
@@ -222,12 +242,34 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
         ARROW_ASSIGN_OR_RAISE(const internal::Json::Object* obj,
                               json.GetObject(kRowGroupsPerFileKey));
         for (const auto& [rel, count] : *obj) {
+          ARROW_RETURN_NOT_OK(CheckRelativePath(rel, common));
           ARROW_ASSIGN_OR_RAISE(int64_t n, count.GetInt(rel));
           counted_files.emplace_back(ds->root_ + "/" + rel, static_cast<int>(n));
         }
-        std::sort(counted_files.begin(), counted_files.end());
-        for (const auto& [path, _] : counted_files) ds->files_.push_back(path);
       }
+    }
+    if (counted_files.empty()) {
+      // A summary file (Spark's parquet.summary.metadata.level=ALL): its row groups name their files.
+      const std::string summary = ds->root_ + "/" + std::string(kSummaryMetadataFile);
+      ARROW_ASSIGN_OR_RAISE(auto summary_info, fs_ref.GetFileInfo(summary));
+      if (summary_info.type() == arrow::fs::FileType::File) {
+        ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(fs_ref, summary));
+        if (!kv) kv = footer->key_value_metadata();
+        std::map<std::string, int> per_file;
+        for (int rg = 0; rg < footer->num_row_groups(); ++rg) {
+          auto row_group = footer->RowGroup(rg);
+          if (row_group->num_columns() == 0) continue;
+          const std::string rel = row_group->ColumnChunk(0)->file_path();
+          if (rel.empty()) continue;
+          ARROW_RETURN_NOT_OK(CheckRelativePath(rel, summary));
+          ++per_file[rel];
+        }
+        for (const auto& [rel, n] : per_file) counted_files.emplace_back(ds->root_ + "/" + rel, n);
+      }
+    }
+    if (!counted_files.empty()) {
+      std::sort(counted_files.begin(), counted_files.end());
+      for (const auto& [path, _] : counted_files) ds->files_.push_back(path);
     }
     if (counted_files.empty()) {
       arrow::fs::FileSelector selector;
@@ -244,7 +286,7 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
     return arrow::Status::Invalid("No Parquet data files at '", ds->url_, "'");
   }
   ds->PrepareFiles();
-  ARROW_RETURN_NOT_OK(ds->Index(counted_files, std::move(kv)));
+  ARROW_RETURN_NOT_OK(ds->Index(counted_files, kv));
   return std::shared_ptr<const Dataset>(std::move(ds));
 }
 
@@ -325,6 +367,7 @@ arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& cou
     }
   }
 
+  metadata_ = kv;
   if (kv) {
     auto json = kv->Get(std::string(kUnischemaJsonKey));
     if (json.ok()) {
@@ -435,7 +478,8 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int
 
 namespace petastorm {
 
-arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema) {
+arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
+                                   const std::vector<std::pair<std::string, std::string>>& extra) {
   std::string root;
   ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
   arrow::fs::FileSelector selector;
@@ -448,28 +492,41 @@ arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& sche
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+  // Every footer, read in parallel on Arrow's I/O pool.
+  std::vector<std::shared_ptr<parquet::FileMetaData>> footers(files.size());
+  ARROW_RETURN_NOT_OK(arrow::internal::ParallelFor(
+      static_cast<int>(files.size()),
+      [&](int i) -> arrow::Status {
+        ARROW_ASSIGN_OR_RAISE(footers[static_cast<size_t>(i)], ReadFooter(*fs, files[static_cast<size_t>(i)]));
+        return arrow::Status::OK();
+      },
+      arrow::io::default_io_context().executor()));
   std::vector<std::pair<std::string, int>> counts;
+  for (size_t i = 0; i < files.size(); ++i) {
+    counts.emplace_back(files[i].substr(root.size() + 1), footers[i]->num_row_groups());
+  }
   std::shared_ptr<arrow::Schema> file_schema;
-  for (const auto& path : files) {
-    ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs, path));
-    if (!file_schema) {
-      auto status = parquet::arrow::FromParquetSchema(footer->schema(), parquet::ArrowReaderProperties(),
-                                                      footer->key_value_metadata(), &file_schema);
-      if (!status.ok()) {
-        return status.WithMessage("Reading the schema of '", path, "': ", status.message());
-      }
-    }
-    counts.emplace_back(path.substr(root.size() + 1), footer->num_row_groups());
+  auto status = parquet::arrow::FromParquetSchema(footers[0]->schema(), parquet::ArrowReaderProperties(),
+                                                  footers[0]->key_value_metadata(), &file_schema);
+  if (!status.ok()) return status.WithMessage("Reading the schema of '", files[0], "': ", status.message());
+  file_schema = file_schema->RemoveMetadata();
+  // Keep what an existing _common_metadata holds (Spark's keys, row-group indexes).
+  const std::string common = root + "/" + std::string(kCommonMetadataFile);
+  ARROW_ASSIGN_OR_RAISE(auto common_info, fs->GetFileInfo(common));
+  if (common_info.type() == arrow::fs::FileType::File) {
+    ARROW_ASSIGN_OR_RAISE(auto previous, ReadFooter(*fs, common));
+    if (previous->key_value_metadata()) file_schema = file_schema->WithMetadata(previous->key_value_metadata());
   }
   std::random_device rd;
   const std::string temp_dir = root + "/_temporary/petastorm-metadata-" + std::to_string(rd());
-  auto status = internal::CommitMetadata(*fs, root, temp_dir, *file_schema->RemoveMetadata(),
-                                         schema.ToJson(), counts);
+  status = internal::CommitMetadata(*fs, root, temp_dir, *file_schema, schema.ToJson(), counts, extra);
   (void)fs->DeleteDir(temp_dir);
   arrow::fs::FileSelector temporary;
   temporary.base_dir = root + "/_temporary";
   auto left = fs->GetFileInfo(temporary);
   if (left.ok() && left->empty()) (void)fs->DeleteDir(temporary.base_dir);
+  // Spark's checksum of the file we replaced would no longer match (Petastorm deletes it too).
+  (void)fs->DeleteFile(root + "/." + std::string(kCommonMetadataFile) + ".crc");
   return status;
 }
 

@@ -11,13 +11,23 @@ namespace petastorm::internal {
 arrow::Status CommitMetadata(arrow::fs::FileSystem& fs, const std::string& root,
                              const std::string& temp_dir, const arrow::Schema& arrow_schema,
                              const std::string& unischema_json,
-                             const std::vector<std::pair<std::string, int>>& row_groups_per_file) {
+                             const std::vector<std::pair<std::string, int>>& row_groups_per_file,
+                             const std::vector<std::pair<std::string, std::string>>& extra) {
   Json::Object counts;
   for (const auto& [path, count] : row_groups_per_file) counts.emplace_back(path, int64_t{count});
   auto kv = arrow_schema.metadata() ? arrow_schema.metadata()->Copy()
                                     : std::make_shared<arrow::KeyValueMetadata>();
   ARROW_RETURN_NOT_OK(kv->Set(std::string(kUnischemaJsonKey), unischema_json));
   ARROW_RETURN_NOT_OK(kv->Set(std::string(kRowGroupsPerFileKey), Json(std::move(counts)).Dump()));
+  for (const auto& [key, value] : extra) {
+    if (value.empty()) {
+      if (kv->FindKey(key) >= 0) ARROW_RETURN_NOT_OK(kv->Delete(key));  // an empty value removes the key
+    } else {
+      ARROW_RETURN_NOT_OK(kv->Set(key, value));
+    }
+  }
+  // The Arrow schema of the files: written again by the Parquet writer (store_schema).
+  if (kv->FindKey("ARROW:schema") >= 0) ARROW_RETURN_NOT_OK(kv->Delete("ARROW:schema"));
   auto schema = arrow_schema.WithMetadata(kv);
   ARROW_RETURN_NOT_OK(fs.CreateDir(temp_dir, /*recursive=*/true));
   const std::string temp_path = temp_dir + "/" + std::string(kCommonMetadataFile);

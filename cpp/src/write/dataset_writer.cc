@@ -310,7 +310,7 @@ class DatasetWriter::Impl {
     }
     // The metadata goes last: its presence is what makes the dataset complete.
     ARROW_RETURN_NOT_OK(internal::CommitMetadata(*fs_, root_, temp_dir_, *arrow_schema_,
-                                                 schema_->ToJson(), counts));
+                                                 schema_->ToJson(), counts, options_.extra_metadata));
     (void)fs_->DeleteDir(temp_dir_);
     RemoveTemporaryParentIfEmpty();
     return arrow::Status::OK();
