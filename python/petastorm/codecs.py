@@ -248,7 +248,8 @@ def codec_from_core_field(core_field, declared_storage=True):
 
 # --- Type maps: pyspark is Python-only, so these live here -------------------------------------
 
-_SPARK_TO_ARROW = {
+# The Arrow storage type of each pyspark scalar type, by class name (legacy pickles use it too).
+SPARK_TO_ARROW = {
     'ByteType': pa.int8(), 'ShortType': pa.int16(), 'IntegerType': pa.int32(), 'LongType': pa.int64(),
     'FloatType': pa.float32(), 'DoubleType': pa.float64(), 'BooleanType': pa.bool_(),
     'StringType': pa.string(), 'BinaryType': pa.binary(), 'DateType': pa.date32(),
@@ -274,8 +275,8 @@ def _to_arrow_type(t):
         name = type(t).__name__
         if name == 'DecimalType':
             return pa.decimal128(t.precision, t.scale)
-        if name in _SPARK_TO_ARROW:
-            return _SPARK_TO_ARROW[name]
+        if name in SPARK_TO_ARROW:
+            return SPARK_TO_ARROW[name]
         raise ValueError('ScalarCodec does not support the Spark type {}'.format(t))
     try:
         dtype = np.dtype(t)
@@ -299,7 +300,7 @@ def _spark_type_name(t):
         return 'TimestampType()'
     if pa.types.is_date(t):
         return 'DateType()'
-    for name, arrow_type in _SPARK_TO_ARROW.items():
+    for name, arrow_type in SPARK_TO_ARROW.items():
         if arrow_type.equals(t):
             return name + '()'
     if pa.types.is_large_string(t):
@@ -309,21 +310,32 @@ def _spark_type_name(t):
     return str(t)
 
 
+# Arrow types Spark has no type of, stored in the next wider one.
+_WIDENED_TO_SPARK = [(pa.uint8(), 'ShortType'), (pa.uint16(), 'IntegerType'), (pa.uint32(), 'LongType'),
+                     (pa.float16(), 'FloatType'), (pa.large_string(), 'StringType'),
+                     (pa.large_binary(), 'BinaryType')]
+
+
+def spark_type_call_of(arrow_type):
+    """(pyspark.sql.types class name, constructor arguments) of the Spark type that stores
+    `arrow_type` (unsigned and half types widened); ValueError when there is none. Needs no pyspark."""
+    if pa.types.is_decimal(arrow_type) and arrow_type.precision <= 38:  # Spark's largest
+        return 'DecimalType', (arrow_type.precision, arrow_type.scale)
+    if pa.types.is_timestamp(arrow_type):
+        return 'TimestampType', ()
+    for name, t in SPARK_TO_ARROW.items():
+        if t.equals(arrow_type):
+            return name, ()
+    for t, name in _WIDENED_TO_SPARK:
+        if t.equals(arrow_type):
+            return name, ()
+    raise ValueError('Was not able to map type {} to a spark type.'.format(arrow_type))
+
+
 def _arrow_to_spark_type(t):
     from pyspark.sql import types as st
-    if pa.types.is_decimal(t):
-        return st.DecimalType(t.precision, t.scale)
-    for name, arrow_type in _SPARK_TO_ARROW.items():
-        if arrow_type.equals(t):
-            return getattr(st, name)()
-    widened = {pa.uint8(): 'ShortType', pa.uint16(): 'IntegerType', pa.uint32(): 'LongType',
-               pa.float16(): 'FloatType', pa.large_string(): 'StringType', pa.large_binary(): 'BinaryType'}
-    for arrow_type, name in widened.items():
-        if arrow_type.equals(t):
-            return getattr(st, name)()
-    if pa.types.is_timestamp(t):
-        return st.TimestampType()
-    raise ValueError('Was not able to map type {} to a spark type.'.format(t))
+    name, args = spark_type_call_of(t)
+    return getattr(st, name)(*args)
 
 
 def numpy_to_spark_type(numpy_dtype):

@@ -7,6 +7,8 @@ import re
 import warnings
 from collections import OrderedDict, namedtuple
 
+import numpy as np
+
 from petastorm import _core
 from petastorm.unischema_field import UnischemaField, field_from_core, field_to_core
 from petastorm.codecs import codec_from_core_field, numpy_to_spark_type
@@ -150,6 +152,50 @@ class Unischema(object):
 def _field_str(f):
     return "UnischemaField('{}', {}, {}, {}, {})".format(
         f.name, getattr(f.numpy_dtype, '__name__', f.numpy_dtype), tuple(f.shape), f.codec, f.nullable)
+
+
+def insert_explicit_nulls(unischema, row_dict):
+    """Adds None, in place, for every nullable field missing from `row_dict`; a missing
+    non-nullable field raises ValueError naming it."""
+    for name, field in unischema.fields.items():
+        if name not in row_dict:
+            if field.nullable:
+                row_dict[name] = None
+            else:
+                raise ValueError('Field {} is not found in the row_dict, but is not nullable.'.format(name))
+
+
+def dict_to_spark_row(unischema, row_dict):
+    """A ``pyspark.Row`` of `row_dict` (field name -> value), its fields in schema order and
+    encoded by their codecs (the C++ codecs: dtype and shape are checked there, and the message
+    names the field). Missing nullable fields become None; the field set must be the schema's.
+    The input dict is not changed. For large jobs, petastorm.spark_utils.encode_dataframe encodes
+    whole batches in C++ instead."""
+    import pyspark
+
+    if not isinstance(unischema, Unischema):
+        raise TypeError('dict_to_spark_row expects a Unischema, got {}'.format(type(unischema).__name__))
+    row = dict(row_dict)
+    insert_explicit_nulls(unischema, row)
+    if set(row) != set(unischema.fields):
+        raise ValueError('Dictionary fields \n{}\n do not match schema fields \n{}'.format(
+            '\n'.join(sorted(row)), '\n'.join(unischema.fields)))
+    values = []
+    for name, field in unischema.fields.items():
+        value = row[name]
+        if value is None:
+            if not field.nullable:
+                raise ValueError('Field {} is not "nullable", but got passes a None value'.format(name))
+            values.append(None)
+        elif field.codec is not None:
+            values.append(field.codec.encode(field, value))
+        elif isinstance(value, np.generic):
+            values.append(value.tolist())
+        else:
+            values.append(value)
+    spark_row = pyspark.Row(*values)
+    spark_row.__fields__ = list(unischema.fields)
+    return spark_row
 
 
 def match_unischema_fields(schema, field_regex):

@@ -62,6 +62,17 @@ nb::object TypeToPyArrow(const std::shared_ptr<arrow::DataType>& type) {
   return Pyarrow().attr("DataType").attr("_import_from_c_capsule")(capsule);
 }
 
+nb::object SchemaToPyArrow(const std::shared_ptr<arrow::Schema>& arrow_schema) {
+  auto* schema = new ArrowSchema();
+  auto status = arrow::ExportSchema(*arrow_schema, schema);
+  if (!status.ok()) {
+    delete schema;
+    ThrowIfError(status);
+  }
+  nb::object capsule = nb::steal(PyCapsule_New(schema, "arrow_schema", ReleaseSchemaCapsule));
+  return Pyarrow().attr("Schema").attr("_import_from_c_capsule")(capsule);
+}
+
 std::shared_ptr<arrow::DataType> TypeFromPyArrow(nb::handle obj) {
   if (!nb::hasattr(obj, "__arrow_c_schema__")) {
     throw nb::type_error("expected a pyarrow.DataType (an object with __arrow_c_schema__)");

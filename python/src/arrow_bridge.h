@@ -13,6 +13,8 @@ namespace petastorm::python {
 
 // A pyarrow.DataType for `type`.
 nanobind::object TypeToPyArrow(const std::shared_ptr<arrow::DataType>& type);
+// A pyarrow.Schema for `schema`.
+nanobind::object SchemaToPyArrow(const std::shared_ptr<arrow::Schema>& schema);
 // The Arrow type of any object with __arrow_c_schema__ (pyarrow.DataType, Field, ...).
 std::shared_ptr<arrow::DataType> TypeFromPyArrow(nanobind::handle obj);
 // A pyarrow.Array sharing `array`'s buffers.

@@ -3,7 +3,11 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
 
+#include <arrow/table.h>
+
 #include "petastorm/dataset_writer.h"
+#include "petastorm/row_encoder.h"
+#include "arrow_bridge.h"
 #include "handles.h"
 #include "status.h"
 #include "value_convert.h"
@@ -14,6 +18,68 @@ namespace petastorm::python {
 
 namespace {
 
+// A Python row dict as a NamedRow; errors (TypeError, ValueError) name the row and the field.
+// An unknown field is kept (as null) so that the C++ side reports it with the row number.
+NamedRow NamedRowFromPython(const Unischema& schema, nb::handle row_obj, int64_t row_number) {
+  if (!PyDict_Check(row_obj.ptr())) {
+    throw nb::type_error(("Row " + std::to_string(row_number) + ": expected a dict of field name to value, got " +
+                          nb::str(row_obj.type().attr("__name__")).c_str())
+                             .c_str());
+  }
+  nb::dict row = nb::borrow<nb::dict>(row_obj);
+  NamedRow named;
+  named.reserve(row.size());
+  for (auto [key, value] : row) {
+    if (!PyUnicode_Check(key.ptr())) {
+      throw nb::type_error(("Row " + std::to_string(row_number) + ": field names must be str, got " +
+                            nb::str(key.type().attr("__name__")).c_str())
+                               .c_str());
+    }
+    std::string name = nb::cast<std::string>(key);
+    const Field* field = schema.GetField(name);
+    if (!field) {
+      named.emplace_back(std::move(name), std::monostate{});
+      continue;
+    }
+    try {
+      named.emplace_back(std::move(name), ValueFromPython(*field, value));
+    } catch (nb::builtin_exception& e) {
+      std::string message = "Row " + std::to_string(row_number) + ": " + e.what();
+      if (e.type() == nb::exception_type::type_error) throw nb::type_error(message.c_str());
+      throw nb::value_error(message.c_str());
+    }
+  }
+  return named;
+}
+
+// petastorm/row_encoder.h for Python: a list of row dicts in, a pyarrow.Table of the stored
+// columns out (one record batch), the codecs run without the GIL.
+class PyRowEncoder {
+ public:
+  explicit PyRowEncoder(const SchemaHandle& schema) {
+    encoder_ = ValueOrThrow(RowEncoder::Make(schema.schema));
+  }
+
+  nb::object Encode(nb::iterable rows, int64_t first_row) {
+    std::vector<NamedRow> named;
+    int64_t number = first_row;
+    for (nb::handle row : rows) named.push_back(NamedRowFromPython(*encoder_->schema(), row, number++));
+    arrow::Result<std::shared_ptr<arrow::RecordBatch>> batch;
+    {
+      nb::gil_scoped_release release;
+      batch = encoder_->EncodeRows(named, first_row);
+      named.clear();
+    }
+    auto table = ValueOrThrow(arrow::Table::FromRecordBatches(encoder_->arrow_schema(), {ValueOrThrow(std::move(batch))}));
+    return TableToPyArrow(table);
+  }
+
+  nb::object ArrowSchema() const { return SchemaToPyArrow(encoder_->arrow_schema()); }
+
+ private:
+  std::unique_ptr<RowEncoder> encoder_;
+};
+
 class PyDatasetWriter {
  public:
   PyDatasetWriter(const std::string& url, const SchemaHandle& schema, WriteOptions options) {
@@ -23,31 +89,7 @@ class PyDatasetWriter {
 
   void Write(nb::dict row) {
     CheckOpen();
-    const Unischema& schema = *writer_->schema();
-    NamedRow named;
-    named.reserve(row.size());
-    for (auto [key, value] : row) {
-      if (!PyUnicode_Check(key.ptr())) {
-        throw nb::type_error(("Row " + std::to_string(rows_seen_) +
-                              ": field names must be str, got " +
-                              nb::str(key.type().attr("__name__")).c_str())
-                                 .c_str());
-      }
-      std::string name = nb::cast<std::string>(key);
-      const Field* field = schema.GetField(name);
-      if (!field) {
-        // The writer reports unknown fields with the row number.
-        named.emplace_back(std::move(name), std::monostate{});
-        continue;
-      }
-      try {
-        named.emplace_back(std::move(name), ValueFromPython(*field, value));
-      } catch (nb::builtin_exception& e) {
-        std::string message = "Row " + std::to_string(rows_seen_) + ": " + e.what();
-        if (e.type() == nb::exception_type::type_error) throw nb::type_error(message.c_str());
-        throw nb::value_error(message.c_str());
-      }
-    }
+    NamedRow named = NamedRowFromPython(*writer_->schema(), row, rows_seen_);
     arrow::Status status;
     {
       nb::gil_scoped_release release;
@@ -112,6 +154,14 @@ void BindWriter(nb::module_& m) {
       .def("close", &PyDatasetWriter::Close)
       .def("abort", &PyDatasetWriter::Abort)
       .def_prop_ro("rows_written", &PyDatasetWriter::rows_written);
+
+  nb::class_<PyRowEncoder>(m, "RowEncoder",
+                           "Encodes row dicts of a schema into a pyarrow.Table of its stored columns "
+                           "(petastorm/row_encoder.h).")
+      .def(nb::init<const SchemaHandle&>(), nb::arg("schema"))
+      .def("encode", &PyRowEncoder::Encode, nb::arg("rows"), nb::arg("first_row") = 0,
+           "rows: an iterable of dicts. Returns a pyarrow.Table; errors name the row and the field.")
+      .def_prop_ro("arrow_schema", &PyRowEncoder::ArrowSchema);
 }
 
 }  // namespace petastorm::python

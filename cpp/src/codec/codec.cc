@@ -14,13 +14,15 @@ std::shared_ptr<arrow::DataType> Codec::storage_type() const { return arrow::bin
 
 arrow::Status CheckTensorForField(const Field& field, const Tensor& value) {
   if (value.element.type != field.dtype) {
-    return arrow::Status::TypeError("Field '", field.name, "': expected dtype ",
+    // Petastorm's words and exception type (ValueError), naming the field.
+    return arrow::Status::Invalid("Unexpected type of '", field.name, "' feature, expected dtype ",
                                     ScalarTypeName(field.dtype), ", got ",
                                     ScalarTypeName(value.element.type), " (",
                                     value.element.TypeString(), ")");
   }
   if (!field.MatchesShape(value.shape)) {
-    return arrow::Status::Invalid("Field '", field.name, "': expected shape ", field.ShapeString(),
+    return arrow::Status::Invalid("Unexpected dimensions of '", field.name, "' feature, expected shape ",
+                                  field.ShapeString(),
                                   ", got ", ShapeToString(value.shape));
   }
   return value.Validate();

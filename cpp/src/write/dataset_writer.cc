@@ -2,29 +2,23 @@
 
 #include <random>
 
-#include <arrow/array/builder_base.h>
-#include <arrow/array/builder_binary.h>
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/io/interfaces.h>
 #include <arrow/table.h>
 #include <arrow/util/key_value_metadata.h>
-#include <arrow/util/parallel.h>
-#include <arrow/util/thread_pool.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
-#include "petastorm/codec.h"
 #include "dataset/metadata_commit_internal.h"
 #include "petastorm/dataset.h"
-#include "util/json_internal.h"
-#include "write/column_append_internal.h"
+#include "petastorm/row_encoder.h"
 
 namespace petastorm {
 
 namespace {
 
 // Rows are encoded in batches of this many, in parallel.
-constexpr size_t kEncodeBatchRows = 64;
+constexpr int64_t kEncodeBatchRows = 64;
 
 std::string RandomId() {
   std::random_device rd;
@@ -102,50 +96,21 @@ class DatasetWriter::Impl {
     writer_props_ = props.build();
     arrow_props_ = parquet::ArrowWriterProperties::Builder().store_schema()->build();
 
-    for (const auto& field : arrow_schema_->fields()) {
-      std::unique_ptr<arrow::ArrayBuilder> builder;
-      ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), field->type(), &builder));
-      builders_.push_back(std::move(builder));
-    }
+    ARROW_ASSIGN_OR_RAISE(encoder_, RowEncoder::Make(schema_));
     return arrow::Status::OK();
   }
 
   arrow::Status Write(const NamedRow& named) {
     ARROW_RETURN_NOT_OK(CheckUsable());
-    const int64_t row_number = rows_accepted_;
-    const auto& fields = schema_->fields();
-    std::vector<Value> row(fields.size());
-    std::vector<bool> seen(fields.size(), false);
-    for (const auto& [name, value] : named) {
-      const Field* field = schema_->GetField(name);
-      if (!field) {
-        return arrow::Status::KeyError("Row ", row_number, ": field '", name,
-                                       "' is not in the schema '", schema_->name(), "'");
-      }
-      const size_t index = static_cast<size_t>(field - fields.data());
-      if (seen[index]) {
-        return arrow::Status::Invalid("Row ", row_number, ": field '", name, "' given twice");
-      }
-      seen[index] = true;
-      row[index] = value;
-    }
-    for (size_t i = 0; i < fields.size(); ++i) {
-      if (!seen[i] && !fields[i].nullable) {
-        return arrow::Status::KeyError("Row ", row_number, ": field '", fields[i].name,
-                                       "' is missing and is not nullable");
-      }
-      auto status = internal::CheckValue(fields[i], *arrow_schema_->field(i)->type(), row[i]);
-      if (!status.ok()) return status.WithMessage("Row ", row_number, ": ", status.message());
-    }
-    pending_.push_back(std::move(row));
+    ARROW_RETURN_NOT_OK(encoder_->Append(named, rows_accepted_));
     ++rows_accepted_;
-    if (pending_.size() >= kEncodeBatchRows) return Fail(EncodePending());
+    if (encoder_->queued_rows() >= kEncodeBatchRows) return Fail(EncodeQueued());
     return arrow::Status::OK();
   }
 
   arrow::Status Close() {
     ARROW_RETURN_NOT_OK(CheckUsable());
-    ARROW_RETURN_NOT_OK(Fail(EncodePending()));
+    ARROW_RETURN_NOT_OK(Fail(EncodeQueued()));
     ARROW_RETURN_NOT_OK(Fail(FlushRowGroup()));
     ARROW_RETURN_NOT_OK(Fail(CloseFile()));
     ARROW_RETURN_NOT_OK(Fail(Commit()));
@@ -192,50 +157,11 @@ class DatasetWriter::Impl {
     return status;
   }
 
-  arrow::Status EncodePending() {
-    if (pending_.empty()) return arrow::Status::OK();
-    const auto& fields = schema_->fields();
-    const int64_t first_row = rows_accepted_ - static_cast<int64_t>(pending_.size());
-    std::vector<std::vector<std::shared_ptr<arrow::Buffer>>> encoded(pending_.size());
-    auto encode_row = [&](int i) -> arrow::Status {
-      auto& out = encoded[i];
-      out.resize(fields.size());
-      for (size_t f = 0; f < fields.size(); ++f) {
-        const Field& field = fields[f];
-        if (!field.is_tensor()) continue;
-        const Tensor* tensor = std::get_if<Tensor>(&pending_[i][f]);
-        if (!tensor) continue;  // null
-        auto buffer = EncodeField(field, *tensor);
-        if (!buffer.ok()) {
-          return buffer.status().WithMessage("Row ", first_row + i, ": ",
-                                             buffer.status().message());
-        }
-        out[f] = std::move(*buffer);
-      }
-      return arrow::Status::OK();
-    };
-    ARROW_RETURN_NOT_OK(arrow::internal::ParallelFor(static_cast<int>(pending_.size()), encode_row,
-                                                     arrow::internal::GetCpuThreadPool()));
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      int64_t row_bytes = 0;
-      for (size_t f = 0; f < fields.size(); ++f) {
-        const Field& field = fields[f];
-        if (field.is_tensor()) {
-          auto* builder = static_cast<arrow::BinaryBuilder*>(builders_[f].get());
-          if (encoded[i][f]) {
-            ARROW_RETURN_NOT_OK(builder->Append(encoded[i][f]->data(), encoded[i][f]->size()));
-            row_bytes += encoded[i][f]->size();
-          } else {
-            ARROW_RETURN_NOT_OK(builder->AppendNull());
-          }
-        } else {
-          ARROW_RETURN_NOT_OK(internal::AppendScalar(field, pending_[i][f], builders_[f].get()));
-          const Value& v = pending_[i][f];
-          if (auto* s = std::get_if<std::string>(&v)) row_bytes += s->size();
-          else if (auto* b = std::get_if<Bytes>(&v)) row_bytes += b->data.size();
-          else row_bytes += 8;
-        }
-      }
+  // Encodes the queued rows and cuts row groups and files as they fill.
+  arrow::Status EncodeQueued() {
+    ARROW_RETURN_NOT_OK(encoder_->EncodeQueued());
+    while (encoder_->encoded_rows() > 0) {
+      ARROW_ASSIGN_OR_RAISE(int64_t row_bytes, encoder_->TakeEncodedRow());
       ++rows_in_group_;
       bytes_in_group_ += row_bytes;
       const bool group_full = options_.rows_per_rowgroup > 0
@@ -248,7 +174,6 @@ class DatasetWriter::Impl {
       if (group_full || file_full) ARROW_RETURN_NOT_OK(FlushRowGroup());
       if (file_full) ARROW_RETURN_NOT_OK(CloseFile());
     }
-    pending_.clear();
     return arrow::Status::OK();
   }
 
@@ -267,13 +192,8 @@ class DatasetWriter::Impl {
   arrow::Status FlushRowGroup() {
     if (rows_in_group_ == 0) return arrow::Status::OK();
     if (!file_writer_) ARROW_RETURN_NOT_OK(OpenFile());
-    arrow::ArrayVector arrays;
-    for (auto& builder : builders_) {
-      std::shared_ptr<arrow::Array> array;
-      ARROW_RETURN_NOT_OK(builder->Finish(&array));
-      arrays.push_back(std::move(array));
-    }
-    auto table = arrow::Table::Make(arrow_schema_, arrays, rows_in_group_);
+    ARROW_ASSIGN_OR_RAISE(auto batch, encoder_->FinishBatch());
+    auto table = arrow::Table::Make(arrow_schema_, batch->columns(), rows_in_group_);
     auto status = file_writer_->WriteTable(*table, rows_in_group_);
     if (!status.ok()) {
       return status.WithMessage("Writing a row group to '", current_file_, "': ", status.message());
@@ -335,9 +255,8 @@ class DatasetWriter::Impl {
   std::shared_ptr<arrow::Schema> arrow_schema_;
   std::shared_ptr<parquet::WriterProperties> writer_props_;
   std::shared_ptr<parquet::ArrowWriterProperties> arrow_props_;
-  std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
+  std::unique_ptr<RowEncoder> encoder_;
 
-  std::vector<std::vector<Value>> pending_;
   int64_t rows_accepted_ = 0;
   int64_t rows_written_ = 0;
   int64_t rows_in_group_ = 0;
