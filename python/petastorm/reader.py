@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from petastorm import _core
+from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema
@@ -295,13 +296,13 @@ class Reader(object):
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
-        core_schema = self._dataset.schema
-        if core_schema is None:
+        schema, engine_schema = stored_unischema(self._dataset)
+        if schema is None:
             raise RuntimeError(
                 'make_reader has failed. {} is not a Petastorm dataset (it has no Unischema in its metadata). '
                 'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
                 .format(dataset_url))
-        return Unischema.from_core(core_schema), None
+        return schema, engine_schema
 
     def _check_deliverable(self, schema_fields):
         """Raises when `schema_fields` (None: all) asks for a column that cannot be delivered."""
@@ -476,11 +477,11 @@ class BatchReader(Reader):
 
     def _read_schema(self, dataset_url):
         self._unsupported = {}
-        core_schema = self._dataset.schema
-        if core_schema is not None:
+        schema, engine_schema = stored_unischema(self._dataset)
+        if schema is not None:
             warnings.warn("Please use make_reader (instead of 'make_batch_dataset' function to read this dataset. "
                           'make_batch_reader reads it too, decoding codec fields into arrays of the whole batch.')
-            return Unischema.from_core(core_schema), None
+            return schema, engine_schema
         inferred, unsupported = _core.infer_schema(self._dataset)
         self._unsupported = dict(unsupported)
         return Unischema.from_core(inferred, declared_storage=False), inferred

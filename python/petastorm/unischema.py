@@ -66,6 +66,12 @@ class Unischema(object):
 
     _core = core_schema
 
+    def __getstate__(self):
+        # The C++ schema is made again where the schema is unpickled (a Spark worker, a process).
+        state = dict(self.__dict__)
+        state['_core_schema'] = None
+        return state
+
     def core_schema_in_memory(self, name=None):
         """The C++ Unischema of values held in memory (a transform's output), named `name`
         (default: this schema's): fields need no storage, a non-scalar field without codec

@@ -4,6 +4,7 @@ Rows (dicts of field name -> value) are validated, encoded in parallel by the C+
 written as Parquet row groups; ``_common_metadata`` is committed last.
 """
 from petastorm import _core
+from petastorm.etl.dataset_metadata import petastorm_metadata
 
 _MODES = ('error', 'overwrite')
 
@@ -19,10 +20,14 @@ class DatasetWriter(object):
     :param rows_per_file: / :param bytes_per_file: start a new file past these.
     :param mode: 'error' (refuse to write over an existing dataset) or 'overwrite'.
     :param compression: Parquet page compression ('uncompressed', 'snappy', 'zstd', ...).
+    :param petastorm_compatible: also store Petastorm's pickled Unischema, so that the original
+        Petastorm reads the dataset: None (when the schema allows; a warning otherwise), True
+        (an error otherwise), False (never).
     """
 
     def __init__(self, dataset_url, schema, rowgroup_size_mb=256, rows_per_rowgroup=None,
-                 rows_per_file=None, bytes_per_file=None, mode='error', compression='uncompressed'):
+                 rows_per_file=None, bytes_per_file=None, mode='error', compression='uncompressed',
+                 petastorm_compatible=None):
         if mode not in _MODES:
             raise ValueError('mode must be one of {}, got {!r}'.format(_MODES, mode))
         if rowgroup_size_mb is None or rowgroup_size_mb <= 0:
@@ -35,7 +40,7 @@ class DatasetWriter(object):
         self._writer = _core.DatasetWriter(
             str(dataset_url), schema.core_schema(), int(rowgroup_size_mb * 1024 * 1024),
             int(rows_per_rowgroup or 0), int(rows_per_file or 0), int(bytes_per_file or 0),
-            mode == 'overwrite', compression)
+            mode == 'overwrite', compression, petastorm_metadata(schema, petastorm_compatible))
 
     def write(self, row):
         """Validates and writes one row (a dict). Errors name the field and the row number."""

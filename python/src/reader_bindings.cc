@@ -95,6 +95,14 @@ void BindReader(nb::module_& m) {
         },
         nb::arg("url"), nb::arg("schema"), nb::arg("extra").none() = nb::none(),
         "Writes _common_metadata for the Parquet files at `url` (petastorm/dataset.h).");
+  m.def("update_dataset_metadata",
+        [](const std::string& url, nb::handle values) {
+          auto kv = KeyValuesFromPython(values, "metadata values");
+          nb::gil_scoped_release release;
+          ThrowIfError(UpdateDatasetMetadata(url, kv));
+        },
+        nb::arg("url"), nb::arg("values"),
+        "Sets key-values of the dataset's existing _common_metadata (petastorm/dataset.h).");
 
   nb::enum_<PoolType>(m, "PoolType")
       .value("thread", PoolType::kThread)

@@ -167,4 +167,11 @@ class Dataset {
 arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
                                    const std::vector<std::pair<std::string, std::string>>& extra = {});
 
+// Sets key-values of <root>/_common_metadata (an empty value removes a key), keeping its schema
+// and other keys; without one, starts from _metadata or the first data file's footer (as
+// Petastorm's add_to_dataset_metadata). How row-group indexes are stored. Written under a
+// temporary name and moved into place.
+arrow::Status UpdateDatasetMetadata(const std::string& url,
+                                    const std::vector<std::pair<std::string, std::string>>& values);
+
 }  // namespace petastorm

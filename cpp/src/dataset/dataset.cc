@@ -478,19 +478,46 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int
 
 namespace petastorm {
 
-arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
-                                   const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::string root;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+namespace {
+
+// The data files under `root`, sorted.
+arrow::Result<std::vector<std::string>> ListDataFiles(arrow::fs::FileSystem& fs, const std::string& root) {
   arrow::fs::FileSelector selector;
   selector.base_dir = root;
   selector.recursive = true;
-  ARROW_ASSIGN_OR_RAISE(auto entries, fs->GetFileInfo(selector));
+  ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
   std::vector<std::string> files;
   for (const auto& entry : entries) {
     if (entry.IsFile() && IsDataFile(root, entry.path())) files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Runs `commit(temp_dir)`, which writes <root>/_common_metadata through a fresh temporary
+// directory, then removes what is left of the temporary directories and Spark's checksum of the
+// replaced file (which would no longer match; Petastorm deletes it too).
+template <typename Commit>
+arrow::Status ReplaceCommonMetadata(arrow::fs::FileSystem& fs, const std::string& root, Commit&& commit) {
+  std::random_device rd;
+  const std::string temp_dir = root + "/_temporary/petastorm-metadata-" + std::to_string(rd());
+  auto status = commit(temp_dir);
+  (void)fs.DeleteDir(temp_dir);
+  arrow::fs::FileSelector temporary;
+  temporary.base_dir = root + "/_temporary";
+  auto left = fs.GetFileInfo(temporary);
+  if (left.ok() && left->empty()) (void)fs.DeleteDir(temporary.base_dir);
+  (void)fs.DeleteFile(root + "/." + std::string(kCommonMetadataFile) + ".crc");
+  return status;
+}
+
+}  // namespace
+
+arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
+                                   const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::string root;
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+  ARROW_ASSIGN_OR_RAISE(auto files, ListDataFiles(*fs, root));
   if (files.empty()) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
   // Every footer, read in parallel on Arrow's I/O pool.
   std::vector<std::shared_ptr<parquet::FileMetaData>> footers(files.size());
@@ -517,17 +544,40 @@ arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& sche
     ARROW_ASSIGN_OR_RAISE(auto previous, ReadFooter(*fs, common));
     if (previous->key_value_metadata()) file_schema = file_schema->WithMetadata(previous->key_value_metadata());
   }
-  std::random_device rd;
-  const std::string temp_dir = root + "/_temporary/petastorm-metadata-" + std::to_string(rd());
-  status = internal::CommitMetadata(*fs, root, temp_dir, *file_schema, schema.ToJson(), counts, extra);
-  (void)fs->DeleteDir(temp_dir);
-  arrow::fs::FileSelector temporary;
-  temporary.base_dir = root + "/_temporary";
-  auto left = fs->GetFileInfo(temporary);
-  if (left.ok() && left->empty()) (void)fs->DeleteDir(temporary.base_dir);
-  // Spark's checksum of the file we replaced would no longer match (Petastorm deletes it too).
-  (void)fs->DeleteFile(root + "/." + std::string(kCommonMetadataFile) + ".crc");
-  return status;
+  return ReplaceCommonMetadata(*fs, root, [&](const std::string& temp_dir) {
+    return internal::CommitMetadata(*fs, root, temp_dir, *file_schema, schema.ToJson(), counts, extra);
+  });
+}
+
+arrow::Status UpdateDatasetMetadata(const std::string& url,
+                                    const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string root;
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+  // The schema and key-values to start from: _common_metadata, else _metadata, else the first
+  // data file's footer (as Petastorm's add_to_dataset_metadata).
+  std::string base;
+  for (auto name : {kCommonMetadataFile, kSummaryMetadataFile}) {
+    ARROW_ASSIGN_OR_RAISE(auto info, fs->GetFileInfo(root + "/" + std::string(name)));
+    if (info.type() == arrow::fs::FileType::File) {
+      base = info.path();
+      break;
+    }
+  }
+  if (base.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto files, ListDataFiles(*fs, root));
+    if (files.empty()) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
+    base = files[0];
+  }
+  ARROW_ASSIGN_OR_RAISE(auto footer, ReadFooter(*fs, base));
+  std::shared_ptr<arrow::Schema> schema;
+  auto status = parquet::arrow::FromParquetSchema(footer->schema(), parquet::ArrowReaderProperties(),
+                                                  footer->key_value_metadata(), &schema);
+  if (!status.ok()) return status.WithMessage("Reading the schema of '", base, "': ", status.message());
+  schema = schema->RemoveMetadata();
+  if (footer->key_value_metadata()) schema = schema->WithMetadata(footer->key_value_metadata());
+  return ReplaceCommonMetadata(*fs, root, [&](const std::string& temp_dir) {
+    return internal::CommitKeyValues(*fs, root, temp_dir, *schema, values);
+  });
 }
 
 }  // namespace petastorm

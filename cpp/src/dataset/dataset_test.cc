@@ -263,6 +263,49 @@ TEST(DatasetTest, ListsFilesRowGroupsAndPartitions) {
   EXPECT_EQ(listed->partition_keys().size(), 1u);
 }
 
+std::string MetadataValue(const Dataset& dataset, const std::string& key) {
+  if (!dataset.metadata()) return "<no metadata>";
+  auto value = dataset.metadata()->Get(key);
+  return value.ok() ? *value : "<absent>";
+}
+
+TEST(DatasetTest, MetadataIsWrittenAgainKeepingKeysAndUpdatedInPlace) {
+  ScratchDir scratch;
+  const std::string url = testing::WriteTestDataset(scratch, 10, 4);
+  ASSERT_OK(UpdateDatasetMetadata(url, {{"my.index", "v1"}, {"other", "x"}}));
+  ASSERT_OK_AND_ASSIGN(auto updated, Dataset::Open(url));
+  EXPECT_EQ(MetadataValue(*updated, "my.index"), "v1");
+  ASSERT_NE(updated->schema(), nullptr);  // the Unischema and the counts stay
+  EXPECT_EQ(updated->row_groups().size(), 3u);
+
+  // Written again from the footers: earlier keys stay, `extra` replaces, an empty value removes.
+  ASSERT_OK(WriteDatasetMetadata(url, *TestSchema(), {{"other", ""}, {"extra", "e"}}));
+  ASSERT_OK_AND_ASSIGN(auto rewritten, Dataset::Open(url));
+  EXPECT_EQ(MetadataValue(*rewritten, "my.index"), "v1");
+  EXPECT_EQ(MetadataValue(*rewritten, "other"), "<absent>");
+  EXPECT_EQ(MetadataValue(*rewritten, "extra"), "e");
+  EXPECT_EQ(rewritten->row_groups().size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(url) / "_temporary"));
+
+  // Without _common_metadata: the first file's schema and key-values (its Unischema JSON).
+  std::filesystem::remove(std::filesystem::path(url) / std::string(kCommonMetadataFile));
+  ASSERT_OK(UpdateDatasetMetadata(url, {{"k", "v"}}));
+  ASSERT_OK_AND_ASSIGN(auto from_footer, Dataset::Open(url));
+  EXPECT_EQ(MetadataValue(*from_footer, "k"), "v");
+  EXPECT_NE(from_footer->schema(), nullptr);
+  EXPECT_FALSE(UpdateDatasetMetadata(scratch.Path("nothing-here"), {{"k", "v"}}).ok());
+}
+
+TEST(DatasetTest, MetadataPathsOutsideTheRootAreRefused) {
+  ScratchDir scratch;
+  const std::string url = testing::WriteTestDataset(scratch, 4, 2);
+  ASSERT_OK(UpdateDatasetMetadata(url, {{std::string(kRowGroupsPerFileKey), R"({"../outside.parquet": 1})"}}));
+  auto opened = Dataset::Open(url);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.status().message().find("../outside.parquet"), std::string::npos) << opened.status();
+  EXPECT_NE(opened.status().message().find("not inside the dataset directory"), std::string::npos);
+}
+
 TEST(DatasetTest, ErrorsNameTheUrl) {
   ScratchDir scratch;
   auto missing = Dataset::Open(scratch.Path("nothing"));

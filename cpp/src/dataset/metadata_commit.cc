@@ -15,10 +15,18 @@ arrow::Status CommitMetadata(arrow::fs::FileSystem& fs, const std::string& root,
                              const std::vector<std::pair<std::string, std::string>>& extra) {
   Json::Object counts;
   for (const auto& [path, count] : row_groups_per_file) counts.emplace_back(path, int64_t{count});
+  std::vector<std::pair<std::string, std::string>> values = {
+      {std::string(kUnischemaJsonKey), unischema_json},
+      {std::string(kRowGroupsPerFileKey), Json(std::move(counts)).Dump()}};
+  values.insert(values.end(), extra.begin(), extra.end());
+  return CommitKeyValues(fs, root, temp_dir, arrow_schema, values);
+}
+
+arrow::Status CommitKeyValues(arrow::fs::FileSystem& fs, const std::string& root, const std::string& temp_dir,
+                              const arrow::Schema& arrow_schema,
+                              const std::vector<std::pair<std::string, std::string>>& extra) {
   auto kv = arrow_schema.metadata() ? arrow_schema.metadata()->Copy()
                                     : std::make_shared<arrow::KeyValueMetadata>();
-  ARROW_RETURN_NOT_OK(kv->Set(std::string(kUnischemaJsonKey), unischema_json));
-  ARROW_RETURN_NOT_OK(kv->Set(std::string(kRowGroupsPerFileKey), Json(std::move(counts)).Dump()));
   for (const auto& [key, value] : extra) {
     if (value.empty()) {
       if (kv->FindKey(key) >= 0) ARROW_RETURN_NOT_OK(kv->Delete(key));  // an empty value removes the key

@@ -21,4 +21,10 @@ arrow::Status CommitMetadata(arrow::fs::FileSystem& fs, const std::string& root,
                              const std::vector<std::pair<std::string, int>>& row_groups_per_file,
                              const std::vector<std::pair<std::string, std::string>>& extra = {});
 
+// Writes <root>/_common_metadata of `arrow_schema` and its key-values with `extra` set (an
+// empty value removes the key), through `temp_dir`.
+arrow::Status CommitKeyValues(arrow::fs::FileSystem& fs, const std::string& root, const std::string& temp_dir,
+                              const arrow::Schema& arrow_schema,
+                              const std::vector<std::pair<std::string, std::string>>& extra);
+
 }  // namespace petastorm::internal

@@ -1,24 +1,141 @@
-"""Petastorm metadata of a dataset: reading the stored Unischema, writing _common_metadata."""
+"""Petastorm metadata of a dataset (Petastorm's petastorm.etl.dataset_metadata): the stored
+Unischema, read from our JSON form or from Petastorm's pickled one without executing it, and
+``_common_metadata`` written for files Spark (or anything else) wrote."""
+import os
+import warnings
+from contextlib import contextmanager
+
 from petastorm import _core
 from petastorm.unischema import Unischema
+
+# Petastorm's key-value metadata keys (bytes, as Petastorm spells them).
+UNISCHEMA_KEY = b'dataset-toolkit.unischema.v1'
+ROW_GROUPS_PER_FILE_KEY = b'dataset-toolkit.num_row_groups_per_file.v1'
+ROWGROUPS_INDEX_KEY = b'dataset-toolkit.rowgroups_index.v1'
 
 
 class PetastormMetadataError(Exception):
     """The dataset has no (or unreadable) Petastorm metadata."""
 
 
-def write_dataset_metadata(dataset_url, schema):
+class PetastormMetadataGenerationError(Exception):
+    """Writing a dataset's Petastorm metadata failed."""
+
+
+def stored_unischema(dataset):
+    """The Unischema stored in a ``_core.Dataset``: the JSON form when there is one, else
+    Petastorm's pickled form (read by petastorm.etl.legacy, nothing executed), else None.
+    Returns (schema, core schema to read by: None for the JSON form, which the core holds)."""
+    if dataset.schema is not None:
+        return Unischema.from_core(dataset.schema), None
+    pickled = dataset.metadata.get(UNISCHEMA_KEY)
+    if pickled is None:
+        return None, None
+    from petastorm.etl.legacy import loads_unischema
+    try:
+        schema = loads_unischema(pickled)
+    except Exception as e:
+        raise PetastormMetadataError('Reading the pickled Unischema ({}) of the dataset at {} failed: {}: {}'.format(
+            UNISCHEMA_KEY.decode(), dataset.url, type(e).__name__, e)) from e
+    return schema, schema.core_schema()
+
+
+def petastorm_metadata(schema, petastorm_compatible=None):
+    """The extra _common_metadata key-values that let original Petastorm read a dataset of
+    `schema`: its pickled Unischema. `petastorm_compatible`: True (an error when the schema
+    cannot be pickled for Petastorm), False (none), None (when it can; a warning otherwise)."""
+    if petastorm_compatible is False:
+        return {}
+    from petastorm.etl.legacy import dumps_unischema
+    try:
+        return {UNISCHEMA_KEY: dumps_unischema(schema)}
+    except ValueError as e:
+        if petastorm_compatible:
+            raise
+        warnings.warn('The dataset will not be readable by the original Petastorm: {} '
+                      '(pass petastorm_compatible=False to silence this)'.format(e))
+        return {UNISCHEMA_KEY: b''}  # an empty value removes a stale pickled schema
+
+
+def write_dataset_metadata(dataset_url, schema, petastorm_compatible=None):
     """Makes the Parquet files at `dataset_url` (written by Spark, pyarrow, ...) a Petastorm
-    dataset: writes ``_common_metadata`` with `schema` and every file's row-group count."""
-    _core.write_dataset_metadata(str(dataset_url), schema.core_schema())
+    dataset: writes ``_common_metadata`` with `schema` (our JSON form and, see
+    petastorm_metadata, Petastorm's pickled form) and every file's row-group count, keeping
+    the other keys of an existing ``_common_metadata``."""
+    _core.write_dataset_metadata(str(dataset_url), schema.core_schema(),
+                                 petastorm_metadata(schema, petastorm_compatible))
+
+
+# The Hadoop settings materialize_dataset changes, restored afterwards (Petastorm's six).
+_HADOOP_KEYS = ('parquet.summary.metadata.level', 'parquet.enable.summary-metadata',
+                'parquet.summary.metadata.propagate-errors', 'parquet.block.size.row.check.min',
+                'parquet.row-group.size.row.check.min', 'parquet.block.size')
+
+
+def _local_url(dataset_url, filesystem_factory):
+    """The URL the metadata is written to. A `filesystem_factory` (Petastorm's recipe for a
+    pyarrow filesystem) is honoured when it makes a local filesystem; others need the remote
+    filesystems of a later release."""
+    if filesystem_factory is None:
+        return dataset_url
+    import pyarrow.fs
+    filesystem = filesystem_factory() if callable(filesystem_factory) else filesystem_factory
+    if isinstance(filesystem, type):  # pyarrow.LocalFileSystem, the class itself (legacy pyarrow)
+        filesystem = filesystem()
+    if not isinstance(filesystem, pyarrow.fs.LocalFileSystem) and \
+            type(filesystem).__name__ not in ('LocalFileSystem', 'LocalFileSystem_'):
+        raise NotImplementedError('materialize_dataset: filesystem_factory made a {}; only local filesystems are '
+                                  'supported so far (pass a URL instead)'.format(type(filesystem).__name__))
+    from urllib.parse import urlparse
+    parsed = urlparse(str(dataset_url))
+    return 'file://' + os.path.abspath(parsed.path if parsed.scheme == 'file' else str(dataset_url))
+
+
+@contextmanager
+def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_summary_metadata=False,
+                        filesystem_factory=None, petastorm_compatible=None):
+    """Wraps the Spark job that writes a dataset's Parquet files to `dataset_url`
+    (``df.write.parquet(dataset_url)``): sets Petastorm's Hadoop settings for the job (row groups
+    of `row_group_size_mb` through ``parquet.block.size``, summary metadata level ``ALL`` when
+    `use_summary_metadata` else ``NONE``, row-size checks every 3 rows), and when the block ends
+    without an error writes the dataset's metadata (write_dataset_metadata: the Unischema, in our
+    form and Petastorm's, and every file's row-group count from its footer, read in C++ in
+    parallel). The Hadoop settings are restored in every case (unset when they were unset).
+    Row-group indexes are built after the block (petastorm.etl.rowgroup_indexing).
+
+    Raises PetastormMetadataGenerationError when the metadata cannot be written (no Parquet
+    files at the URL, an unreadable footer, ...)."""
+    hadoop_config = spark.sparkContext._jsc.hadoopConfiguration()
+    saved = {key: hadoop_config.get(key) for key in _HADOOP_KEYS}
+    try:
+        hadoop_config.set('parquet.summary.metadata.level', 'ALL' if use_summary_metadata else 'NONE')
+        hadoop_config.setBoolean('parquet.summary.metadata.propagate-errors', True)
+        hadoop_config.setInt('parquet.block.size.row.check.min', 3)
+        hadoop_config.setInt('parquet.row-group.size.row.check.min', 3)
+        if row_group_size_mb:
+            hadoop_config.setInt('parquet.block.size', int(row_group_size_mb * 1024 * 1024))
+        yield
+        url = _local_url(dataset_url, filesystem_factory)
+        try:
+            write_dataset_metadata(url, schema, petastorm_compatible)
+        except (ValueError, OSError, RuntimeError) as e:
+            raise PetastormMetadataGenerationError(
+                'Writing the Petastorm metadata of {} failed: {}. The Parquet files may exist; run '
+                'petastorm-generate-metadata on them once the cause is fixed.'.format(dataset_url, e)) from e
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                hadoop_config.unset(key)
+            else:
+                hadoop_config.set(key, value)
 
 
 def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', storage_options=None,
                                 filesystem=None):
     """The Unischema stored in a dataset. Raises PetastormMetadataError when there is none."""
     url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
-    core_schema = _core.Dataset(str(url)).schema
-    if core_schema is None:
+    schema, _ = stored_unischema(_core.Dataset(str(url)))
+    if schema is None:
         raise PetastormMetadataError('Could not find the unischema in the dataset common metadata file. '
                                      'Please provide or generate dataset with the unischema attached.')
-    return Unischema.from_core(core_schema)
+    return schema
