@@ -26,3 +26,27 @@ def hello_world_dataset(tmp_path_factory):
     rows = [hello_world_row(i) for i in range(50)]
     write_dataset('file://' + str(path), HelloWorldSchema, rows, rows_per_rowgroup=8)
     return 'file://' + str(path), path, rows
+
+
+@pytest.fixture(scope='session')
+def spark():
+    """A local[2] SparkSession (real Spark) for the tests, its Python workers this interpreter,
+    importing modules from tests/ as the driver does."""
+    import os
+    import shutil
+    import sys
+    pytest.importorskip('pyspark')
+    if not shutil.which('java') and not os.environ.get('JAVA_HOME'):
+        pytest.skip('Java is not installed (Spark needs it)')
+    os.environ['PYSPARK_PYTHON'] = sys.executable
+    os.environ['PYSPARK_DRIVER_PYTHON'] = sys.executable
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    os.environ['PYTHONPATH'] = os.pathsep.join([tests_dir] + [p for p in os.environ.get('PYTHONPATH', '').split(
+        os.pathsep) if p])
+    from pyspark.sql import SparkSession
+    session = SparkSession.builder.master('local[2]').appName('petastorm-tests') \
+        .config('spark.ui.enabled', 'false').config('spark.driver.memory', '2g') \
+        .config('spark.sql.shuffle.partitions', '4').getOrCreate()
+    session.sparkContext.setLogLevel('ERROR')
+    yield session
+    session.stop()

@@ -124,3 +124,20 @@ def test_ndarray_cells_decode_aligned_whatever_their_offsets(tmp_path):
             np.testing.assert_array_equal(row.a, expected['a'])
             np.testing.assert_array_equal(row.s, expected['s'])
             assert row.a.flags.aligned
+
+
+def test_64_bit_integers_come_back_as_numpy_int64_not_longlong(tmp_path):
+    from petastorm import write_dataset
+    from petastorm.codecs import NdarrayCodec
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('a', np.int64, (), None, False),
+                             UnischemaField('b', np.uint64, (), None, False),
+                             UnischemaField('m', np.int64, (2,), NdarrayCodec(), False)])
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, [{'a': i, 'b': i, 'm': np.array([i, i], np.int64)} for i in range(3)])
+    with make_reader(url) as reader:
+        row = next(reader)
+    assert type(row.a) is np.int64 and type(row.b) is np.uint64 and type(row.m[0]) is np.int64
+    with make_batch_reader(url) as reader:
+        batch = next(reader)
+    assert type(batch.a[0]) is np.int64 and batch.a.dtype.char == np.dtype(np.int64).char

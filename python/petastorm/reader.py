@@ -80,7 +80,7 @@ def make_reader(dataset_url,
                   num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                   shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                  results_queue_size=results_queue_size, filters=filters)
+                  results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector)
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -126,7 +126,7 @@ def make_batch_reader(dataset_url_or_urls,
                        num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                        shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                        transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                       results_queue_size=results_queue_size, filters=filters)
+                       results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector)
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -144,7 +144,9 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
     if cache_type not in (None, 'null', 'local-disk'):
         raise ValueError('Unknown cache_type: {}'.format(cache_type))
     if rowgroup_selector is not None:
-        raise NotImplementedError('rowgroup_selector needs the row-group index, which is not implemented yet')
+        from petastorm.selectors import RowGroupSelectorBase
+        if not isinstance(rowgroup_selector, RowGroupSelectorBase):
+            raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
     if storage_options or filesystem is not None:
         raise NotImplementedError('storage_options and filesystem are not supported yet: pass a URL that '
                                   "Arrow's filesystems open (file://, s3://, ...)")
@@ -185,6 +187,21 @@ def _normalize_filters(filters):
     return out
 
 
+def _keep(selected, num_row_groups, wanted):
+    """The row groups of `selected` (None: all) that are in `wanted`, in order."""
+    return [i for i in (range(num_row_groups) if selected is None else selected) if i in wanted]
+
+
+def _selected_by(dataset, rowgroup_selector):
+    """The row groups `rowgroup_selector` picks from the dataset's indexes."""
+    from petastorm.etl.rowgroup_indexing import get_row_group_indexes
+    indexes = get_row_group_indexes(dataset)
+    required = rowgroup_selector.get_index_names()
+    if not set(required).issubset(indexes):
+        raise ValueError('Some of required indexes {} are not available in {}'.format(required, list(indexes)))
+    return set(rowgroup_selector.select_row_groups(indexes))
+
+
 class Reader(object):
     """Iterates over the rows of a dataset. A context manager: stops and joins on exit."""
 
@@ -193,11 +210,13 @@ class Reader(object):
     def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
-                 workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1)):
+                 workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
+                 rowgroup_selector=None, row_groups=None):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
         (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
-        one too (how worker processes split one plan)."""
+        one too (how worker processes split one plan). `row_groups`: read only these row groups
+        (positions in ``dataset_row_groups``), on top of `filters` and `rowgroup_selector`."""
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
@@ -241,6 +260,11 @@ class Reader(object):
         selected = None
         if filters is not None:
             selected = _core.prune_row_groups(self._dataset, _normalize_filters(filters))
+        if rowgroup_selector is not None:
+            selected = _keep(selected, self._dataset.num_row_groups,
+                             _selected_by(self._dataset, rowgroup_selector))
+        if row_groups is not None:
+            selected = _keep(selected, self._dataset.num_row_groups, set(row_groups))
         if self.ngram is not None:
             # A drop partition also reads the next length-1 rows: n-grams across the cut.
             partition_overlap_rows = self.ngram.length - 1
@@ -290,7 +314,7 @@ class Reader(object):
                 shuffle_row_groups=shuffle_row_groups, shuffle_row_drop_partitions=shuffle_row_drop_partitions,
                 predicate=predicate, num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                 shard_seed=shard_seed, cache=cache, transform_spec=transform_spec, filters=filters,
-                partition_overlap_rows=partition_overlap_rows)}
+                partition_overlap_rows=partition_overlap_rows, row_groups=selected)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
         self._rows = iter(())
 
@@ -413,6 +437,12 @@ class Reader(object):
         if spec.selected_fields is not None:
             row = {name: row[name] for name in spec.selected_fields if name in row}
         return row
+
+    @property
+    def dataset_row_groups(self):
+        """[(file index, row group in the file)] of the whole dataset, in its order: a row
+        group's position is its index (as in row-group indexes; DecodedRowGroup.source)."""
+        return self._dataset.row_groups
 
     @property
     def rows_per_epoch(self):

@@ -61,6 +61,14 @@ void BindReader(nb::module_& m) {
       .def_prop_ro("files", [](const DatasetHandle& d) { return d.dataset->files(); })
       .def_prop_ro("num_row_groups",
                    [](const DatasetHandle& d) { return d.dataset->row_groups().size(); })
+      .def_prop_ro("row_groups",
+                   [](const DatasetHandle& d) {
+                     nb::list out;
+                     for (const auto& ref : d.dataset->row_groups()) out.append(nb::make_tuple(ref.file_index, ref.row_group));
+                     return out;
+                   },
+                   "[(file index, row group in the file)], in the dataset's order: a row group's position here "
+                   "is its index (Petastorm's piece index).")
       .def_prop_ro("footers_read", [](const DatasetHandle& d) { return d.dataset->footers_read(); })
       .def_prop_ro("metadata",
                    [](const DatasetHandle& d) {

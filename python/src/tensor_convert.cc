@@ -99,7 +99,19 @@ nb::object TensorToNumpyWritable(const Tensor& tensor) {
   if (dtype.code != 255) {
     nb::ndarray<nb::numpy> array(data, shape.size(), shape.data(), owner, nullptr, dtype,
                                  nb::device::cpu::value, 0, order);
-    return nb::cast(array);
+    nb::object out = nb::cast(array);
+    if (dtype.bits == 64 && (dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::Int) ||
+                             dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::UInt))) {
+      // nanobind hands numpy the buffer format 'q'/'Q' (long long): its scalars would be
+      // np.longlong, not np.int64 ('l' on LP64), and isinstance(x, np.int64) false. A view fixes
+      // the type without a copy.
+      // Never destroyed: they would be released after the interpreter is gone.
+      static nb::object* int64 = new nb::object(Numpy().attr("dtype")("int64"));
+      static nb::object* uint64 = new nb::object(Numpy().attr("dtype")("uint64"));
+      nb::object wanted = dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::Int) ? *int64 : *uint64;
+      if (!out.attr("dtype").attr("char").equal(wanted.attr("char"))) out = out.attr("view")(wanted);
+    }
+    return out;
   }
   // Strings, bytes and datetimes have no DLPack type: view the raw bytes with numpy's dtype.
   nb::object np = Numpy();

@@ -324,6 +324,13 @@ arrow::Result<NumpyColumn> Convert(const std::shared_ptr<arrow::Array>& array, N
     case arrow::Type::STRING:
     case arrow::Type::LARGE_STRING:
     case arrow::Type::STRING_VIEW: {
+      if (declared == ScalarType::kBytes && type.id() != arrow::Type::STRING_VIEW) {
+        // Text stored for a bytes field (Petastorm's np.bytes_ with ScalarCodec(StringType())):
+        // the same buffers seen as binary, so that it reads back as bytes.
+        auto data = array->data()->Copy();
+        data->type = type.id() == arrow::Type::STRING ? arrow::binary() : arrow::large_binary();
+        return Convert(arrow::MakeArray(data), policy, declared);
+      }
       if (array->null_count() > 0 && policy == NullPolicy::kBatch) return Objects(array);
       ARROW_ASSIGN_OR_RAISE(NumpyColumn c, Text(*array));
       if (policy == NullPolicy::kRows) c.null_rows = NullRows(*array);

@@ -15,6 +15,8 @@ from collections import namedtuple
 from concurrent.futures import ProcessPoolExecutor
 from enum import Enum
 
+from petastorm.tools.progress import ProgressBar
+
 logger = logging.getLogger(__name__)
 
 BenchmarkResult = namedtuple('BenchmarkResult', ['time_mean', 'samples_per_second', 'memory_info', 'cpu'])
@@ -63,31 +65,6 @@ def memory_info():
 def _cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-class ProgressBar(object):
-    """A one-line progress bar on a terminal (stderr), redrawn at most ten times a second."""
-
-    def __init__(self, stream=None, width=30):
-        self.stream = stream or sys.stderr
-        self.width = width
-        self._last = 0.0
-
-    def __call__(self, phase, done, total, samples_per_second=None, force=False):
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        filled = int(self.width * done / total) if total else self.width
-        rate = '  {:,.1f} samples/s'.format(samples_per_second) if samples_per_second else ''
-        self.stream.write('\r{:<8} [{}{}] {:>3d}% {}/{}{}\033[K'.format(
-            phase, '#' * filled, '.' * (self.width - filled), int(100 * done / total) if total else 100,
-            done, total, rate))
-        self.stream.flush()
-
-    def close(self):
-        self.stream.write('\r\033[K')
-        self.stream.flush()
 
 
 def _dataset_url(dataset_url):

@@ -12,6 +12,8 @@ from petastorm.unischema import Unischema
 UNISCHEMA_KEY = b'dataset-toolkit.unischema.v1'
 ROW_GROUPS_PER_FILE_KEY = b'dataset-toolkit.num_row_groups_per_file.v1'
 ROWGROUPS_INDEX_KEY = b'dataset-toolkit.rowgroups_index.v1'
+# Ours: the row-group indexes as JSON (petastorm.etl.rowgroup_indexing).
+ROWGROUPS_INDEX_JSON_KEY = b'petastorm.rowgroups_index.json'
 
 
 class PetastormMetadataError(Exception):
@@ -66,10 +68,12 @@ def write_dataset_metadata(dataset_url, schema, petastorm_compatible=None):
                                  petastorm_metadata(schema, petastorm_compatible))
 
 
-# The Hadoop settings materialize_dataset changes, restored afterwards (Petastorm's six).
+# The Hadoop settings materialize_dataset changes, restored afterwards: Petastorm's six, and
+# parquet.page.size.row.check.min, which is what makes current parquet-mr measure a row group
+# after 3 rows rather than 100 (without it, small row-group sizes of big rows are not honoured).
 _HADOOP_KEYS = ('parquet.summary.metadata.level', 'parquet.enable.summary-metadata',
                 'parquet.summary.metadata.propagate-errors', 'parquet.block.size.row.check.min',
-                'parquet.row-group.size.row.check.min', 'parquet.block.size')
+                'parquet.row-group.size.row.check.min', 'parquet.page.size.row.check.min', 'parquet.block.size')
 
 
 def _local_url(dataset_url, filesystem_factory):
@@ -112,6 +116,7 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
         hadoop_config.setBoolean('parquet.summary.metadata.propagate-errors', True)
         hadoop_config.setInt('parquet.block.size.row.check.min', 3)
         hadoop_config.setInt('parquet.row-group.size.row.check.min', 3)
+        hadoop_config.setInt('parquet.page.size.row.check.min', 3)
         if row_group_size_mb:
             hadoop_config.setInt('parquet.block.size', int(row_group_size_mb * 1024 * 1024))
         yield

@@ -1,0 +1,2 @@
+"""Command-line tools (Petastorm's petastorm.tools): copying datasets, Spark session options,
+progress bars."""
