@@ -17,7 +17,7 @@ demo: build
 
 test: build
 	$(VENV)/bin/ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
-	$(VPY) -m pytest -q tests
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) -m pytest -q tests
 
 setup: build/.debs-stamp $(VENV)/.stamp
 

@@ -371,3 +371,44 @@ def test_as_spark_schema_errors():
         Unischema('E', [UnischemaField('v', np.int32, (2,), None, False)]).as_spark_schema()
     with pytest.raises(ValueError, match='Was not able to map type'):
         Unischema('E', [UnischemaField('d', Decimal, (), None, False)]).as_spark_schema()
+
+
+def test_dict_to_spark_row_checks_and_encodes():
+    pytest.importorskip('pyspark')
+    import pickle
+    from pyspark.sql import Row
+    from pyspark.sql.types import IntegerType, StringType
+    from petastorm.codecs import CompressedImageCodec, NdarrayCodec, ScalarCodec
+    from petastorm.unischema import Unischema, UnischemaField, dict_to_spark_row, insert_explicit_nulls
+    schema = Unischema('S', [UnischemaField('id', np.int32, (), ScalarCodec(IntegerType()), False),
+                             UnischemaField('name', np.str_, (), ScalarCodec(StringType()), True),
+                             UnischemaField('image', np.uint8, (2, 3, 3), CompressedImageCodec('png'), False),
+                             UnischemaField('m', np.float32, (None,), NdarrayCodec(), True),
+                             UnischemaField('plain', np.int64, (), None, False)])
+    given = {'image': np.zeros((2, 3, 3), np.uint8), 'id': 4, 'plain': np.int64(9)}
+    row = dict_to_spark_row(schema, given)
+    assert isinstance(row, Row) and row.__fields__ == ['id', 'name', 'image', 'm', 'plain']
+    assert row.id == 4 and row.name is None and row.m is None and row.plain == 9 and type(row.plain) is int
+    assert bytes(row.image).startswith(b'\x89PNG') and set(given) == {'image', 'id', 'plain'}  # input unchanged
+    with pytest.raises(ValueError, match='Field image is not found in the row_dict, but is not nullable'):
+        dict_to_spark_row(schema, {'id': 1, 'plain': 1})
+    with pytest.raises(ValueError, match='do not match schema fields'):
+        dict_to_spark_row(schema, dict(given, extra=1))
+    with pytest.raises(ValueError, match='Field id is not "nullable"'):
+        dict_to_spark_row(schema, dict(given, id=None))
+    with pytest.raises(ValueError, match="Unexpected type of 'image' feature"):
+        dict_to_spark_row(schema, dict(given, image=np.zeros((2, 3, 3), np.int16)))
+    with pytest.raises(ValueError, match="Unexpected dimensions of 'image' feature"):
+        dict_to_spark_row(schema, dict(given, image=np.zeros((3, 3, 3), np.uint8)))
+    with pytest.raises(ValueError, match='string'):
+        dict_to_spark_row(schema, dict(given, name=5))
+    row_dict = {'id': 1}
+    with pytest.raises(ValueError, match='Field image'):
+        insert_explicit_nulls(schema, row_dict)
+    row_dict = {'id': 1, 'image': None, 'plain': 1}
+    insert_explicit_nulls(schema, row_dict)
+    assert row_dict == {'id': 1, 'image': None, 'plain': 1, 'name': None, 'm': None}
+    # A schema whose C++ form was made still pickles (Spark ships it to its workers).
+    schema.core_schema()
+    copy = pickle.loads(pickle.dumps(schema))
+    assert list(copy.fields) == list(schema.fields) and copy.core_schema().name == 'S'

@@ -98,7 +98,9 @@ def _copy_here(source_url, target_url, subschema, not_null_fields, overwrite_out
     source = pads.dataset(source_path, filesystem=source_fs, format='parquet', partitioning='hive')
     names = list(subschema.fields)
     # Hive partition keys come back typed as the schema says (a key of digits stays a string).
-    keys = set(source.partitioning.schema.names) if source.partitioning is not None else set()
+    fragments = list(source.get_fragments())
+    stored = set(fragments[0].physical_schema.names) if fragments else set()
+    keys = set(source.schema.names) - stored  # hive partition keys: in directory names, not in the files
     casts = {name: pa.string() if subschema.fields[name].numpy_dtype in (np.str_, str) else pa.int64()
              for name in names if name in keys}
     condition = None
