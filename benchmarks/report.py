@@ -117,7 +117,8 @@ def workload_table(workload):
     for record in workload['contenders']:
         label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
         if record.get('vs_ours'):
-            label += ' ({} of the thread pool)'.format(_ratio(_to_our_first(workload, record)))
+            label += ' ({} of {})'.format(_ratio(_to_our_first(workload, record)),
+                                          record.get('vs_ours_text', 'the thread pool'))
         workers = str(record['workers'])
         if record['family'] in ('cpp', 'pyarrow', 'numpy'):
             workers += ' thread' + ('s' if record['workers'] > 1 else '')
@@ -196,9 +197,10 @@ METHOD = """\
 ## How these figures are made
 
 - `make bench` writes each workload's dataset once (`benchmarks/workloads.py`, cached in `.bench-data/`,
-  rewritten when the generator's source changes). Our datasets are written by this project; Petastorm
-  0.13.1 (from PyPI, in `.venv-ref`) reads the very same Parquet files through a sibling directory of
-  symlinks whose `_common_metadata` also holds its pickled Unischema (`benchmarks/ref_metadata.py`).
+  rewritten when the generator's source changes). Our datasets are written by this project, with
+  Petastorm's pickled Unischema beside ours: Petastorm 0.13.1 (from PyPI, in `.venv-ref`) reads the very
+  same files. Before the workloads, `benchmarks/compat_check.py` checks both directions (the original
+  reads what we write, we read what it writes with Spark) value by value.
 - Every contender runs in a fresh process (`benchmarks/runner.py`, or the C++ `decode_loop`): one
   warm-up pass, then the measured passes. A pass reads the whole dataset once, making the reader
   included (`make_reader(url, workers_count=N, reader_pool_type='thread', shuffle_row_groups=False,
@@ -239,6 +241,23 @@ def busy_machine_warnings(results):
             'understated there; measure again on an idle machine.')
 
 
+def compatibility_section(results):
+    compat = results.get('compatibility')
+    if not compat:
+        return ['## Compatibility with Petastorm 0.13.1', '', 'Not checked: the reference environment is missing.', '']
+    lines = ['## Compatibility with Petastorm 0.13.1', '',
+             'Checked before the workloads (`benchmarks/compat_check.py`): a dataset of every codec, nullable '
+             'fields, Decimal and strings, read by both libraries.', '']
+    for check in compat.get('checks', []):
+        lines.append('- {}: {} rows × {} fields, {}'.format(
+            check['name'], check['rows'], check.get('fields', '?'),
+            'identical values' if not check['differences'] else
+            '**different**: ' + _escape('; '.join(check['differences'][:3]))))
+    if compat.get('status') != 'ok':
+        lines.append('- **failed**: ' + _escape(compat.get('reason', 'see above')))
+    return lines + ['']
+
+
 def write_markdown(results, out, plots_dir, plot_files, note):
     rel = os.path.relpath(plots_dir, os.path.dirname(out))
     parts = ['# Benchmarks', '',
@@ -249,6 +268,7 @@ def write_markdown(results, out, plots_dir, plot_files, note):
         if text:
             parts += ['> ' + text, '']
     parts += ['## Summary', '', 'Ratios above 1 mean this project is faster.', '', summary_table(results), '']
+    parts += compatibility_section(results)
     if 'summary' in plot_files:
         parts += ['![Summary]({}/{})'.format(rel, plot_files['summary']), '']
     for workload in results['workloads']:

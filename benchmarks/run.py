@@ -4,8 +4,8 @@
                                        [--workers 1,2] [--runs 5] [--warmup 1] [--out docs/benchmarks.md]
 
 1. Prepares the workloads' datasets once (workloads.py; cached in --data-dir, keyed on a hash of
-   the generator's source) and, when the reference environment exists, the copies the original
-   Petastorm reads (ref_metadata.py, run by --ref-python).
+   the generator's source) and, when the reference environment exists, checks compatibility with
+   the original Petastorm both ways (compat_check.py): a failure fails the bench.
 2. Runs each contender on each workload in a fresh process (runner.py, or the C++ decode_loop),
    one after the other, each printing JSON: a warm-up pass, then --runs measured passes.
 3. Writes the results (JSON) and the report (report.py, run by --plot-python for matplotlib).
@@ -39,7 +39,7 @@ WORKLOADS = [
               "`array_4d` uint8 (4, 128, 30, 3) NdarrayCodec. Read with `make_reader`.",
      'contenders': [
          ('ours', 'this project', 'reader', {}),
-         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ libspng + .npy loop', 'cpp', {'columns': ['image1:png', 'array_4d:npy'], 'limit': True}),
      ]},
     {'id': 'W2', 'title': 'JPEG images (make_reader)', 'dataset': 'jpeg', 'metric': 'throughput',
@@ -47,7 +47,7 @@ WORKLOADS = [
               'and an int32 `id`. Read with `make_reader`.',
      'contenders': [
          ('ours', 'this project', 'reader', {}),
-         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ TurboJPEG loop', 'cpp', {'columns': ['image:jpeg'], 'limit': True}),
      ]},
     {'id': 'W3', 'title': 'scalars (make_batch_reader)', 'dataset': 'scalars', 'metric': 'throughput',
@@ -70,7 +70,7 @@ WORKLOADS = [
      'contenders': [
          ('ours', 'this project', 'reader', {}),
          ('ours', "this project, reader_pool_type='process'", 'reader', {'pool': 'process', 'vs_ours': True}),
-         ('petastorm', 'Petastorm 0.13.1', 'reader', {'ref_copy': True}),
+         ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ .npy loop', 'cpp', {'columns': ['tensor:npy'], 'limit': True}),
          ('numpy', 'numpy.load loop', 'numpy-load', {'columns': ['tensor'], 'workers': [1]}),
      ]},
@@ -91,7 +91,7 @@ WORKLOADS = [
      'contenders': [
          ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64}),
          ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
-          {'over': 'reader', 'batch_size': 64, 'loader': 'plain', 'ref_copy': True}),
+          {'over': 'reader', 'batch_size': 64, 'loader': 'plain'}),
      ]},
     {'id': 'W6', 'title': 'start-up on many small files', 'dataset': 'many_files', 'metric': 'startup',
      'about': 'Time from the `make_reader(...)` call to the first row, on a dataset of many small files '
@@ -99,8 +99,39 @@ WORKLOADS = [
               '`_common_metadata` and the first row group of the first file with pyarrow.',
      'contenders': [
          ('ours', 'this project', 'startup', {}),
-         ('petastorm', 'Petastorm 0.13.1', 'startup', {'ref_copy': True}),
+         ('petastorm', 'Petastorm 0.13.1', 'startup', {}),
          ('pyarrow', 'limit: pyarrow, first file only', 'pyarrow-startup', {'limit': True, 'workers': [1]}),
+     ]},
+    {'id': 'W7', 'title': 'Spark generation of hello world (local[2])', 'dataset': None, 'metric': 'throughput',
+     'generate_rows': {'full': 400, 'tiny': 24},
+     'about': "Writing the user guide's HelloWorldSchema dataset with PySpark on `local[2]` (2 partitions) inside "
+              '`materialize_dataset`, its metadata included: rows/s from the start of the `with` block to its end '
+              '(the Spark session is made before, the first pass warms the JVM up). Row path: the guide\'s '
+              '`sc.parallelize(range(n)).map(row_generator).map(dict_to_spark_row)` and `createDataFrame`; '
+              'vectorized path: `petastorm.spark_utils.generate_dataframe`, the rows encoded by the C++ '
+              'RowEncoder inside `mapInArrow`. `write_dataset` writes the same rows without Spark. CPU % counts '
+              'the whole process tree (driver, JVM, Python workers); peak RSS is the driver\'s only. MB/s is of '
+              'the Parquet files written.',
+     'contenders': [
+         ('ours', 'this project, dict_to_spark_row', 'spark-generate', {'path': 'rows', 'workers': [2]}),
+         ('ours', 'this project, generate_dataframe (vectorized)', 'spark-generate',
+          {'path': 'vectorized', 'workers': [2], 'vs_ours': 'the row path'}),
+         ('ours', 'this project, write_dataset without Spark', 'spark-generate',
+          {'path': 'writer', 'workers': [2], 'vs_ours': 'the row path'}),
+         ('petastorm', 'Petastorm 0.13.1, dict_to_spark_row', 'spark-generate', {'path': 'rows', 'workers': [2]}),
+     ]},
+    {'id': 'W8', 'title': 'Spark generation of MNIST-like rows (local[2])', 'dataset': None, 'metric': 'throughput',
+     'generate_rows': {'full': 200000, 'tiny': 500}, 'generate_schema': 'mnist',
+     'about': "As W7 with the schema of Petastorm's examples/mnist (`idx`, `digit` int64 stored as IntegerType, "
+              '`image` uint8 (28, 28) NdarrayCodec, random pixels): small rows, where the per-row cost of the '
+              'row path (a Python call per field, a pickled Row per row into the JVM) shows.',
+     'contenders': [
+         ('ours', 'this project, dict_to_spark_row', 'spark-generate', {'path': 'rows', 'workers': [2]}),
+         ('ours', 'this project, generate_dataframe (vectorized)', 'spark-generate',
+          {'path': 'vectorized', 'workers': [2], 'vs_ours': 'the row path'}),
+         ('ours', 'this project, write_dataset without Spark', 'spark-generate',
+          {'path': 'writer', 'workers': [2], 'vs_ours': 'the row path'}),
+         ('petastorm', 'Petastorm 0.13.1, dict_to_spark_row', 'spark-generate', {'path': 'rows', 'workers': [2]}),
      ]},
 ]
 
@@ -189,6 +220,8 @@ def file_hash(path):
 
 
 def prepare_datasets(args, names):
+    if not names:
+        return {}
     log('preparing datasets ({} size) in {}'.format(args.size, args.data_dir))
     proc = subprocess.run([args.our_python, os.path.join(HERE, 'workloads.py'), '--data-dir', args.data_dir,
                            '--size', args.size, '--only', ','.join(sorted(names))],
@@ -196,24 +229,6 @@ def prepare_datasets(args, names):
     if proc.returncode != 0:
         raise SystemExit('benchmarks/workloads.py failed (exit {})'.format(proc.returncode))
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def prepare_ref_copy(args, path):
-    """The sibling directory the original Petastorm reads: returns (path, None) or (None, reason)."""
-    target = path + '-ref'
-    stamp = target + '.complete'
-    key = file_hash(os.path.join(HERE, 'ref_metadata.py')) + file_hash(os.path.join(HERE, 'requirements-ref.txt'))
-    if os.path.exists(stamp) and open(stamp).read() == key:
-        return target, None
-    log('making the Petastorm 0.13.1 copy {}'.format(target))
-    proc = subprocess.run([args.ref_python, os.path.join(HERE, 'ref_metadata.py'), path, target],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        log(proc.stdout)
-        return None, 'ref_metadata.py failed: {}'.format((proc.stdout.strip().splitlines() or ['?'])[-1][:200])
-    with open(stamp, 'w') as f:
-        f.write(key)
-    return target, None
 
 
 def contender_command(args, workload, family, kind, options, dataset, workers):
@@ -234,6 +249,9 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv += ['--columns', ','.join(options['columns'])]
     if 'pool' in options:
         argv += ['--pool-type', options['pool']]
+    if kind == 'spark-generate':
+        argv += ['--generate-path', options['path'], '--rows', str(workload['generate_rows'][args.size]),
+                 '--generate-schema', workload.get('generate_schema', 'hello')]
     return argv
 
 
@@ -288,19 +306,33 @@ def main(argv=None):
 
     started = time.perf_counter()
     check_our_environment(args)
-    datasets = prepare_datasets(args, {w['dataset'] for w in selected})
+    datasets = prepare_datasets(args, {w['dataset'] for w in selected if w['dataset']})
     log_dir = os.path.join(args.data_dir, 'logs')
     os.makedirs(log_dir, exist_ok=True)
     unavailable = {f: family_unavailable(args, f) for f in families}
-    ref_copies = {}
 
     results = {'machine': machine_info(), 'size': args.size, 'runs': args.runs, 'warmup': args.warmup,
                'workers': worker_counts, 'workloads': []}
     failed = []
+    if unavailable.get('petastorm', 'not asked') is None:
+        log('checking compatibility with Petastorm 0.13.1, both ways ...')
+        compat = run_json([args.our_python, os.path.join(HERE, 'compat_check.py'), '--ref-python', args.ref_python,
+                           '--work-dir', os.path.join(args.data_dir, 'compat')], args.timeout,
+                          os.path.join(log_dir, 'compat_check.log'))
+        results['compatibility'] = compat
+        for check in compat.get('checks', []):
+            log('    {}: {} rows, {}'.format(check['name'], check['rows'], 'identical values' if not check['differences']
+                                            else 'DIFFERENT: ' + '; '.join(check['differences'][:3])))
+        if compat['status'] != 'ok':
+            failed.append('compatibility with Petastorm 0.13.1: {}'.format(
+                compat.get('reason') or '; '.join(d for c in compat.get('checks', []) for d in c['differences'][:3])))
     for workload in selected:
-        dataset = datasets[workload['dataset']]
+        if workload['dataset'] is None:  # a generation workload: its output, described after the runs
+            dataset = {'path': os.path.join(args.data_dir, 'generated', workload['id'])}
+        else:
+            dataset = datasets[workload['dataset']]
         entry = {key: workload[key] for key in ('id', 'title', 'about', 'metric')}
-        entry['dataset'] = {k: dataset[k] for k in ('rows', 'files', 'row_groups', 'bytes')}
+        entry['dataset'] = {k: dataset.get(k, 0) for k in ('rows', 'files', 'row_groups', 'bytes')}
         entry['contenders'] = []
         for family, label, kind, options in workload['contenders']:
             if family not in families:
@@ -308,13 +340,11 @@ def main(argv=None):
             for workers in options.get('workers', worker_counts):
                 record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit')),
                           'vs_ours': bool(options.get('vs_ours'))}
+                if isinstance(options.get('vs_ours'), str):
+                    record['vs_ours_text'] = options['vs_ours']
                 entry['contenders'].append(record)
                 reason = unavailable[family]
                 path = dataset['path']
-                if reason is None and options.get('ref_copy'):
-                    if path not in ref_copies:
-                        ref_copies[path] = prepare_ref_copy(args, path)
-                    path, reason = ref_copies[path]
                 if reason is not None:
                     record['result'] = {'status': 'not run', 'reason': reason}
                     continue
@@ -329,6 +359,8 @@ def main(argv=None):
                     result['status'] = 'error'  # only this project may lack a feature
                 record['result'] = result
                 record['seconds'] = round(time.perf_counter() - t0, 1)
+                if result.get('output') and not entry['dataset']['rows']:
+                    entry['dataset'] = result['output']
                 summary = result['status']
                 if result['status'] == 'ok':
                     rates = sorted(r / w for r, w in zip(result['rows'], result['wall_s']))

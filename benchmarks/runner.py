@@ -5,7 +5,7 @@
 Kinds: reader (make_reader), batch (make_batch_reader), torch (petastorm.pytorch's
 BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), startup (factory call to the first
 row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, numpy-load (numpy.load over a
-column's bytes).
+column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory).
 
 The same file runs in this project's environment (.venv: `petastorm` is this project) and in the
 reference one (.venv-ref: `petastorm` is Petastorm 0.13.1): it only uses their common API, and
@@ -174,9 +174,139 @@ class NumpyLoadLimit(object):
         return len(self.columns[0]), nbytes
 
 
+# --- Generation (W7): the user guide's HelloWorldSchema written with Spark ----------------------
+
+def _hello_world_schema():
+    import numpy as np
+    from pyspark.sql.types import IntegerType
+    from petastorm.codecs import CompressedImageCodec, NdarrayCodec, ScalarCodec
+    from petastorm.unischema import Unischema, UnischemaField
+    return Unischema('HelloWorldSchema', [
+        UnischemaField('id', np.int32, (), ScalarCodec(IntegerType()), False),
+        UnischemaField('image1', np.uint8, (128, 256, 3), CompressedImageCodec('png'), False),
+        UnischemaField('array_4d', np.uint8, (None, 128, 30, None), NdarrayCodec(), False),
+    ])
+
+
+def _mnist_schema():
+    import numpy as np
+    from pyspark.sql.types import IntegerType
+    from petastorm.codecs import NdarrayCodec, ScalarCodec
+    from petastorm.unischema import Unischema, UnischemaField
+    return Unischema('MnistSchema', [
+        UnischemaField('idx', np.int_, (), ScalarCodec(IntegerType()), False),
+        UnischemaField('digit', np.int_, (), ScalarCodec(IntegerType()), False),
+        UnischemaField('image', np.uint8, (28, 28), NdarrayCodec(), False),
+    ])
+
+
+_POOLS = {}
+
+
+def _pool(name, shape, count=64):
+    """`count` random uint8 arrays of `shape`, made once per process from a fixed seed: rows take
+    them in turn, so that every contender writes the same rows and making a row costs nothing
+    next to encoding and writing it."""
+    if name not in _POOLS:
+        import numpy as np
+        rng = np.random.RandomState(len(name))
+        _POOLS[name] = [rng.randint(0, 255, size=shape).astype(np.uint8) for _ in range(count)]
+    return _POOLS[name]
+
+
+def mnist_generator(x):
+    """An MNIST-like row (Petastorm's examples/mnist schema)."""
+    return {'idx': x, 'digit': x % 10, 'image': _pool('mnist', (28, 28), 256)[x % 256]}
+
+
+def hello_world_generator(x):
+    """The guide's row_generator's rows (random pixels), taken from a pool made once."""
+    return {'id': x, 'image1': _pool('image1', (128, 256, 3), 16)[x % 16],
+            'array_4d': _pool('array_4d', (4, 128, 30, 3), 16)[x % 16]}
+
+
+def tree_cpu_seconds():
+    """CPU seconds of this process and its live descendants (Spark's JVM and Python workers)."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    children, cpu = {}, {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/{}/stat'.format(entry)) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class SparkGenerate(object):
+    """One pass writes --rows rows of --generate-schema to a fresh directory under DATASET inside
+    materialize_dataset: --generate-path rows (dict_to_spark_row), vectorized (generate_dataframe)
+    or writer (write_dataset, no Spark)."""
+
+    cpu_seconds = staticmethod(tree_cpu_seconds)
+
+    def __init__(self, args):
+        self.schema = _mnist_schema() if args.generate_schema == 'mnist' else _hello_world_schema()
+        self.generator = mnist_generator if args.generate_schema == 'mnist' else hello_world_generator
+        self.spark = None
+        self.count = 0
+        if args.generate_path != 'writer':
+            os.environ['PYSPARK_PYTHON'] = sys.executable
+            from pyspark.sql import SparkSession
+            self.spark = SparkSession.builder.master('local[{}]'.format(args.workers)) \
+                .config('spark.ui.enabled', 'false').config('spark.driver.memory', '2g').getOrCreate()
+            self.spark.sparkContext.setLogLevel('ERROR')
+        if args.generate_path == 'vectorized':
+            from petastorm.spark_utils import generate_dataframe  # noqa: F401 (n/a where it is missing)
+
+    def __call__(self, args):
+        import shutil
+        target = os.path.join(os.path.abspath(args.dataset), 'pass-{}'.format(self.count))
+        self.count += 1
+        shutil.rmtree(target, ignore_errors=True)
+        output_url = url(target)
+        schema, rows, generator = self.schema, args.rows, self.generator
+        if args.generate_path == 'writer':
+            from petastorm import write_dataset
+            write_dataset(output_url, schema, (generator(i) for i in range(rows)), rowgroup_size_mb=64)
+        else:
+            from petastorm.etl.dataset_metadata import materialize_dataset
+            spark = self.spark
+            with materialize_dataset(spark, output_url, schema, 64):
+                if args.generate_path == 'vectorized':
+                    from petastorm.spark_utils import generate_dataframe
+                    df = generate_dataframe(spark, schema, generator, rows, num_partitions=args.workers)
+                else:
+                    from petastorm.unischema import dict_to_spark_row
+                    rdd = spark.sparkContext.parallelize(range(rows), args.workers).map(generator) \
+                        .map(lambda x: dict_to_spark_row(schema, x))
+                    df = spark.createDataFrame(rdd, schema.as_spark_schema())
+                df.write.mode('overwrite').parquet(output_url)
+        files = data_files(target)
+        nbytes = sum(os.path.getsize(f) for f in files)
+        self.output = {'rows': rows, 'files': len(files), 'bytes': nbytes,
+                       'row_groups': sum(_row_groups(f) for f in files)}
+        shutil.rmtree(target, ignore_errors=True)
+        return rows, nbytes
+
+
+def _row_groups(path):
+    import pyarrow.parquet as pq
+    return pq.ParquetFile(path).num_row_groups
+
+
 PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'startup': pass_startup,
           'pyarrow-startup': pass_pyarrow_startup}
-LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit}
+LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate}
 
 
 def versions():
@@ -199,16 +329,19 @@ def run(args):
         one_pass(args)
         warmup_s.append(time.perf_counter() - t0)
     result = {'status': 'ok', 'wall_s': [], 'cpu_s': [], 'rows': [], 'bytes': [], 'warmup_s': warmup_s}
+    cpu = getattr(one_pass, 'cpu_seconds', cpu_seconds)
     for _ in range(args.runs):
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
+        cpu0, t0 = cpu(), time.perf_counter()
         rows, nbytes = one_pass(args)
         result['wall_s'].append(time.perf_counter() - t0)
-        result['cpu_s'].append(cpu_seconds() - cpu0)
+        result['cpu_s'].append(cpu() - cpu0)
         result['rows'].append(rows)
         result['bytes'].append(nbytes)
     if min(result['rows']) == 0:
         return {'status': 'error', 'reason': 'read no rows'}
     result['peak_rss_mb'] = peak_rss_mb()
+    if getattr(one_pass, 'output', None):
+        result['output'] = one_pass.output
     return result
 
 
@@ -225,6 +358,11 @@ def main(argv=None):
     parser.add_argument('--loader', choices=['batched', 'plain'], default='batched',
                         help='torch: petastorm.pytorch.BatchedDataLoader or DataLoader')
     parser.add_argument('--columns', help='numpy-load: comma-separated codec columns')
+    parser.add_argument('--generate-path', choices=['rows', 'vectorized', 'writer'], default='rows',
+                        help='spark-generate: how the rows are made')
+    parser.add_argument('--rows', type=int, default=400, help='spark-generate: rows per pass')
+    parser.add_argument('--generate-schema', choices=['hello', 'mnist'], default='hello',
+                        help="spark-generate: the user guide's HelloWorldSchema or examples/mnist's schema")
     args = parser.parse_args(argv)
     try:
         result = run(args)

@@ -8,9 +8,8 @@ Runs in the project's environment (.venv): datasets are written by this project'
 regenerates everything, and older copies of the same size are removed. A dataset is complete when
 its ``.complete`` stamp exists (a killed run regenerates it).
 
-The reference copies that the original Petastorm reads (``<name>-ref/``: the same data files as
-symlinks plus a ``_common_metadata`` with Petastorm's pickled Unischema) are made by
-``ref_metadata.py`` in the reference environment; see run.py.
+The datasets carry Petastorm's pickled Unischema too (written by default): the original
+Petastorm 0.13.1 reads the very same files.
 """
 import argparse
 import hashlib
@@ -41,7 +40,7 @@ SIZES = {
     },
 }
 
-# Which datasets are written as Petastorm datasets (and get a reference copy for Petastorm 0.13.1).
+# Which datasets are written as Petastorm datasets (the others are plain Parquet).
 PETASTORM_DATASETS = ('hello_world', 'jpeg', 'tensors', 'many_files')
 
 SCALAR_COLUMNS = [  # name, numpy type: W3's 8 numeric columns
@@ -218,7 +217,6 @@ def prepare(data_dir, size='full', only=None, log=print):
                 paths[name] = json.load(f)
             continue
         shutil.rmtree(path, ignore_errors=True)
-        shutil.rmtree(path + '-ref', ignore_errors=True)
         start = time.perf_counter()
         if name == 'scalars':
             _write_scalars(path, params)
