@@ -9,7 +9,8 @@ regenerates everything, and older copies of the same size are removed. A dataset
 its ``.complete`` stamp exists (a killed run regenerates it).
 
 The datasets carry Petastorm's pickled Unischema too (written by default): the original
-Petastorm 0.13.1 reads the very same files.
+Petastorm 0.13.1 reads the very same files. PNGs are written with OpenCV's settings (zlib level 1,
+run-length strategy, Sub filter), as Petastorm writes them.
 """
 import argparse
 import hashlib

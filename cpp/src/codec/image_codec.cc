@@ -8,6 +8,7 @@
 // owned by a unique_ptr, so every return path frees it.
 #include <spng.h>
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "codec/builtin_codecs_internal.h"
 #include "petastorm/codec.h"
@@ -180,6 +182,14 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodePng(const Tensor& image,
   if (!ctx) return arrow::Status::OutOfMemory("Cannot create a libspng encoder");
   int rc = spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1);
   if (rc != 0) return SpngError("PNG encoding failed", rc);
+  // OpenCV's defaults, which Petastorm's PNGs are written with: zlib level 1, run-length
+  // strategy, the Sub filter. About 4x faster than libspng's defaults (level 6, every filter
+  // tried per row) for files of about the same size.
+  for (auto [option, value] : {std::pair{SPNG_IMG_COMPRESSION_LEVEL, 1}, std::pair{SPNG_IMG_COMPRESSION_STRATEGY, Z_RLE},
+                               std::pair{SPNG_FILTER_CHOICE, static_cast<int>(SPNG_FILTER_CHOICE_SUB)}}) {
+    rc = spng_set_option(ctx.get(), option, value);
+    if (rc != 0) return SpngError("PNG encoding failed (options)", rc);
+  }
   spng_ihdr ihdr{};
   ihdr.width = static_cast<uint32_t>(shape.width);
   ihdr.height = static_cast<uint32_t>(shape.height);

@@ -135,12 +135,38 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
                 hadoop_config.set(key, value)
 
 
-def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', storage_options=None,
-                                filesystem=None):
-    """The Unischema stored in a dataset. Raises PetastormMetadataError when there is none."""
-    url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
-    schema, _ = stored_unischema(_core.Dataset(str(url)))
+def _dataset_of(dataset):
+    """A ``_core.Dataset`` from a URL, a ``_core.Dataset``, or an object naming one directory in
+    ``url`` or ``paths`` (Petastorm passes a pyarrow ParquetDataset)."""
+    if isinstance(dataset, _core.Dataset):
+        return dataset
+    url = dataset if isinstance(dataset, str) else getattr(dataset, 'url', None) or getattr(dataset, 'paths', None)
+    if not isinstance(url, str):
+        raise ValueError('Expected a dataset URL or a dataset of a single path, got {!r}'.format(dataset))
+    return _core.Dataset(url)
+
+
+def get_schema(dataset):
+    """The Unischema stored in `dataset` (see _dataset_of); PetastormMetadataError when none."""
+    schema, _ = stored_unischema(_dataset_of(dataset))
     if schema is None:
         raise PetastormMetadataError('Could not find the unischema in the dataset common metadata file. '
                                      'Please provide or generate dataset with the unischema attached.')
     return schema
+
+
+def infer_or_load_unischema(dataset):
+    """The stored Unischema, else the one inferred from the Parquet schema (make_batch_reader's)."""
+    dataset = _dataset_of(dataset)
+    schema, _ = stored_unischema(dataset)
+    if schema is not None:
+        return schema
+    inferred, _ = _core.infer_schema(dataset)
+    return Unischema.from_core(inferred, declared_storage=False)
+
+
+def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', storage_options=None,
+                                filesystem=None):
+    """The Unischema stored in a dataset. Raises PetastormMetadataError when there is none."""
+    url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
+    return get_schema(str(url))

@@ -43,7 +43,7 @@ def build_rowgroup_index(dataset_url, spark_context, indexers, hdfs_driver='libh
     columns = sorted({name for indexer in indexers for name in indexer.column_names})
     start = time.time()
     if spark_context is None:
-        built = _index_pieces(url, list(range(num_row_groups)), indexers, columns)
+        built = _index_pieces(url, list(range(num_row_groups)), indexers, columns, progress=True)
     else:
         slices = max(1, min(num_row_groups, PARALLEL_SLICE_NUM))
 
@@ -62,16 +62,19 @@ def build_rowgroup_index(dataset_url, spark_context, indexers, hdfs_driver='libh
     logger.info('Elapsed time of index creation: %f s', time.time() - start)
 
 
-def _index_pieces(url, pieces, indexers, columns):
-    """Fresh copies of `indexers`, built over row groups `pieces` of the dataset at `url`."""
+def _index_pieces(url, pieces, indexers, columns, progress=False):
+    """Fresh copies of `indexers`, built over row groups `pieces` of the dataset at `url` (a
+    progress bar of rows on a terminal when `progress`)."""
     from petastorm.reader import Reader
+    from petastorm.tools.progress import RowProgress
     built = [_empty_copy(indexer) for indexer in indexers]
     with Reader(url, schema_fields=columns, shuffle_row_groups=False, num_epochs=1, row_groups=pieces,
-                workers_count=2) as reader:
+                workers_count=2) as reader, RowProgress('index', reader.rows_per_epoch, enabled=progress) as bar:
         position = {tuple(ref): index for index, ref in enumerate(reader.dataset_row_groups)}
         for group in reader.decoded_row_groups():
             names = group.field_names
             rows = [dict(zip(names, values)) for values in zip(*group.row_columns())]
+            bar.add(len(rows))
             if not rows:
                 continue
             piece = position[tuple(group.source)]
