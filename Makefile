@@ -62,11 +62,14 @@ bench: build $(VENV_REF)/.stamp
 
 # requirements-ref.txt pins every package (installed as is, --no-deps). petastorm 0.13.1 declares
 # setuptools<70, which torch's setuptools>=77 contradicts; petastorm never imports setuptools, so
-# torch comes in a second pip call, with its dependencies, and pip's warning about it is dropped.
-$(VENV_REF)/.stamp: benchmarks/requirements-ref.txt benchmarks/requirements-ref-torch.txt build/.debs-stamp
+# torch (then TensorFlow) comes in a second (third) pip call, with its dependencies, and pip's
+# warning about it is dropped.
+$(VENV_REF)/.stamp: benchmarks/requirements-ref.txt benchmarks/requirements-ref-torch.txt benchmarks/requirements-ref-tf.txt build/.debs-stamp
 	test -x $(VENV_REF)/bin/python || $(PYTHON) -m venv $(VENV_REF)
 	$(VENV_REF)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r benchmarks/requirements-ref.txt
 	$(VENV_REF)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements-ref-torch.txt 2>&1 \
 	  | grep -v -e 'requires setuptools<70' -e 'dependency resolver does not currently' || true
-	$(VENV_REF)/bin/python -c 'from petastorm import make_reader, make_batch_reader; import petastorm.pytorch, cv2, matplotlib'
+	$(VENV_REF)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements-ref-tf.txt 2>&1 \
+	  | grep -v -e 'requires setuptools<70' -e 'dependency resolver does not currently' || true
+	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_REF)/bin/python -c 'from petastorm import make_reader, make_batch_reader; import petastorm.pytorch, petastorm.tf_utils, cv2, matplotlib'
 	touch $@

@@ -116,11 +116,14 @@ def workload_table(workload):
                  '|---|---:|---:|---:|---:|---:|---:|---:|']
     for record in workload['contenders']:
         label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
-        if record.get('vs_ours'):
+        if record.get('vs_ours') and record.get('vs_ours_invert'):
+            ratio = _to_our_first(workload, record)
+            label += ' ({} is {} of this)'.format(record['vs_ours_text'], _ratio(1 / ratio if ratio else None))
+        elif record.get('vs_ours'):
             label += ' ({} of {})'.format(_ratio(_to_our_first(workload, record)),
                                           record.get('vs_ours_text', 'the thread pool'))
         workers = str(record['workers'])
-        if record['family'] in ('cpp', 'pyarrow', 'numpy'):
+        if record['family'] in ('cpp', 'pyarrow', 'numpy', 'tensorflow'):
             workers += ' thread' + ('s' if record['workers'] > 1 else '')
         fig = figures(record, metric)
         if fig is None:
@@ -288,7 +291,7 @@ def write_markdown(results, out, plots_dir, plot_files, note):
 # --- Plots -----------------------------------------------------------------------------------
 
 def _label(record):
-    unit = 'thread' if record['family'] in ('cpp', 'pyarrow', 'numpy') else 'worker'
+    unit = 'thread' if record['family'] in ('cpp', 'pyarrow', 'numpy', 'tensorflow') else 'worker'
     return '{}\n{} {}{}'.format(record['label'], record['workers'], unit, 's' if record['workers'] > 1 else '')
 
 
@@ -325,7 +328,7 @@ def plot_workload(plt, workload, path):
             highs.append(fig_['rows_max'] - fig_['rows_s'])
     y = list(range(len(records)))[::-1]
     colors = [COLORS.get(r['family'], '#7f7f7f') for r in records]
-    hatches = ['//' if r['family'] in ('cpp', 'pyarrow', 'numpy') else '' for r in records]
+    hatches = ['//' if r['family'] in ('cpp', 'pyarrow', 'numpy', 'tensorflow') else '' for r in records]
     bars = ax.barh(y, values, color=colors, xerr=[lows, highs], capsize=3, error_kw={'elinewidth': 1})
     for bar, hatch in zip(bars, hatches):
         bar.set_hatch(hatch)

@@ -11,8 +11,8 @@
 3. Writes the results (JSON) and the report (report.py, run by --plot-python for matplotlib).
 
 Contender families (--contenders): ours (this project, --our-python), petastorm (Petastorm 0.13.1,
---ref-python), cpp (the C++ decode loop, --decode-loop), pyarrow and numpy (the Python limits, run
-by --our-python). A family whose environment or program is missing is reported as not run; a
+--ref-python), cpp (the C++ decode loop, --decode-loop), pyarrow, numpy and tensorflow (the Python
+limits, run by --our-python). A family whose environment or program is missing is reported as not run; a
 contender that raises NotImplementedError or ImportError is reported as "n/a (not implemented
 yet)". The exit status is 1 when a contender failed otherwise (the report is still written).
 """
@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy')
+FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy', 'tensorflow')
 
 # The workloads. Each contender: (family, label, runner kind or 'cpp', options). `workers`
 # contenders run once per --workers value; `limit` marks the limit the ratio "÷ limit" uses.
@@ -132,6 +132,40 @@ WORKLOADS = [
          ('ours', 'this project, write_dataset without Spark', 'spark-generate',
           {'path': 'writer', 'workers': [2], 'vs_ours': 'the row path'}),
          ('petastorm', 'Petastorm 0.13.1, dict_to_spark_row', 'spark-generate', {'path': 'rows', 'workers': [2]}),
+     ]},
+    {'id': 'W9a', 'title': 'TensorFlow over W2 (JPEG rows, batch 64)', 'dataset': 'jpeg', 'metric': 'throughput',
+     'about': '`petastorm.tf_utils.make_petastorm_dataset(make_reader(...)).batch(64)` over the W2 files, '
+              'iterated eagerly: rows/s of tf.Tensor batches. The numpy path is W2\'s (`make_reader` rows); '
+              'its label gives the TF path\'s ratio to it. "Consumed in TensorFlow" reduces the dataset inside '
+              'TensorFlow (`Dataset.reduce`), as `model.fit` consumes it, without a Python step per batch. The limit '
+              'is TensorFlow itself: the same batches from memory (one decoded row group repeated), rebatched and '
+              'iterated the same way.',
+     'contenders': [
+         ('ours', 'this project, make_petastorm_dataset', 'tf', {'over': 'reader', 'batch_size': 64}),
+         ('ours', 'this project, consumed in TensorFlow', 'tf',
+          {'over': 'reader', 'batch_size': 64, 'tf_consume': 'graph', 'vs_ours': True,
+           'vs_ours_text': 'the eager loop'}),
+         ('ours', 'this project, numpy path (make_reader rows)', 'reader',
+          {'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'the TF path'}),
+         ('petastorm', 'Petastorm 0.13.1, make_petastorm_dataset', 'tf', {'over': 'reader', 'batch_size': 64}),
+         ('tensorflow', 'limit: TF over the same batches in memory', 'tf-limit',
+          {'over': 'reader', 'batch_size': 64, 'limit': True}),
+     ]},
+    {'id': 'W9b', 'title': 'TensorFlow over W3 (scalars, batch 1024)', 'dataset': 'scalars', 'metric': 'throughput',
+     'about': '`make_petastorm_dataset(make_batch_reader(...)).unbatch().batch(1024)` over the W3 files, iterated '
+              'eagerly (the numpy path is W3\'s: `make_batch_reader` batches of a row group). Other contenders as '
+              'in W9a; Petastorm takes about 25 s a pass here, so it measures 2 passes.',
+     'contenders': [
+         ('ours', 'this project, make_petastorm_dataset', 'tf', {'over': 'batch', 'batch_size': 1024}),
+         ('ours', 'this project, consumed in TensorFlow', 'tf',
+          {'over': 'batch', 'batch_size': 1024, 'tf_consume': 'graph', 'vs_ours': True,
+           'vs_ours_text': 'the eager loop'}),
+         ('ours', 'this project, numpy path (make_batch_reader batches)', 'batch',
+          {'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'the TF path'}),
+         ('petastorm', 'Petastorm 0.13.1, make_petastorm_dataset', 'tf',
+          {'over': 'batch', 'batch_size': 1024, 'runs': 2}),
+         ('tensorflow', 'limit: TF over the same batches in memory', 'tf-limit',
+          {'over': 'batch', 'batch_size': 1024, 'limit': True}),
      ]},
 ]
 
@@ -240,8 +274,10 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
             argv += ['--column', column]
         return argv + files
     python = args.ref_python if family == 'petastorm' else args.our_python
+    # A slow contender may measure fewer passes ('runs', at most --runs).
+    runs = min(args.runs, options.get('runs', args.runs))
     argv = [python, os.path.join(HERE, 'runner.py'), kind, dataset, '--workers', str(workers),
-            '--runs', str(args.runs), '--warmup', str(args.warmup)]
+            '--runs', str(runs), '--warmup', str(args.warmup)]
     if 'over' in options:
         argv += ['--over', options['over'], '--batch-size', str(options['batch_size']),
                  '--loader', options.get('loader', 'batched')]
@@ -249,6 +285,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv += ['--columns', ','.join(options['columns'])]
     if 'pool' in options:
         argv += ['--pool-type', options['pool']]
+    if 'tf_consume' in options:
+        argv += ['--tf-consume', options['tf_consume']]
     if kind == 'spark-generate':
         argv += ['--generate-path', options['path'], '--rows', str(workload['generate_rows'][args.size]),
                  '--generate-schema', workload.get('generate_schema', 'hello')]
@@ -342,6 +380,9 @@ def main(argv=None):
                           'vs_ours': bool(options.get('vs_ours'))}
                 if isinstance(options.get('vs_ours'), str):
                     record['vs_ours_text'] = options['vs_ours']
+                for key in ('vs_ours_text', 'vs_ours_invert'):
+                    if key in options:
+                        record[key] = options[key]
                 entry['contenders'].append(record)
                 reason = unavailable[family]
                 path = dataset['path']

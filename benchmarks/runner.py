@@ -3,7 +3,8 @@
     python benchmarks/runner.py KIND DATASET [--workers N] [--runs 5] [--warmup 1] [...]
 
 Kinds: reader (make_reader), batch (make_batch_reader), torch (petastorm.pytorch's
-BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), startup (factory call to the first
+BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), tf (petastorm.tf_utils'
+make_petastorm_dataset batched in TF), tf-limit (TF over the same batches in memory), startup (factory call to the first
 row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, numpy-load (numpy.load over a
 column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory).
 
@@ -103,6 +104,62 @@ def pass_torch(args):
             rows += len(values[0])
             nbytes += sum(_nbytes(v) for v in values)
     return rows, nbytes
+
+
+def pass_tf(args):
+    """make_petastorm_dataset(reader) batched to --batch-size in TF, iterated eagerly (or, with
+    --tf-consume graph, reduced inside TensorFlow as model.fit consumes it): rows of tensors."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    import tensorflow as tf
+    from petastorm import make_batch_reader, make_reader
+    from petastorm.tf_utils import make_petastorm_dataset
+    factory = make_batch_reader if args.over == 'batch' else make_reader
+    with factory(url(args.dataset), **_reader_kwargs(args)) as reader:
+        dataset = make_petastorm_dataset(reader)
+        if args.over == 'batch':
+            dataset = dataset.unbatch()
+        dataset = dataset.batch(args.batch_size)
+        if args.tf_consume == 'graph':
+            def add(total, batch):
+                count = tf.cast(tf.shape(batch[0])[0], tf.int64)
+                size = tf.add_n([tf.cast(tf.size(v), tf.int64) * v.dtype.size for v in batch])
+                return total[0] + count, total[1] + size
+            rows, nbytes = dataset.reduce((tf.constant(0, tf.int64), tf.constant(0, tf.int64)), add)
+            return int(rows), int(nbytes)
+        rows = nbytes = 0
+        for batch in dataset:
+            rows += int(batch[0].shape[0])
+            nbytes += sum(v.shape.num_elements() * v.dtype.size for v in batch)
+    return rows, nbytes
+
+
+class TfLimit(object):
+    """TensorFlow's own ceiling: the same batches from memory (the dataset's first row group,
+    decoded by this project once before timing, repeated to the dataset's row count),
+    rebatched and iterated eagerly as the tf contender is."""
+
+    def __init__(self, args):
+        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+        import tensorflow as tf
+        from petastorm import make_batch_reader, make_reader
+        factory = make_batch_reader if args.over == 'batch' else make_reader
+        with factory(url(args.dataset), **_reader_kwargs(args)) as reader:
+            total = reader.rows_per_epoch
+            group = next(reader.decoded_row_groups())
+            self.columns = tuple(group.to_numpy_columns().values())
+        self.repeat = max(1, total // len(self.columns[0]))
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        self.dataset = tf.data.Dataset.from_tensors(self.columns).repeat(self.repeat) \
+            .rebatch(args.batch_size).with_options(options)
+
+    def __call__(self, args):
+        import tensorflow as tf
+        rows = nbytes = 0
+        for batch in self.dataset:
+            rows += int(batch[0].shape[0])
+            nbytes += sum(v.shape.num_elements() * v.dtype.size for v in batch)
+        return rows, nbytes
 
 
 def pass_startup(args):
@@ -305,13 +362,14 @@ def _row_groups(path):
 
 
 PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'startup': pass_startup,
-          'pyarrow-startup': pass_pyarrow_startup}
-LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate}
+          'pyarrow-startup': pass_pyarrow_startup, 'tf': pass_tf}
+LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate,
+          'tf-limit': TfLimit}
 
 
 def versions():
     found = {'python': platform.python_version()}
-    for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas'):
+    for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas', 'tensorflow'):
         if module in sys.modules:
             found[module] = getattr(sys.modules[module], '__version__', '?')
     return found
@@ -353,7 +411,10 @@ def main(argv=None):
     parser.add_argument('--pool-type', default='thread')
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--over', choices=['reader', 'batch'], default='reader', help='torch: the reader to load from')
+    parser.add_argument('--over', choices=['reader', 'batch'], default='reader',
+                        help='torch, tf: the reader to load from')
+    parser.add_argument('--tf-consume', choices=['eager', 'graph'], default='eager',
+                        help='tf: iterate in Python, or reduce inside TensorFlow (as model.fit consumes)')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--loader', choices=['batched', 'plain'], default='batched',
                         help='torch: petastorm.pytorch.BatchedDataLoader or DataLoader')

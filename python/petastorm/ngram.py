@@ -98,9 +98,9 @@ class NGram(object):
             if all(b[ts] - a[ts] <= self._delta_threshold for a, b in zip(window, window[1:])):
                 item = {}
                 for i, row in enumerate(window):
+                    # Every position has a key, as in Petastorm (an empty namedtuple in a gap).
                     offset = base + i
-                    if offset in self._fields:
-                        item[offset] = {name: row[name] for name in self.get_field_names_at_timestep(offset)}
+                    item[offset] = {name: row[name] for name in self.get_field_names_at_timestep(offset)}
                 result.append(item)
                 if not self.timestamp_overlap:
                     previous_end = window[-1][ts]

@@ -35,11 +35,19 @@ class _NamedtupleCache(object):
         return _NamedtupleCache._store[key]
 
 
+# Petastorm's switch: 'preserve_input_order' (the default) or 'alphabetical' (its legacy order,
+# deprecated there): fields sorted by name.
+_UNISCHEMA_FIELD_ORDER = 'preserve_input_order'
+
+
 class Unischema(object):
     """An ordered collection of UnischemaFields, each also an attribute (``schema.id``)."""
 
     def __init__(self, name, fields):
         self._name = name
+        fields = list(fields)
+        if _UNISCHEMA_FIELD_ORDER.lower() == 'alphabetical':
+            fields = sorted(fields, key=lambda t: t.name)
         self._fields = OrderedDict((f.name, f) for f in fields)
         if len(self._fields) != len(fields):
             names = [f.name for f in fields]

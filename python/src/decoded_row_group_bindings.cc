@@ -113,6 +113,21 @@ void BindDecodedRowGroup(nb::module_& m) {
                      for (const auto& c : g.batch->columns) names.push_back(c.field->name);
                      return names;
                    })
+      .def_prop_ro("null_counts",
+                   [](const RowGroupHandle& g) {
+                     std::vector<int64_t> counts;
+                     for (const DecodedColumn& c : g.batch->columns) {
+                       if (c.field->is_tensor()) {
+                         int64_t n = 0;
+                         for (const auto& t : c.tensors) n += !t.has_value();
+                         counts.push_back(n);
+                       } else {
+                         counts.push_back(c.values->null_count());
+                       }
+                     }
+                     return counts;
+                   },
+                   "How many null cells each column holds, in schema order.")
       .def_prop_ro("schema", [](const RowGroupHandle& g) { return SchemaHandle{g.batch->schema}; })
       .def("to_numpy_columns",
            [](const RowGroupHandle& g) {

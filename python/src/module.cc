@@ -19,6 +19,10 @@ void BindProcessPool(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
+  // nanobind's exit-time report of objects still alive is a debugging aid; objects held at exit
+  // by another library's globals (TensorFlow's function caches keep user modules, and with them
+  // our schemas, alive past shutdown) are not leaks of this module, and users would see the report.
+  nb::set_leak_warnings(false);
   // pyarrow must be loaded first: its libarrow is the one this module links against.
   nb::module_::import_("pyarrow");
   using namespace petastorm::python;

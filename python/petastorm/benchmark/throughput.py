@@ -117,10 +117,11 @@ def _tf_measure(reader, warmup_cycles_count, measure_cycles_count, shuffling_que
         from petastorm.tf_utils import tf_tensors
     except ImportError as e:
         raise NotImplementedError('read method tf needs TensorFlow and petastorm.tf_utils ({})'.format(e))
-    with tf.Session() as sess:
-        sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
+    # tf_tensors builds a TF1 graph: in TF2 (eager by default) it needs a graph of its own.
+    with tf.Graph().as_default(), tf.Session() as sess:
         readout_tensors = tf_tensors(reader, 0 if batch else shuffling_queue_size,
                                      0 if batch else min_after_dequeue)
+        sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
         coord = tf.train.Coordinator()
         threads = tf.train.start_queue_runners(coord=coord, start=True, sess=sess)
 
