@@ -3,6 +3,7 @@ tf.function, Keras fit, TF1 iterators) and tf_tensors in TF1 graphs (sessions, t
 queue, n-grams), Petastorm's dtypes, shapes and errors, and the import orders."""
 import datetime
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -544,3 +545,15 @@ def test_import_petastorm_does_not_import_tensorflow():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'False'
 
+
+
+@pytest.mark.parametrize('extra', [[], ['--batch']])
+def test_throughput_tool_reads_through_tensorflow(types_dataset, scalar_store, extra):
+    url = scalar_store[0] if extra else types_dataset[0]
+    fields = [] if extra else ['--field-regex', 'id', 'matrix', 'image']
+    tool = os.path.join(os.path.dirname(sys.executable), 'petastorm-throughput')
+    result = subprocess.run([tool, url, '-d', 'tf', '-w', '2', '-m', '5', '-n', '20', '-q', '10',
+                             '--min-after-dequeue', '5'] + fields + extra,
+                            capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r'Average sample read rate: [0-9.]+ samples/sec', result.stdout), result.stdout
