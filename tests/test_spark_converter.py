@@ -145,9 +145,10 @@ def test_torch_loader_reads_every_row_once(spark, cache_dir):
     converter.delete()
 
 
-def test_tf_dataset_reads_every_row_once(spark, cache_dir):
+def test_tf_dataset_reads_every_row_once(spark, cache_dir, caplog):
     tf = pytest.importorskip('tensorflow')
     converter = make_spark_converter(_vector_df(spark, 100, partitions=3))
+    caplog.clear()
     with converter.make_tf_dataset(batch_size=16, num_epochs=1, workers_count=2) as dataset:
         assert len(dataset) == 7
         assert dataset.element_spec.features.shape.as_list() == [None, None]  # a list column: any length
@@ -155,6 +156,7 @@ def test_tf_dataset_reads_every_row_once(spark, cache_dir):
         batches = list(dataset)
     ids = np.concatenate([b.id.numpy() for b in batches])
     assert sorted(ids.tolist()) == list(range(100))
+    assert 'AutoGraph could not transform' not in caplog.text  # Petastorm's test_tf_autograph
     with converter.make_tf_dataset(batch_size=10, num_epochs=2, shuffling_queue_capacity=50) as dataset:
         ids = np.concatenate([b.id.numpy() for b in dataset])
     assert sorted(ids.tolist()) == sorted(list(range(100)) * 2)
