@@ -715,3 +715,21 @@ def test_store_written_by_spark(tmp_path, spark):
         assert part == i % 2 and name == (None if i == 3 else 'n{}'.format(i))
         assert amount == Decimal('{}.25'.format(i)) and day == np.datetime64('2024-01-{:02d}'.format(1 + i))
         assert scores == [float(i)] * (i % 3) and props == [('k', i)] and point == {'x': i, 'y': -i}
+
+
+@pytest.mark.parametrize('seed', [None, 7])
+def test_shards_are_the_same_rows_for_every_pool_and_run(tmp_path, seed):
+    """With no seed the shards are the deterministic round-robin (the process pool drew a seed
+    for its workers and moved them); with a seed they follow it, for every pool alike."""
+    for f in range(4):
+        pq.write_table(pa.table({'id': np.arange(f * 100, f * 100 + 100)}), str(tmp_path / 'p{}.parquet'.format(f)),
+                       row_group_size=10)
+    found = []
+    for pool in ('thread', 'process', 'dummy', 'process'):
+        with make_batch_reader('file://' + str(tmp_path), reader_pool_type=pool, cur_shard=0, shard_count=5,
+                               seed=seed, workers_count=2) as reader:
+            found.append(sorted(int(i) for batch in reader for i in batch.id))
+    assert all(ids == found[0] for ids in found), [ids[:12] for ids in found]
+    assert len(found[0]) == 80
+    if seed is None:  # Petastorm's round-robin: row groups 0, 5, 10, ... of the 40
+        assert found[0][:20] == list(range(0, 10)) + list(range(50, 60))

@@ -283,3 +283,46 @@ def test_do_include_works_on_plain_dicts():
     assert split.count(True) == 1
     assert in_set({1}, 'f').get_fields() == {'f'}
     assert in_reduce([in_set({1}, 'a'), in_lambda(['b', 'c'], lambda b, c: True)], all).get_fields() == {'a', 'b', 'c'}
+
+
+_RAISING_PREDICATE = '''
+import gc, sys
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+from petastorm import make_batch_reader, make_reader, write_dataset
+from petastorm.predicates import PredicateBase
+from petastorm.unischema import Unischema, UnischemaField
+root = sys.argv[1]
+pq.write_table(pa.table({'id': np.arange(10)}), root + '/plain.parquet')
+schema = Unischema('S', [UnischemaField('id', np.int64, (), None, False)])
+write_dataset('file://' + root + '/ours', schema, [{'id': i} for i in range(10)])
+
+class Unhashable(PredicateBase):
+    """hash() of a pandas Series (or a list): a TypeError raised by C code, fetched unnormalized."""
+    def get_fields(self):
+        return {'id'}
+    def do_include(self, values):
+        return hash(values['id'] if not isinstance(values, dict) else [values['id']])
+
+for factory, url in ((make_batch_reader, 'file://' + root), (make_batch_reader, 'file://' + root + '/ours'),
+                     (make_reader, 'file://' + root + '/ours')):
+    try:
+        with factory(url, predicate=Unhashable(), workers_count=2) as reader:
+            list(reader)
+        print('no error')
+    except TypeError as e:
+        print('TypeError', 'unhashable' in str(e))
+    gc.collect()
+print('alive')
+'''
+
+
+def test_predicate_raising_from_c_code_keeps_its_type_and_the_process_lives(tmp_path):
+    """A do_include that raises in C code (hash() of a Series): its TypeError comes back, the
+    interpreter does not crash at the next garbage collection (it segfaulted)."""
+    import subprocess
+    import sys
+    (tmp_path / 'store').mkdir()
+    result = subprocess.run([sys.executable, '-c', _RAISING_PREDICATE, str(tmp_path / 'store')],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.returncode, result.stderr[-3000:])
+    assert result.stdout.split('\n')[:4] == ['TypeError True'] * 3 + ['alive'], result.stdout

@@ -273,6 +273,10 @@ class Reader(object):
         if predicate is not None:
             from petastorm.predicates import core_predicate_of
             core_predicate = core_predicate_of(predicate, batched=self.is_batched_reader)
+        # Shards follow the user's seed only: without one they are the deterministic round-robin,
+        # whatever the pool (the seed drawn below for worker processes must not move them).
+        # (False: explicitly none, as the worker processes of an unseeded reader are told.)
+        shard_seed = None if shard_seed is False else (shard_seed if shard_seed is not None else seed)
         if pool == 'process' and seed is None:
             # Every worker process must follow the same plan.
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
@@ -287,7 +291,7 @@ class Reader(object):
         options.partition_overlap_rows = int(partition_overlap_rows)
         options.cur_shard = cur_shard
         options.shard_count = shard_count
-        options.shard_seed = shard_seed if shard_seed is not None else seed
+        options.shard_seed = shard_seed
         options.predicate = core_predicate
         options.selected_row_groups = selected
         options.cache = self.cache
@@ -313,7 +317,8 @@ class Reader(object):
                 schema_fields=list(storage_schema.fields), seed=seed, shuffle_rows=shuffle_rows,
                 shuffle_row_groups=shuffle_row_groups, shuffle_row_drop_partitions=shuffle_row_drop_partitions,
                 predicate=predicate, num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
-                shard_seed=shard_seed, cache=cache, transform_spec=transform_spec, filters=filters,
+                shard_seed=False if shard_seed is None else shard_seed, cache=cache, transform_spec=transform_spec,
+                filters=filters,
                 partition_overlap_rows=partition_overlap_rows, row_groups=selected)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
         self._rows = iter(())

@@ -61,8 +61,23 @@ class PythonErrorDetail : public arrow::StatusDetail {
 
 arrow::Status StatusFromPythonError(nb::python_error& error, const std::string& context) {
   nb::object exception = nb::borrow(error.value());
-  std::string message = context + ": " + nb::str(exception).c_str();
   nb::object traceback = error.traceback();
+  if (!PyExceptionInstance_Check(exception.ptr())) {
+    // Before Python 3.12 an error raised by C code (PyErr_SetString: hash() of an unhashable
+    // value, ...) is fetched unnormalized: its value is the message, not an exception object.
+    PyObject* type = nb::borrow(error.type()).release().ptr();
+    PyObject* value = exception.release().ptr();
+    PyObject* tb = traceback.is_valid() && !traceback.is_none() ? traceback.release().ptr() : nullptr;
+    PyErr_NormalizeException(&type, &value, &tb);
+    nb::object owned_type = nb::steal(type);
+    exception = nb::steal(value);
+    traceback = tb ? nb::steal(tb) : nb::object();
+    if (!PyExceptionInstance_Check(exception.ptr())) {
+      return arrow::Status::UnknownError(context, ": a Python error that is not an exception: ",
+                                         nb::str(exception).c_str());
+    }
+  }
+  std::string message = context + ": " + nb::str(exception).c_str();
   if (traceback.is_valid() && !traceback.is_none()) {
     PyException_SetTraceback(exception.ptr(), traceback.ptr());
   }
