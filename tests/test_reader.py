@@ -141,3 +141,17 @@ def test_64_bit_integers_come_back_as_numpy_int64_not_longlong(tmp_path):
     with make_batch_reader(url) as reader:
         batch = next(reader)
     assert type(batch.a[0]) is np.int64 and batch.a.dtype.char == np.dtype(np.int64).char
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(seed=-1), r'seed must be None or an integer in \[0, 2\*\*64\), got -1'),
+    (dict(seed=2 ** 64), r'seed must be None or an integer'),
+    (dict(seed='7'), r'seed must be None or an integer'),
+    (dict(results_queue_size=0), 'results_queue_size must be a positive integer, got 0'),
+    (dict(results_queue_size=-3), 'results_queue_size must be a positive integer, got -3'),
+])
+def test_bad_seed_and_queue_size_are_value_errors_naming_the_argument(hello_world_dataset, kwargs, message):
+    url = hello_world_dataset[0]
+    for factory in (make_reader, make_batch_reader):
+        with pytest.raises(ValueError, match=message):
+            factory(url, **kwargs)

@@ -172,6 +172,14 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
     return cache, cleanup_cache
 
 
+def _check_non_negative_int(name, value, bound):
+    if value is None:
+        return
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 0 <= value < bound:
+        raise ValueError('{} must be None or an integer in [0, 2**{}), got {!r}'.format(
+            name, bound.bit_length() - 1, value))
+
+
 def _normalize_filters(filters):
     """pyarrow's DNF: a list of (column, op, value) tuples (one conjunction), or a list of such lists."""
     if not isinstance(filters, (list, tuple)) or not filters:
@@ -217,6 +225,11 @@ class Reader(object):
         (index, count): only the work items of that share of the plan, each delivered, an empty
         one too (how worker processes split one plan). `row_groups`: read only these row groups
         (positions in ``dataset_row_groups``), on top of `filters` and `rowgroup_selector`."""
+        _check_non_negative_int('seed', seed, 2 ** 64)
+        _check_non_negative_int('shard_seed', shard_seed if shard_seed is not False else None, 2 ** 64)
+        if not isinstance(results_queue_size, (int, np.integer)) or isinstance(results_queue_size, bool) \
+                or results_queue_size < 1:
+            raise ValueError('results_queue_size must be a positive integer, got {!r}'.format(results_queue_size))
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self._dataset = _core.Dataset(dataset_url)
