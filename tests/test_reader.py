@@ -155,3 +155,30 @@ def test_bad_seed_and_queue_size_are_value_errors_naming_the_argument(hello_worl
     for factory in (make_reader, make_batch_reader):
         with pytest.raises(ValueError, match=message):
             factory(url, **kwargs)
+
+
+@pytest.mark.parametrize('claim, error, message', [
+    (4, OSError, "has 2 row groups in its footer, the dataset metadata .* says 4"),
+    (1, OSError, "has 2 row groups in its footer, the dataset metadata .* says 1"),  # silently 15 of 20 rows
+    (0, OSError, "has 2 row groups in its footer, the dataset metadata .* says 0"),  # silently 10 of 20
+    (-1, ValueError, "says 'part-00000-.*' has -1 row groups"),
+])
+def test_row_group_counts_of_the_metadata_must_match_the_footers(tmp_path, claim, error, message):
+    import json
+    import os
+    import pyarrow.parquet as pq
+    from petastorm import _core, write_dataset
+    from petastorm.unischema import Unischema, UnischemaField
+    schema = Unischema('S', [UnischemaField('id', np.int64, (), None, False)])
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, [{'id': i} for i in range(20)], rows_per_rowgroup=5, rows_per_file=10)
+    files = sorted(f for f in os.listdir(tmp_path / 'ds') if f.endswith('.parquet'))
+    counts = {f: pq.ParquetFile(str(tmp_path / 'ds' / f)).num_row_groups for f in files}
+    assert list(counts.values()) == [2, 2]
+    with make_reader(url) as reader:
+        assert sorted(int(r.id) for r in reader) == list(range(20))
+    counts[files[0]] = claim
+    _core.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': json.dumps(counts)})
+    with pytest.raises(error, match=message):
+        with make_reader(url, workers_count=2) as reader:
+            list(reader)

@@ -1,6 +1,7 @@
 #include "petastorm/dataset.h"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <charconv>
 #include <random>
@@ -114,6 +115,9 @@ bool IsInteger(const std::string& text) {
 struct Dataset::FooterSlot {
   internal::Mutex mutex;
   std::shared_ptr<parquet::FileMetaData> metadata GUARDED_BY(mutex);
+  // The row groups the dataset metadata says the file has (-1: none said); set before the
+  // dataset is shared, then only read.
+  int claimed_row_groups = -1;
 };
 
 void Dataset::FooterSlotDeleter::operator()(FooterSlot* slot) const { delete slot; }
@@ -244,6 +248,10 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
         for (const auto& [rel, count] : *obj) {
           ARROW_RETURN_NOT_OK(CheckRelativePath(rel, common));
           ARROW_ASSIGN_OR_RAISE(int64_t n, count.GetInt(rel));
+          if (n < 0 || n > std::numeric_limits<int>::max()) {
+            return arrow::Status::Invalid("'", common, "': ", kRowGroupsPerFileKey, " says '", rel, "' has ", n,
+                                          " row groups");
+          }
           counted_files.emplace_back(ds->root_ + "/" + rel, static_cast<int>(n));
         }
       }
@@ -352,7 +360,11 @@ arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& cou
                              std::shared_ptr<const arrow::KeyValueMetadata> kv) {
   ARROW_RETURN_NOT_OK(ReadPartitions());
   if (!counted_files.empty()) {
+    // The metadata's counts are a hint; each file's footer, when it is read (FileMetadata), must
+    // agree. A file said to have none is never opened by a reader, so its footer is read now.
     for (size_t f = 0; f < counted_files.size(); ++f) {
+      footers_[f]->claimed_row_groups = counted_files[f].second;
+      if (counted_files[f].second == 0) ARROW_RETURN_NOT_OK(FileMetadata(static_cast<int>(f)).status());
       for (int rg = 0; rg < counted_files[f].second; ++rg) {
         row_groups_.push_back({static_cast<int>(f), rg});
       }
@@ -421,7 +433,14 @@ arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::FileMetadata(int 
   FooterSlot& slot = *footers_[static_cast<size_t>(file_index)];
   internal::MutexLock lock(&slot.mutex);
   if (!slot.metadata) {
-    ARROW_ASSIGN_OR_RAISE(slot.metadata, ReadFileFooter(file_index));
+    ARROW_ASSIGN_OR_RAISE(auto metadata, ReadFileFooter(file_index));
+    if (slot.claimed_row_groups >= 0 && metadata->num_row_groups() != slot.claimed_row_groups) {
+      return arrow::Status::IOError("'", files_[static_cast<size_t>(file_index)], "' has ",
+                                    metadata->num_row_groups(), " row groups in its footer, the dataset metadata (",
+                                    kRowGroupsPerFileKey, ") says ", slot.claimed_row_groups,
+                                    ": the metadata is stale (petastorm-generate-metadata rewrites it)");
+    }
+    slot.metadata = std::move(metadata);
   }
   return slot.metadata;
 }
