@@ -733,3 +733,20 @@ def test_shards_are_the_same_rows_for_every_pool_and_run(tmp_path, seed):
     assert len(found[0]) == 80
     if seed is None:  # Petastorm's round-robin: row groups 0, 5, 10, ... of the 40
         assert found[0][:20] == list(range(0, 10)) + list(range(50, 60))
+
+
+def test_directory_symlinks_are_followed_once(tmp_path):
+    """A link to its own directory listed every file 41 times; each real directory is visited
+    once, and a link to another directory is followed (docs/dataset-format.md)."""
+    store = tmp_path / 'store'
+    other = tmp_path / 'other'
+    (store / 'day=1').mkdir(parents=True)
+    other.mkdir()
+    pq.write_table(pa.table({'id': np.arange(5)}), str(store / 'day=1' / 'a.parquet'))
+    pq.write_table(pa.table({'id': np.arange(100, 103)}), str(other / 'b.parquet'))
+    os.symlink('..', str(store / 'day=1' / 'loop'))          # back to the store itself
+    os.symlink(str(store / 'day=1'), str(store / 'again'))   # a second way into day=1
+    os.symlink(str(other), str(store / 'day=2'))              # another real directory
+    with make_batch_reader('file://' + str(store), shuffle_row_groups=False) as reader:
+        ids = sorted(int(i) for batch in reader for i in batch.id)
+    assert ids == [0, 1, 2, 3, 4, 100, 101, 102]

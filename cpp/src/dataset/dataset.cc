@@ -7,6 +7,7 @@
 #include <random>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
@@ -24,6 +25,68 @@
 namespace petastorm {
 
 namespace {
+
+namespace stdfs = std::filesystem;
+
+// A local walk: real directories first, in sorted order; symlinked directories are queued and
+// walked afterwards, each only when it leads to a directory not visited yet.
+struct LocalWalk {
+  std::set<stdfs::path> visited;  // canonical paths of the directories walked
+  std::vector<std::string> files;
+  std::vector<stdfs::path> links;
+
+  arrow::Status Dir(const stdfs::path& dir) {
+    std::error_code ec;
+    std::vector<stdfs::directory_entry> entries;
+    for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+    if (ec) return arrow::Status::IOError("Listing '", dir.generic_string(), "': ", ec.message());
+    std::sort(entries.begin(), entries.end(),
+              [](const stdfs::directory_entry& a, const stdfs::directory_entry& b) { return a.path() < b.path(); });
+    for (const stdfs::directory_entry& entry : entries) {
+      std::error_code entry_ec;
+      const bool is_dir = entry.is_directory(entry_ec);  // follows a link
+      if (is_dir && entry.is_symlink(entry_ec)) {
+        links.push_back(entry.path());
+      } else if (is_dir) {
+        const stdfs::path real = stdfs::canonical(entry.path(), entry_ec);
+        if (!entry_ec && visited.insert(real).second) ARROW_RETURN_NOT_OK(Dir(entry.path()));
+      } else if (entry.is_regular_file(entry_ec)) {
+        files.push_back(entry.path().generic_string());
+      }
+    }
+    return arrow::Status::OK();
+  }
+};
+
+// Every file under `base`, recursively (paths as the filesystem names them). On the local
+// filesystem each real directory is walked once, by its real path when it has one: a symlink to
+// a directory is followed only when it leads to a directory not reached otherwise (so a link
+// back to an ancestor does not list every file 40 times). Other filesystems have no links.
+arrow::Result<std::vector<std::string>> ListFiles(arrow::fs::FileSystem& fs, const std::string& base) {
+  if (fs.type_name() != "local") {
+    arrow::fs::FileSelector selector;
+    selector.base_dir = base;
+    selector.recursive = true;
+    ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+    std::vector<std::string> files;
+    for (const auto& entry : entries) {
+      if (entry.IsFile()) files.push_back(entry.path());
+    }
+    return files;
+  }
+  std::error_code ec;
+  LocalWalk walk;
+  walk.visited.insert(stdfs::canonical(base, ec));
+  if (ec) return arrow::Status::IOError("Listing '", base, "': ", ec.message());
+  ARROW_RETURN_NOT_OK(walk.Dir(base));
+  for (size_t i = 0; i < walk.links.size(); ++i) {  // links found in links are appended
+    const stdfs::path link = walk.links[i];
+    const stdfs::path real = stdfs::canonical(link, ec);
+    if (ec || !walk.visited.insert(real).second) continue;
+    ARROW_RETURN_NOT_OK(walk.Dir(link));
+  }
+  return std::move(walk.files);
+}
 
 // Files that are not data: Spark's _SUCCESS and _temporary, checksums, hidden files.
 bool IsDataFile(const std::string& root, const std::string& path) {
@@ -280,12 +343,9 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
       for (const auto& [path, _] : counted_files) ds->files_.push_back(path);
     }
     if (counted_files.empty()) {
-      arrow::fs::FileSelector selector;
-      selector.base_dir = ds->root_;
-      selector.recursive = true;
-      ARROW_ASSIGN_OR_RAISE(auto entries, fs_ref.GetFileInfo(selector));
-      for (const auto& entry : entries) {
-        if (entry.IsFile() && IsDataFile(ds->root_, entry.path())) ds->files_.push_back(entry.path());
+      ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(fs_ref, ds->root_));
+      for (const std::string& file : listed) {
+        if (IsDataFile(ds->root_, file)) ds->files_.push_back(file);
       }
       std::sort(ds->files_.begin(), ds->files_.end());
     }
@@ -310,14 +370,11 @@ arrow::Status Dataset::AddFilesAt(const std::string& path, const std::string& ur
     dirs->push_back(slash == std::string::npos ? std::string() : path.substr(0, slash));
     return arrow::Status::OK();
   }
-  arrow::fs::FileSelector selector;
-  selector.base_dir = path;
-  selector.recursive = true;
-  ARROW_ASSIGN_OR_RAISE(auto entries, fs_->GetFileInfo(selector));
+  ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(*fs_, path));
   size_t found = 0;
-  for (const auto& entry : entries) {
-    if (entry.IsFile() && IsDataFile(path, entry.path())) {
-      files_.push_back(entry.path());
+  for (const std::string& file : listed) {
+    if (IsDataFile(path, file)) {
+      files_.push_back(file);
       ++found;
     }
   }
@@ -501,13 +558,10 @@ namespace {
 
 // The data files under `root`, sorted.
 arrow::Result<std::vector<std::string>> ListDataFiles(arrow::fs::FileSystem& fs, const std::string& root) {
-  arrow::fs::FileSelector selector;
-  selector.base_dir = root;
-  selector.recursive = true;
-  ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
+  ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(fs, root));
   std::vector<std::string> files;
-  for (const auto& entry : entries) {
-    if (entry.IsFile() && IsDataFile(root, entry.path())) files.push_back(entry.path());
+  for (const std::string& file : listed) {
+    if (IsDataFile(root, file)) files.push_back(file);
   }
   std::sort(files.begin(), files.end());
   return files;
