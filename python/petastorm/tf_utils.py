@@ -323,6 +323,14 @@ class _GroupColumns(object):
         return parts
 
 
+def _signature(schema, batched):
+    """The TensorSpecs of `schema`'s namedtuple: the Unischema shapes, after a batch dimension
+    when `batched`."""
+    lead = (None,) if batched else ()
+    return schema.namedtuple_type()(*[tf.TensorSpec(lead + tuple(f.shape), _numpy_to_tf_dtypes(f.numpy_dtype))
+                                      for f in schema.fields.values()])
+
+
 def _row_group_dataset(reader):
     """The dataset of a reader with decoded row groups: one element per row group (batch
     readers) or per row (make_reader, through unbatch)."""
@@ -337,9 +345,8 @@ def _row_group_dataset(reader):
                 for part in to_columns(group):
                     yield part
 
-    signature = schema.namedtuple_type()(*[
-        tf.TensorSpec((None,) + tuple(f.shape), _numpy_to_tf_dtypes(f.numpy_dtype)) for f in schema.fields.values()])
-    dataset = _Batches(tf.data.Dataset.from_generator(groups, output_signature=signature).with_options(_options()))
+    source = tf.data.Dataset.from_generator(groups, output_signature=_signature(schema, batched=True))
+    dataset = _Batches(source.with_options(_options()))
     return dataset if batched else dataset.unbatch()
 
 
@@ -399,10 +406,7 @@ def _item_dataset(reader):
         for item in reader:
             yield _sanitize_field_tf_types(item)
 
-    lead = (None,) if batched else ()
-    signature = schema.namedtuple_type()(*[
-        tf.TensorSpec(lead + tuple(f.shape), _numpy_to_tf_dtypes(f.numpy_dtype)) for f in schema.fields.values()])
-    return tf.data.Dataset.from_generator(items, output_signature=signature)
+    return tf.data.Dataset.from_generator(items, output_signature=_signature(schema, batched))
 
 
 def _ngram_dataset(reader):

@@ -18,20 +18,13 @@ def _check_same(indexer, other):
         raise ValueError('Make sure indexers in Spark map function index the same fields')
 
 
-class SingleFieldIndexer(RowGroupIndexerBase):
-    """Indexes the values of one field: a scalar's value, or each element of an array's value
-    (None skipped)."""
+class _FieldIndexer(RowGroupIndexerBase):
+    """What both indexers share: a name, one field, and the field's values of a row group."""
 
-    def __init__(self, index_name, index_field):
+    def __init__(self, index_name, index_field, index_data):
         self._index_name = index_name
         self._column_name = index_field
-        self._index_data = defaultdict(set)
-
-    def __add__(self, other):
-        _check_same(self, other)
-        for value, pieces in other._index_data.items():
-            self._index_data[value].update(pieces)
-        return self
+        self._index_data = index_data
 
     @property
     def index_name(self):
@@ -41,6 +34,26 @@ class SingleFieldIndexer(RowGroupIndexerBase):
     def column_names(self):
         return [self._column_name]
 
+    def _values(self, decoded_rows):
+        values = [row[self._column_name] for row in decoded_rows]
+        if not values:
+            raise ValueError("Cannot build index for empty rows, column '{}'".format(self._column_name))
+        return values
+
+
+class SingleFieldIndexer(_FieldIndexer):
+    """Indexes the values of one field: a scalar's value, or each element of an array's value
+    (None skipped)."""
+
+    def __init__(self, index_name, index_field):
+        super().__init__(index_name, index_field, defaultdict(set))
+
+    def __add__(self, other):
+        _check_same(self, other)
+        for value, pieces in other._index_data.items():
+            self._index_data[value].update(pieces)
+        return self
+
     @property
     def indexed_values(self):
         return list(self._index_data.keys())
@@ -49,9 +62,7 @@ class SingleFieldIndexer(RowGroupIndexerBase):
         return set(self._index_data.get(value_key, ()))
 
     def build_index(self, decoded_rows, piece_index):
-        values = [row[self._column_name] for row in decoded_rows]
-        if not values:
-            raise ValueError("Cannot build index for empty rows, column '{}'".format(self._column_name))
+        values = self._values(decoded_rows)
         for value in values:
             if value is None:
                 continue
@@ -81,26 +92,16 @@ class SingleFieldIndexer(RowGroupIndexerBase):
         return indexer
 
 
-class FieldNotNullIndexer(RowGroupIndexerBase):
+class FieldNotNullIndexer(_FieldIndexer):
     """Lists the row groups where the field has a value that is not None."""
 
     def __init__(self, index_name, index_field):
-        self._index_name = index_name
-        self._column_name = index_field
-        self._index_data = set()
+        super().__init__(index_name, index_field, set())
 
     def __add__(self, other):
         _check_same(self, other)
         self._index_data.update(other._index_data)
         return self
-
-    @property
-    def index_name(self):
-        return self._index_name
-
-    @property
-    def column_names(self):
-        return [self._column_name]
 
     @property
     def indexed_values(self):
@@ -110,9 +111,7 @@ class FieldNotNullIndexer(RowGroupIndexerBase):
         return set(self._index_data)
 
     def build_index(self, decoded_rows, piece_index):
-        values = [row[self._column_name] for row in decoded_rows]
-        if not values:
-            raise ValueError("Cannot build index for empty rows, column '{}'".format(self._column_name))
+        values = self._values(decoded_rows)
         if any(value is not None for value in values):
             self._index_data.add(piece_index)
         return self._index_data

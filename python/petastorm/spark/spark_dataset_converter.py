@@ -215,75 +215,72 @@ class SparkDatasetConverter(object):
         _remove_cache_metadata_and_data(self.cache_dir_url)
 
 
-class TFDatasetContextManager(object):
-    """Makes the reader and the tf.data.Dataset on enter; stops and joins the reader on exit."""
+class _ReaderContextManager(object):
+    """Opens a make_batch_reader reader over the files on enter (after waiting for them) and
+    makes what it yields from it; stops and joins the reader on exit, or when making fails."""
 
-    def __init__(self, parquet_file_url_list, batch_size, prefetch, petastorm_reader_kwargs,
-                 shuffling_queue_capacity):
+    def __init__(self, parquet_file_url_list, petastorm_reader_kwargs):
         self.parquet_file_url_list = parquet_file_url_list
-        self.batch_size = batch_size
-        self.prefetch = prefetch
         self.petastorm_reader_kwargs = petastorm_reader_kwargs
-        self.shuffling_queue_capacity = shuffling_queue_capacity
         self.reader = None
 
+    def _make(self, reader):
+        raise NotImplementedError
+
     def __enter__(self):
-        import tensorflow as tf  # pylint: disable=import-error
-        from petastorm.tf_utils import make_petastorm_dataset
         _wait_file_available(self.parquet_file_url_list)
         self.reader = make_batch_reader(self.parquet_file_url_list, **self.petastorm_reader_kwargs)
         try:
-            batch_size = self.batch_size or 32
-            dataset = make_petastorm_dataset(self.reader).unbatch()
-            if self.shuffling_queue_capacity:
-                dataset = dataset.shuffle(self.shuffling_queue_capacity)
-            dataset = dataset.batch(batch_size)
-            rows = self.reader.rows_per_epoch
-            epochs = self.reader.num_epochs
-            if rows is not None and epochs is not None:
-                dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-rows * epochs // batch_size)))
-            dataset = dataset.prefetch(tf.data.experimental.AUTOTUNE if self.prefetch is None else self.prefetch)
-        except BaseException:
-            self._stop()
-            raise
-        return dataset
-
-    def _stop(self):
-        self.reader.stop()
-        self.reader.join()
-
-    def __exit__(self, exc_type, exc_value, exc_traceback):
-        self._stop()
-
-
-class TorchDatasetContextManager(object):
-    """Makes the reader and the loader on enter; stops and joins the reader on exit."""
-
-    def __init__(self, parquet_file_url_list, batch_size, petastorm_reader_kwargs, shuffling_queue_capacity,
-                 data_loader_fn):
-        self.parquet_file_url_list = parquet_file_url_list
-        self.batch_size = batch_size
-        self.petastorm_reader_kwargs = petastorm_reader_kwargs
-        self.shuffling_queue_capacity = shuffling_queue_capacity
-        self.data_loader_fn = data_loader_fn
-        self.reader = None
-        self.loader = None
-
-    def __enter__(self):
-        from petastorm.pytorch import DataLoader
-        _wait_file_available(self.parquet_file_url_list)
-        self.reader = make_batch_reader(self.parquet_file_url_list, **self.petastorm_reader_kwargs)
-        try:
-            self.loader = (self.data_loader_fn or DataLoader)(reader=self.reader, batch_size=self.batch_size,
-                                                              shuffling_queue_capacity=self.shuffling_queue_capacity)
+            return self._make(self.reader)
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return self.loader
 
     def __exit__(self, exc_type, exc_value, exc_traceback):
         self.reader.stop()
         self.reader.join()
+
+
+class TFDatasetContextManager(_ReaderContextManager):
+    """Yields the tf.data.Dataset of make_tf_dataset."""
+
+    def __init__(self, parquet_file_url_list, batch_size, prefetch, petastorm_reader_kwargs,
+                 shuffling_queue_capacity):
+        super().__init__(parquet_file_url_list, petastorm_reader_kwargs)
+        self.batch_size = batch_size
+        self.prefetch = prefetch
+        self.shuffling_queue_capacity = shuffling_queue_capacity
+
+    def _make(self, reader):
+        import tensorflow as tf  # pylint: disable=import-error
+        from petastorm.tf_utils import make_petastorm_dataset
+        batch_size = self.batch_size or 32
+        dataset = make_petastorm_dataset(reader).unbatch()
+        if self.shuffling_queue_capacity:
+            dataset = dataset.shuffle(self.shuffling_queue_capacity)
+        dataset = dataset.batch(batch_size)
+        rows, epochs = reader.rows_per_epoch, reader.num_epochs
+        if rows is not None and epochs is not None:
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-rows * epochs // batch_size)))
+        return dataset.prefetch(tf.data.experimental.AUTOTUNE if self.prefetch is None else self.prefetch)
+
+
+class TorchDatasetContextManager(_ReaderContextManager):
+    """Yields the loader of make_torch_dataloader."""
+
+    def __init__(self, parquet_file_url_list, batch_size, petastorm_reader_kwargs, shuffling_queue_capacity,
+                 data_loader_fn):
+        super().__init__(parquet_file_url_list, petastorm_reader_kwargs)
+        self.batch_size = batch_size
+        self.shuffling_queue_capacity = shuffling_queue_capacity
+        self.data_loader_fn = data_loader_fn
+        self.loader = None
+
+    def _make(self, reader):
+        from petastorm.pytorch import DataLoader
+        self.loader = (self.data_loader_fn or DataLoader)(reader=reader, batch_size=self.batch_size,
+                                                          shuffling_queue_capacity=self.shuffling_queue_capacity)
+        return self.loader
 
 
 # --- Materializing DataFrames, once per plan -------------------------------------------------
