@@ -182,3 +182,36 @@ def test_row_group_counts_of_the_metadata_must_match_the_footers(tmp_path, claim
     with pytest.raises(error, match=message):
         with make_reader(url, workers_count=2) as reader:
             list(reader)
+
+
+@pytest.mark.parametrize('shape, env, message', [
+    ((64, 64), None, r"more than the 4096 bytes of field 'matrix' \(shape \(64, 64\), dtype uint8\)"),
+    ((None, None), '1000000', r"more than the 1000000-byte limit on one cell of field 'matrix'.*"
+                              r"PETASTORM_MAX_CELL_BYTES"),
+])
+def test_a_cell_that_inflates_beyond_its_bound_is_an_error(tmp_path, monkeypatch, shape, env, message):
+    # A ~16 KB compressed cell holding 16 MiB: decoding is bounded by the field's fixed shape,
+    # else by the per-cell limit, and the error names the field and the file.
+    import os
+    from petastorm import write_dataset
+    from petastorm.codecs import CompressedNdarrayCodec
+    from petastorm.unischema import Unischema
+    codec = CompressedNdarrayCodec()
+    schema = Unischema('S', [UnischemaField('matrix', np.uint8, shape, codec, False)])
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, [{'matrix': np.zeros((64, 64), np.uint8)}])
+    [name] = [f for f in os.listdir(tmp_path / 'ds') if f.endswith('.parquet')]
+    path = str(tmp_path / 'ds' / name)
+    table = pq.read_table(path)
+    bomb = codec.encode(UnischemaField('matrix', np.uint8, (None, None), codec, False),
+                        np.zeros((4096, 4096), np.uint8))
+    assert len(bomb) < 40000
+    table = table.set_column(0, table.schema.field(0), pa.array([bomb], table.schema.field(0).type))
+    pq.write_table(table, path)
+    if env:
+        monkeypatch.setenv('PETASTORM_MAX_CELL_BYTES', env)
+    for factory in (make_reader, make_batch_reader):
+        with pytest.raises(ValueError, match=message) as raised:
+            with factory(url) as reader:
+                list(reader)
+        assert name in str(raised.value)

@@ -71,6 +71,19 @@ arrow::Result<Tensor> DecodeField(const Field& field, const uint8_t* data, int64
 arrow::Result<Tensor> DecodeField(const Field& field, const std::shared_ptr<arrow::Buffer>& cell,
                                   arrow::MemoryPool* pool = arrow::default_memory_pool());
 
+// The bound on what one cell of `field` may decode to, checked by the built-in codecs before
+// they allocate (a small compressed cell can claim gigabytes): the field's shape times its item
+// size when both are fixed, else MaxDecodedCellBytes().
+int64_t DecodedCellLimit(const Field& field);
+// The per-cell bound for fields whose shape does not fix the size (a None dimension, a bytes or
+// str dtype): PETASTORM_MAX_CELL_BYTES from the environment (read at each call; a positive
+// integer), else kDefaultMaxDecodedCellBytes.
+inline constexpr int64_t kDefaultMaxDecodedCellBytes = int64_t{256} << 20;  // 256 MiB
+int64_t MaxDecodedCellBytes();
+// Invalid, naming the field, when a cell would decode to `bytes` > DecodedCellLimit(field).
+// `what` says what was about to be decoded ("PNG image 8000x8000x3").
+arrow::Status CheckDecodedCellSize(const Field& field, int64_t bytes, std::string_view what);
+
 // --- Built-in codecs ------------------------------------------------------------------------
 
 // numpy.save bytes (.npy, format 1.0; 2.0/3.0 are read too).

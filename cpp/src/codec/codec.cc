@@ -1,6 +1,9 @@
 #include "petastorm/codec.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <mutex>
 
 #include <arrow/type.h>
@@ -40,6 +43,52 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeField(const Field& field, co
                                         "): ", encoded.status().message());
   }
   return encoded;
+}
+
+int64_t MaxDecodedCellBytes() {
+  const char* env = std::getenv("PETASTORM_MAX_CELL_BYTES");
+  if (env == nullptr || *env == '\0') return kDefaultMaxDecodedCellBytes;
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(env, &end, 10);
+  if (errno != 0 || *end != '\0' || value <= 0) return kDefaultMaxDecodedCellBytes;
+  return static_cast<int64_t>(value);
+}
+
+namespace {
+
+// The bytes of one cell when the field's shape and item size fix it.
+std::optional<int64_t> FixedCellBytes(const Field& field) {
+  int64_t bytes = FixedItemSize(field.dtype);
+  if (bytes <= 0) return std::nullopt;
+  for (const Dim& dim : field.shape) {
+    if (!dim.has_value() || *dim < 0 || __builtin_mul_overflow(bytes, *dim, &bytes)) {
+      return std::nullopt;
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+int64_t DecodedCellLimit(const Field& field) {
+  return FixedCellBytes(field).value_or(MaxDecodedCellBytes());
+}
+
+arrow::Status CheckDecodedCellSize(const Field& field, int64_t bytes, std::string_view what) {
+  if (const std::optional<int64_t> fixed = FixedCellBytes(field)) {
+    if (bytes <= *fixed) return arrow::Status::OK();
+    return arrow::Status::Invalid(what, " would decode to ", bytes, " bytes, more than the ",
+                                  *fixed, " bytes of field '", field.name, "' (shape ",
+                                  field.ShapeString(), ", dtype ", ScalarTypeName(field.dtype),
+                                  ")");
+  }
+  const int64_t limit = MaxDecodedCellBytes();
+  if (bytes <= limit) return arrow::Status::OK();
+  return arrow::Status::Invalid(what, " would decode to ", bytes, " bytes, more than the ", limit,
+                                "-byte limit on one cell of field '", field.name, "' (shape ",
+                                field.ShapeString(),
+                                "); set PETASTORM_MAX_CELL_BYTES to raise it");
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // CompressedNdarrayCodec: each value is what numpy.savez_compressed(f, arr=value) writes, a ZIP
 // archive holding the deflated .npy bytes as member "arr.npy" (Petastorm's
 // CompressedNdarrayCodec).
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,9 @@ namespace {
 
 // numpy.savez names a keyword argument's member "<name>.npy"; Petastorm saves arr=value.
 constexpr char kMemberName[] = "arr.npy";
+// The most a .npy header takes beyond the data: format 1.0's 10-byte preamble and up to 65535
+// bytes of header (numpy moves to 2.0 only for headers our dtypes never need).
+constexpr int64_t kMaxNpyHeaderBytes = 10 + 65535;
 
 class CompressedNdarrayCodec final : public Codec {
  public:
@@ -29,8 +33,14 @@ class CompressedNdarrayCodec final : public Codec {
 
   arrow::Result<Tensor> Decode(const Field& field, const uint8_t* data, int64_t size,
                                arrow::MemoryPool* pool) const override {
+    // Bounded before inflating: by the field's fixed shape, or the per-cell limit.
+    auto check_size = [&field](int64_t npy_bytes) {
+      return CheckDecodedCellSize(field, std::max<int64_t>(0, npy_bytes - kMaxNpyHeaderBytes),
+                                  "The array in npz member 'arr.npy' (" +
+                                      std::to_string(npy_bytes) + " bytes with its header)");
+    };
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> npy,
-                          internal::ReadZipMember(data, size, kMemberName, pool));
+                          internal::ReadZipMember(data, size, kMemberName, pool, check_size));
     return internal::ReadNpyBuffer(npy);  // the inflated buffer is ours: no second copy
   }
 };

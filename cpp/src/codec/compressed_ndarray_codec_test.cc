@@ -1,5 +1,6 @@
 // Tests of the ZIP container (zip_container.cc) and CompressedNdarrayCodec. The archives
 // below were written by numpy 2.4's savez_compressed / savez (Python's zipfile) and pasted here.
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -429,6 +430,43 @@ TEST(CompressedNdarrayCodecTest, CompressesRepetitiveData) {
   ASSERT_OK_AND_ASSIGN(auto encoded, codec->Encode(MakeField(ScalarType::kFloat32, codec), zeros,
                                                    arrow::default_memory_pool()));
   EXPECT_LT(encoded->size(), 5000);
+}
+
+// A small cell that inflates far beyond its size (here 16 MiB of zeros in ~16 KB) is refused
+// before anything is allocated: by the field's fixed shape, else by the per-cell limit.
+TEST(CompressedNdarrayCodecTest, InflationIsBoundedByTheShapeOrTheCellLimit) {
+  auto codec = MakeCompressedNdarrayCodec();
+  Tensor zeros = Tensor::Allocate(ElementType::Of(ScalarType::kUInt8), {4096, 4096}).ValueOrDie();
+  std::memset(zeros.data->mutable_data(), 0, zeros.data->size());
+  Field variable = MakeField(ScalarType::kUInt8, codec);
+  variable.shape = {std::nullopt, std::nullopt};
+  ASSERT_OK_AND_ASSIGN(auto bomb, codec->Encode(variable, zeros, arrow::default_memory_pool()));
+  ASSERT_LT(bomb->size(), 40000);
+  ASSERT_OK(codec->Decode(variable, bomb->data(), bomb->size(), arrow::default_memory_pool())
+                .status());
+
+  Field fixed = MakeField(ScalarType::kUInt8, codec);
+  fixed.shape = {64, 64};
+  auto small = codec->Decode(fixed, bomb->data(), bomb->size(), arrow::default_memory_pool());
+  ASSERT_TRUE(small.status().IsInvalid());
+  EXPECT_NE(small.status().message().find("more than the 4096 bytes of field 'value' (shape "
+                                          "(64, 64), dtype uint8)"),
+            std::string::npos)
+      << small.status().ToString();
+  fixed.dtype = ScalarType::kFloat64;  // 64 x 64 x 8 bytes: still less than 16 MiB
+  EXPECT_TRUE(codec->Decode(fixed, bomb->data(), bomb->size(), arrow::default_memory_pool())
+                  .status()
+                  .IsInvalid());
+
+  ASSERT_EQ(setenv("PETASTORM_MAX_CELL_BYTES", "1000000", 1), 0);
+  auto limited = codec->Decode(variable, bomb->data(), bomb->size(), arrow::default_memory_pool());
+  ASSERT_EQ(unsetenv("PETASTORM_MAX_CELL_BYTES"), 0);
+  ASSERT_TRUE(limited.status().IsInvalid());
+  EXPECT_NE(limited.status().message().find("1000000-byte limit on one cell of field 'value'"),
+            std::string::npos)
+      << limited.status().ToString();
+  EXPECT_NE(limited.status().message().find("PETASTORM_MAX_CELL_BYTES"), std::string::npos);
+  EXPECT_EQ(MaxDecodedCellBytes(), kDefaultMaxDecodedCellBytes);
 }
 
 TEST(CompressedNdarrayCodecTest, CorruptInputIsAnError) {

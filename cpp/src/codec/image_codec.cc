@@ -156,6 +156,11 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> CopyToBuffer(const void* data, siz
   return std::shared_ptr<arrow::Buffer>(std::move(out));
 }
 
+// "HxWxC", as the error messages say an image's size.
+std::string ImageSizeString(int64_t height, int64_t width, int64_t channels) {
+  return std::to_string(height) + "x" + std::to_string(width) + "x" + std::to_string(channels);
+}
+
 std::vector<int64_t> TensorShape(int64_t height, int64_t width, int64_t channels) {
   if (channels == 1) return {height, width};
   return {height, width, channels};
@@ -207,7 +212,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodePng(const Tensor& image,
   return CopyToBuffer(png.get(), png_size, pool);
 }
 
-arrow::Result<Tensor> DecodePng(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
+arrow::Result<Tensor> DecodePng(const Field& field, const uint8_t* data, int64_t size,
+                                arrow::MemoryPool* pool) {
   SpngContext ctx(spng_ctx_new(0));
   if (!ctx) return arrow::Status::OutOfMemory("Cannot create a libspng decoder");
   int rc = spng_set_png_buffer(ctx.get(), data, static_cast<size_t>(size));
@@ -259,6 +265,8 @@ arrow::Result<Tensor> DecodePng(const uint8_t* data, int64_t size, arrow::Memory
     return arrow::Status::UnknownError("libspng reports ", decoded_size, " bytes for a ", width,
                                        "x", height, "x", channels, " image");
   }
+  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(field, static_cast<int64_t>(decoded_size),
+                                           "PNG image " + ImageSizeString(height, width, channels)));
   ARROW_ASSIGN_OR_RAISE(
       Tensor image,
       Tensor::Allocate(ElementType::Of(sixteen_bit ? ScalarType::kUInt16 : ScalarType::kUInt8),
@@ -307,7 +315,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
   return CopyToBuffer(jpeg, jpeg_size, pool);
 }
 
-arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::MemoryPool* pool) {
+arrow::Result<Tensor> DecodeJpeg(const Field& field, const uint8_t* data, int64_t size,
+                                 arrow::MemoryPool* pool) {
   void* const tj = ThreadDecompressor();
   if (!tj) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
   ResetThreadJpegHandles reset_on_error;
@@ -324,6 +333,8 @@ arrow::Result<Tensor> DecodeJpeg(const uint8_t* data, int64_t size, arrow::Memor
   }
   const bool gray = colorspace == TJCS_GRAY;
   const int64_t channels = gray ? 1 : 3;
+  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(field, int64_t{height} * width * channels,
+                                           "JPEG image " + ImageSizeString(height, width, channels)));
   ARROW_ASSIGN_OR_RAISE(Tensor image,
                         Tensor::Allocate(ElementType::Of(ScalarType::kUInt8),
                                          TensorShape(height, width, channels), pool));
@@ -375,8 +386,8 @@ class CompressedImageCodec final : public Codec {
       return arrow::Status::Invalid("Invalid image input buffer");
     }
     const std::string_view bytes(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
-    if (bytes.starts_with(kPngSignature)) return DecodePng(data, size, pool);
-    if (bytes.starts_with(kJpegSignature)) return DecodeJpeg(data, size, pool);
+    if (bytes.starts_with(kPngSignature)) return DecodePng(field, data, size, pool);
+    if (bytes.starts_with(kJpegSignature)) return DecodeJpeg(field, data, size, pool);
     return arrow::Status::Invalid("Unrecognized image data of ", size,
                                   " bytes: neither PNG nor JPEG");
   }

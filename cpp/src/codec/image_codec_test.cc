@@ -2,6 +2,7 @@
 // The reference images below were written by hand (PNG chunks + zlib) or by Pillow, and
 // checked with Pillow.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -498,6 +499,35 @@ TEST(JpegCodecTest, RejectsUnsupportedTensors) {
   Tensor floats = Tensor::Allocate(ElementType::Of(ScalarType::kFloat32), {2, 2}).ValueOrDie();
   std::memset(floats.data->mutable_data(), 0, floats.data->size());
   ExpectInvalidContaining(Encode(Jpeg(), floats).status(), "uint8");
+}
+
+// A small image file whose header promises more pixels than the field holds is refused before
+// the pixels are allocated.
+TEST(ImageCodecTest, DecodeIsBoundedByTheShapeOrTheCellLimit) {
+  for (auto codec : {Png(), Jpeg()}) {
+    SCOPED_TRACE(codec->ToString());
+    Tensor black = MakeImage<uint8_t>({1024, 1024, 3}, [](int64_t, int64_t, int64_t) { return 0; });
+    ASSERT_OK_AND_ASSIGN(auto image, Encode(codec, black));
+    Field fixed = ImageField(ScalarType::kUInt8, codec);
+    fixed.shape = {32, 32, 3};
+    auto small = codec->Decode(fixed, image->data(), image->size(), arrow::default_memory_pool());
+    ASSERT_TRUE(small.status().IsInvalid());
+    EXPECT_NE(small.status().message().find("image 1024x1024x3 would decode to 3145728 bytes, "
+                                            "more than the 3072 bytes of field 'image'"),
+              std::string::npos)
+        << small.status().ToString();
+
+    const Field variable = ImageField(ScalarType::kUInt8, codec);
+    ASSERT_OK(codec->Decode(variable, image->data(), image->size(), arrow::default_memory_pool())
+                  .status());
+    ASSERT_EQ(setenv("PETASTORM_MAX_CELL_BYTES", "3000000", 1), 0);
+    auto limited =
+        codec->Decode(variable, image->data(), image->size(), arrow::default_memory_pool());
+    ASSERT_EQ(unsetenv("PETASTORM_MAX_CELL_BYTES"), 0);
+    ASSERT_TRUE(limited.status().IsInvalid());
+    EXPECT_NE(limited.status().message().find("3000000-byte limit"), std::string::npos)
+        << limited.status().ToString();
+  }
 }
 
 TEST(JpegCodecTest, CorruptInputIsAnError) {

@@ -333,7 +333,8 @@ arrow::Status Inflate(const uint8_t* data, int64_t size, uint8_t* out, int64_t o
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> ExtractMember(const ByteReader& in,
                                                             const MemberInfo& member,
-                                                            arrow::MemoryPool* pool) {
+                                                            arrow::MemoryPool* pool,
+                                                            const ZipSizeCheck& check_size) {
   const std::string& name = member.name;
   if (member.flags & kFlagEncrypted) {
     return arrow::Status::Invalid("ZIP member '", name, "' is encrypted");
@@ -379,6 +380,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ExtractMember(const ByteReader& in
                    " deflated bytes can hold");
   }
   const int64_t out_size = static_cast<int64_t>(declared);
+  if (check_size) ARROW_RETURN_NOT_OK(check_size(out_size));
   ARROW_ASSIGN_OR_RAISE(std::unique_ptr<arrow::Buffer> out, arrow::AllocateBuffer(out_size, pool));
   if (member.method == static_cast<uint16_t>(ZipMethod::kStored)) {
     if (out_size > 0) std::memcpy(out->mutable_data(), in.At(data), static_cast<size_t>(out_size));
@@ -521,7 +523,8 @@ arrow::Result<std::vector<std::string>> ListZipMembers(const uint8_t* data, int6
 
 arrow::Result<std::shared_ptr<arrow::Buffer>> ReadZipMember(const uint8_t* data, int64_t size,
                                                             std::string_view name,
-                                                            arrow::MemoryPool* pool) {
+                                                            arrow::MemoryPool* pool,
+                                                            const ZipSizeCheck& check_size) {
   ARROW_RETURN_NOT_OK(CheckInput(data, size));
   const ByteReader in(data, size);
   std::optional<MemberInfo> found;
@@ -539,7 +542,7 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> ReadZipMember(const uint8_t* data,
     return arrow::Status::Invalid("ZIP archive has no member '", name, "' (members: ",
                                   others.empty() ? "none" : others, ")");
   }
-  return ExtractMember(in, *found, pool);
+  return ExtractMember(in, *found, pool, check_size);
 }
 
 }  // namespace petastorm::internal

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,9 +46,13 @@ arrow::Result<std::vector<std::string>> ListZipMembers(const uint8_t* data, int6
 // The uncompressed contents of the member called `name` (the last one, when the name occurs
 // twice, as Python's zipfile does), in a buffer from `pool`; `data` is not retained.
 // Errors: Invalid when the input is not a readable ZIP archive, has no member `name` (the
-// message names it), uses an unsupported method or encryption, or fails the CRC-32 check.
+// message names it), uses an unsupported method or encryption, or fails the CRC-32 check;
+// or the error of `check_size` (when given), called with the member's declared uncompressed
+// size before anything is allocated, so a caller bounds what a small archive may inflate to.
+using ZipSizeCheck = std::function<arrow::Status(int64_t uncompressed_size)>;
 arrow::Result<std::shared_ptr<arrow::Buffer>> ReadZipMember(const uint8_t* data, int64_t size,
                                                             std::string_view name,
-                                                            arrow::MemoryPool* pool);
+                                                            arrow::MemoryPool* pool,
+                                                            const ZipSizeCheck& check_size = {});
 
 }  // namespace petastorm::internal

@@ -1,0 +1,36 @@
+// libFuzzer target: JPEG bytes through CompressedImageCodec('jpeg')'s Decode (the codec
+// interface, as a reader decodes a cell), for the field types images are read as. Any input must
+// give a Tensor or a Status. (Decode goes by the data's signature; the JPEG seeds keep this
+// target on JPEG.)
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+#include <arrow/memory_pool.h>
+
+#include "petastorm/codec.h"
+#include "petastorm/schema.h"
+
+using petastorm::Field;
+using petastorm::ScalarType;
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // A header may claim any size; the per-cell bound keeps the fuzzer from allocating gigabytes.
+  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto codec = petastorm::MakeCompressedImageCodec("jpeg").ValueOrDie();
+  auto* pool = arrow::default_memory_pool();
+  const auto n = static_cast<int64_t>(size);
+  const Field color{"image", ScalarType::kUInt8, {std::nullopt, std::nullopt, 3}, codec, false};
+  const Field gray{"image", ScalarType::kUInt8, {std::nullopt, std::nullopt}, codec, false};
+  const Field deep{"image", ScalarType::kUInt16, {std::nullopt, std::nullopt, std::nullopt}, codec, false};
+  const Field fixed{"image", ScalarType::kUInt8, {16, 16, 3}, codec, false};
+  for (const Field* field : {&color, &gray, &deep, &fixed}) {
+    auto tensor = petastorm::DecodeField(*field, data, n, pool);
+    if (tensor.ok() && !tensor->Validate().ok()) std::abort();
+  }
+  return 0;
+}
