@@ -215,3 +215,38 @@ def test_a_cell_that_inflates_beyond_its_bound_is_an_error(tmp_path, monkeypatch
             with factory(url) as reader:
                 list(reader)
         assert name in str(raised.value)
+
+
+_TRUNCATE_UNDER_A_READER = '''
+import os, sys
+import numpy as np
+from petastorm import make_batch_reader, make_reader, write_dataset
+from petastorm.codecs import NdarrayCodec
+from petastorm.unischema import Unischema, UnischemaField
+path, factory = sys.argv[1], {'row': make_reader, 'batch': make_batch_reader}[sys.argv[2]]
+schema = Unischema('S', [UnischemaField('id', np.int64, (), None, False),
+                         UnischemaField('x', np.float32, (1000,), NdarrayCodec(), False)])
+write_dataset('file://' + path, schema, [{'id': i, 'x': np.full(1000, i, np.float32)} for i in range(400)],
+              rows_per_rowgroup=100)
+[name] = [f for f in os.listdir(path) if f.endswith('.parquet')]
+with factory('file://' + path, shuffle_row_groups=False, workers_count=1, results_queue_size=1) as reader:
+    next(reader)
+    os.truncate(os.path.join(path, name), 2000)
+    try:
+        for _ in reader:
+            pass
+    except OSError as e:
+        assert name in str(e), e
+        print('OSError:', e)
+'''
+
+
+@pytest.mark.parametrize('kind', ['row', 'batch'])
+def test_a_file_truncated_under_a_reader_is_an_error_naming_it_not_a_signal(tmp_path, kind):
+    # Files used to be memory-mapped: reading a page past the new end killed the process (SIGBUS).
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, '-c', _TRUNCATE_UNDER_A_READER, str(tmp_path / 'ds'), kind],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert 'OSError:' in done.stdout and 'row group' in done.stdout, done.stdout

@@ -21,6 +21,7 @@
 #include "dataset/metadata_commit_internal.h"
 #include "util/json_internal.h"
 #include "util/mutex_internal.h"
+#include "util/recycling_pool_internal.h"
 
 namespace petastorm {
 
@@ -217,10 +218,12 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const st
   }
   while (path->size() > 1 && path->back() == '/') path->pop_back();
   if ((*fs)->type_name() == "local") {
-    // Memory-mapped reads: the Parquet reader copies cells straight from the page cache.
+    // Local files are read with pread, not memory-mapped: a file truncated or rewritten under a
+    // reader must be an error naming it, and a mapped read past the new end is SIGBUS. The
+    // read buffers come from a pool that reuses freed blocks (see docs/design.md).
     auto options = arrow::fs::LocalFileSystemOptions::Defaults();
-    options.use_mmap = true;
-    return std::make_shared<arrow::fs::LocalFileSystem>(options);
+    return std::make_shared<arrow::fs::LocalFileSystem>(
+        options, arrow::io::IOContext(internal::RecyclingMemoryPool::ForLocalReads()));
   }
   return fs;
 }
