@@ -250,3 +250,149 @@ def test_a_file_truncated_under_a_reader_is_an_error_naming_it_not_a_signal(tmp_
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert 'OSError:' in done.stdout and 'row group' in done.stdout, done.stdout
+
+
+def test_a_file_storing_a_column_as_another_type_is_an_error_naming_file_column_and_types(tmp_path):
+    # One file stores `id` as strings while the dataset schema says int32: make_reader used to
+    # coerce it.
+    import os
+    from petastorm import write_dataset
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('id', np.int32, (), None, False),
+                             UnischemaField('v', np.float64, (), None, False)])
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, [{'id': i, 'v': i / 2} for i in range(20)], rows_per_file=10)
+    names = sorted(f for f in os.listdir(tmp_path / 'ds') if f.endswith('.parquet'))
+    path = str(tmp_path / 'ds' / names[1])
+    table = pq.read_table(path)
+    table = table.set_column(0, pa.field('id', pa.string(), False),
+                             pa.array([str(i) for i in table.column('id').to_pylist()], pa.string()))
+    pq.write_table(table, path)
+    message = (r"'.*%s' row group 0: column 'id' is stored as string, but the dataset schema says int32"
+               % names[1])
+    for factory in (make_reader, make_batch_reader):
+        with pytest.raises(TypeError, match=message):
+            with factory(url, shuffle_row_groups=False) as reader:
+                list(reader)
+    # Columns not read are not checked; the other file reads as before.
+    with make_reader(url, schema_fields=['v'], shuffle_row_groups=False) as reader:
+        assert sorted(r.v for r in reader) == [i / 2 for i in range(20)]
+
+
+def test_plain_parquet_files_of_different_column_types_are_an_error(tmp_path):
+    # A plain store: `x` int32 in one file and string in another gave batches of two dtypes.
+    (tmp_path / 'store').mkdir()
+    pq.write_table(pa.table({'x': pa.array([1, 2, 3], pa.int32()), 'y': [1.0, 2.0, 3.0]}),
+                   str(tmp_path / 'store' / 'a.parquet'))
+    pq.write_table(pa.table({'x': pa.array(['4', '5'], pa.string()), 'y': [4.0, 5.0]}),
+                   str(tmp_path / 'store' / 'b.parquet'))
+    url = 'file://' + str(tmp_path / 'store')
+    with pytest.raises(TypeError, match=r"b\.parquet' row group 0: column 'x' is stored as string, "
+                                        r"but the dataset schema says int32"):
+        with make_batch_reader(url, shuffle_row_groups=False) as reader:
+            list(reader)
+    with make_batch_reader(url, schema_fields=['y'], shuffle_row_groups=False) as reader:
+        assert sorted(v for b in reader for v in b.y) == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_files_differing_only_in_nullability_and_item_names_read_together(tmp_path):
+    # What Spark and pyarrow write for the same column: nullable or not, list items named
+    # 'element' or 'item'; both read, with one dtype.
+    (tmp_path / 'store').mkdir()
+    pq.write_table(pa.table({'x': pa.array([[1, 2], [3]], pa.list_(pa.int64()))}),
+                   str(tmp_path / 'store' / 'a.parquet'))
+    element = pa.list_(pa.field('element', pa.int64(), nullable=False))
+    pq.write_table(pa.Table.from_arrays([pa.array([[4]], element)],
+                                        schema=pa.schema([pa.field('x', element, nullable=False)])),
+                   str(tmp_path / 'store' / 'b.parquet'))
+    with make_batch_reader('file://' + str(tmp_path / 'store'), shuffle_row_groups=False) as reader:
+        rows = [list(v) for b in reader for v in b.x]
+    assert rows == [[1, 2], [3], [4]]
+
+
+def test_bytes_that_are_not_utf8_in_a_corrupt_cell_stay_escapes_in_an_error_with_context(tmp_path):
+    # A corrupt .npy header with bytes that are not UTF-8 used to become a UnicodeDecodeError
+    # without file, row group or field.
+    import os
+    from petastorm import write_dataset
+    from petastorm.codecs import NdarrayCodec
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('m', np.float32, (2,), NdarrayCodec(), False)])
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, [{'m': np.zeros(2, np.float32)}])
+    [name] = [f for f in os.listdir(tmp_path / 'ds') if f.endswith('.parquet')]
+    path = str(tmp_path / 'ds' / name)
+    table = pq.read_table(path)
+    header = b"{'descr': '<f4\xff\xfe', 'fortran_order': False, 'shape': (2,), }"
+    header += b' ' * (64 - 10 - len(header) % 64 - 1) + b'\n'
+    corrupt = b'\x93NUMPY\x01\x00' + len(header).to_bytes(2, 'little') + header + b'\0' * 8
+    table = table.set_column(0, table.schema.field(0), pa.array([corrupt], pa.binary()))
+    pq.write_table(table, path)
+    with pytest.raises(ValueError) as raised:
+        with make_reader(url) as reader:
+            next(reader)
+    message = str(raised.value)
+    assert name in message and "'m'" in message and 'row group 0' in message, message
+    assert '\\xff\\xfe' in message, message
+
+
+def _small_dataset(tmp_path, name='ds'):
+    from petastorm import write_dataset
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('id', np.int64, (), None, False)])
+    url = 'file://' + str(tmp_path / name)
+    write_dataset(url, schema, [{'id': i} for i in range(4)])
+    return url
+
+
+def test_malformed_metadata_json_names_the_file_or_key_and_the_field_entry(tmp_path):
+    import json
+    from petastorm import _core
+    url = _small_dataset(tmp_path, 'a')
+    _core.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': '{"x": 1,,}'})
+    with pytest.raises(ValueError, match=r"_common_metadata': the value of "
+                                         r"dataset-toolkit.num_row_groups_per_file.v1: Malformed JSON at offset 8"):
+        make_reader(url)
+    url = _small_dataset(tmp_path, 'b')
+    _core.update_dataset_metadata(url, {'petastorm.unischema.json': '{"format": bad'})
+    with pytest.raises(ValueError, match=r"Unischema of '.*b' \(the value of petastorm.unischema.json in its "
+                                         r"metadata\): Malformed JSON at offset 11"):
+        make_reader(url)
+    url = _small_dataset(tmp_path, 'c')
+    doc = json.loads(pq.read_schema(str(tmp_path / 'c' / '_common_metadata')).metadata[b'petastorm.unischema.json'])
+    doc['fields'].append(dict(doc['fields'][0], name='other', dtype='nonsense'))
+    del doc['fields'][0]['name']
+    _core.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
+    with pytest.raises(ValueError, match=r"field entry 0: Missing key 'name'"):
+        make_reader(url)
+    doc['fields'][0]['name'] = 'id'
+    _core.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
+    with pytest.raises(ValueError, match=r"field entry 1 \('other'\): .*nonsense"):
+        make_reader(url)
+
+
+def test_a_dataset_written_with_no_rows_reads_as_no_rows(tmp_path):
+    import os
+    from petastorm import write_dataset
+    from petastorm.unischema import Unischema
+    schema = Unischema('S', [UnischemaField('id', np.int64, (), None, False),
+                             UnischemaField('name', np.str_, (), None, False)])
+    url = 'file://' + str(tmp_path / 'empty')
+    write_dataset(url, schema, [])
+    [data] = [f for f in os.listdir(tmp_path / 'empty') if f.endswith('.parquet')]
+    assert pq.ParquetFile(str(tmp_path / 'empty' / data)).metadata.num_rows == 0
+    with make_reader(url) as reader:
+        assert list(reader) == []
+    with make_batch_reader(url) as reader:
+        assert [len(b.id) for b in reader] in ([], [0])
+
+
+def test_text_that_is_not_utf8_in_a_string_column_is_an_error_with_context_and_escapes(tmp_path):
+    (tmp_path / 'store').mkdir()
+    values = pa.Array.from_buffers(pa.binary(), 2, [None, pa.py_buffer(np.array([0, 3, 6], np.int32).tobytes()),
+                                                   pa.py_buffer(b'ab\xffbad')])
+    pq.write_table(pa.table({'s': values.view(pa.string())}), str(tmp_path / 'store' / 'x.parquet'))
+    with pytest.raises(ValueError, match=r"x\.parquet' row group 0: field 's' row 0 holds text that is not "
+                                         r"UTF-8: b'ab\\xff'"):
+        with make_batch_reader('file://' + str(tmp_path / 'store')) as reader:
+            list(reader)

@@ -85,6 +85,22 @@ arrow::Status StatusFromPythonError(nb::python_error& error, const std::string& 
                        std::make_shared<PythonErrorDetail>(std::move(exception)));
 }
 
+namespace {
+
+// Sets the Python error `type` with `message`, whose bytes that are not UTF-8 (from a corrupt
+// header or cell) become backslash escapes rather than a UnicodeDecodeError that loses it all.
+void SetError(PyObject* type, const std::string& message) {
+  nb::object text = nb::steal(PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()),
+                                                   "backslashreplace"));
+  if (!text.is_valid()) {
+    PyErr_Clear();
+    text = nb::str("(an error message that could not be decoded)");
+  }
+  PyErr_SetObject(type, text.ptr());
+}
+
+}  // namespace
+
 void ThrowIfError(const arrow::Status& status) {
   if (status.ok()) return;
   nb::gil_scoped_acquire gil;
@@ -95,7 +111,7 @@ void ThrowIfError(const arrow::Status& status) {
   // The plan marks "no data for this reader" errors; Python has a class for them.
   if (IsNoDataAvailable(status)) {
     nb::object error_type = nb::module_::import_("petastorm.errors").attr("NoDataAvailableError");
-    PyErr_SetString(error_type.ptr(), status.message().c_str());
+    SetError(error_type.ptr(), status.message());
     throw nb::python_error();
   }
   PyObject* type = PyExc_RuntimeError;
@@ -110,7 +126,7 @@ void ThrowIfError(const arrow::Status& status) {
     case arrow::StatusCode::OutOfMemory: type = PyExc_MemoryError; break;
     default: break;
   }
-  PyErr_SetString(type, status.message().c_str());
+  SetError(type, status.message());
   throw nb::python_error();
 }
 

@@ -308,9 +308,13 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
     if (kv) {
       auto counts = kv->Get(std::string(kRowGroupsPerFileKey));
       if (counts.ok()) {
-        ARROW_ASSIGN_OR_RAISE(auto json, internal::Json::Parse(*counts));
+        auto json = internal::Json::Parse(*counts);
+        if (!json.ok()) {
+          return json.status().WithMessage("'", common, "': the value of ", kRowGroupsPerFileKey, ": ",
+                                           json.status().message());
+        }
         ARROW_ASSIGN_OR_RAISE(const internal::Json::Object* obj,
-                              json.GetObject(kRowGroupsPerFileKey));
+                              json->GetObject(kRowGroupsPerFileKey));
         for (const auto& [rel, count] : *obj) {
           ARROW_RETURN_NOT_OK(CheckRelativePath(rel, common));
           ARROW_ASSIGN_OR_RAISE(int64_t n, count.GetInt(rel));
@@ -445,8 +449,8 @@ arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& cou
     if (json.ok()) {
       auto schema = Unischema::FromJson(*json);
       if (!schema.ok()) {
-        return schema.status().WithMessage("Reading the Unischema of '", url_,
-                                           "': ", schema.status().message());
+        return schema.status().WithMessage("Reading the Unischema of '", url_, "' (the value of ",
+                                           kUnischemaJsonKey, " in its metadata): ", schema.status().message());
       }
       schema_ = *schema;
     }

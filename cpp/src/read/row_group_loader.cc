@@ -5,13 +5,16 @@
 #include <arrow/array/util.h>
 #include <arrow/scalar.h>
 #include <arrow/table.h>
+#include <arrow/type_traits.h>
 #include <arrow/util/parallel.h>
 #include <arrow/util/thread_pool.h>
+#include <arrow/util/utf8.h>
 #include <parquet/arrow/schema.h>
 
 #include "petastorm/codec.h"
 #include "petastorm/reader.h"
 #include "read/row_group_loader_internal.h"
+#include "util/utf8_internal.h"
 
 namespace petastorm {
 
@@ -22,6 +25,74 @@ namespace {
 void AppendLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* out) {
   if (field.is_leaf()) out->push_back(field.column_index);
   for (const auto& child : field.children) AppendLeaves(child, out);
+}
+
+bool IsBinaryLike(arrow::Type::type id) {
+  return id == arrow::Type::BINARY || id == arrow::Type::LARGE_BINARY;
+}
+bool IsStringLike(arrow::Type::type id) {
+  return id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING;
+}
+bool IsDecimal(arrow::Type::type id) {
+  return id == arrow::Type::DECIMAL128 || id == arrow::Type::DECIMAL256;
+}
+
+// An integer column that reads as an integer field without losing values: every value of the
+// stored type fits the field's, or the stored type is the signed one Petastorm's Spark mapping
+// writes for an unsigned field (uint8 as int16, uint16 as int32, uint32 as int64).
+bool IntegerReadsAs(const arrow::DataType& stored, const arrow::DataType& expected) {
+  if (!arrow::is_integer(stored.id()) || !arrow::is_integer(expected.id())) return false;
+  const int from = stored.bit_width(), to = expected.bit_width();
+  const bool from_signed = arrow::is_signed_integer(stored.id());
+  const bool to_signed = arrow::is_signed_integer(expected.id());
+  if (from_signed == to_signed) return from <= to;
+  if (!from_signed) return from < to;
+  return from == 2 * to;  // Petastorm's Spark mapping of unsigned types
+}
+
+// Whether a file's column of type `stored` reads as a field stored as `expected`: the same type
+// up to the names and nullability of list and map items; an integer or floating type that
+// widens safely (values are delivered in the field's dtype); or two of one family whose values
+// convert alike (binary and large_binary; string and large_string; timestamps of any unit and
+// zone; decimals).
+bool ReadsAs(const arrow::DataType& stored, const arrow::DataType& expected) {
+  const auto a = stored.id(), b = expected.id();
+  if ((IsBinaryLike(a) && IsBinaryLike(b)) || (IsStringLike(a) && IsStringLike(b)) ||
+      (a == arrow::Type::TIMESTAMP && b == arrow::Type::TIMESTAMP) || (IsDecimal(a) && IsDecimal(b)) ||
+      IntegerReadsAs(stored, expected) ||
+      (arrow::is_floating(a) && arrow::is_floating(b) && stored.bit_width() <= expected.bit_width())) {
+    return true;
+  }
+  if (a != b) return false;
+  if (stored.num_fields() == 0) return stored.Equals(expected);
+  if (stored.num_fields() != expected.num_fields()) return false;
+  if (a == arrow::Type::FIXED_SIZE_LIST &&
+      static_cast<const arrow::FixedSizeListType&>(stored).list_size() !=
+          static_cast<const arrow::FixedSizeListType&>(expected).list_size()) {
+    return false;
+  }
+  for (int i = 0; i < stored.num_fields(); ++i) {
+    if (a == arrow::Type::STRUCT && stored.field(i)->name() != expected.field(i)->name()) return false;
+    if (!ReadsAs(*stored.field(i)->type(), *expected.field(i)->type())) return false;
+  }
+  return true;
+}
+
+// Text that is not UTF-8 in a string column is an error here, where the file and row group are
+// known (converting it later could only say the row); the value is quoted as bytes.
+template <typename ArrayType>
+arrow::Status CheckUtf8(const Field& field, const ArrayType& text) {
+  static const bool initialized = (arrow::util::InitializeUTF8(), true);  // its tables, once
+  (void)initialized;
+  for (int64_t i = 0; i < text.length(); ++i) {
+    if (text.IsNull(i)) continue;
+    const std::string_view value = text.GetView(i);
+    if (!arrow::util::ValidateUTF8(value)) {
+      return arrow::Status::Invalid("field '", field.name, "' row ", i, " holds text that is not UTF-8: ",
+                                    internal::BytesLiteral(value));
+    }
+  }
+  return arrow::Status::OK();
 }
 
 arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
@@ -94,6 +165,16 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     if (static_cast<size_t>(index) >= schema_fields.size()) {
       return arrow::Status::IOError(where(), "field '", field.name, "' has no Parquet columns");
     }
+    // Every file is held to the dataset's schema: a column stored as another type would be
+    // coerced (make_reader) or give batches of another dtype (make_batch_reader).
+    const auto& stored = file_schema->field(index)->type();
+    auto expected = field.StorageType();
+    if (expected.ok() && !ReadsAs(*stored, **expected)) {
+      return arrow::Status::TypeError(where(), "column '", field.name, "' is stored as ",
+                                      stored->ToString(), ", but the dataset schema says ",
+                                      (*expected)->ToString(),
+                                      field.codec ? " (" + field.codec->ToString() + ")" : std::string());
+    }
     AppendLeaves(schema_fields[static_cast<size_t>(index)], &column_indices);
   }
   const auto start = std::chrono::steady_clock::now();
@@ -135,6 +216,13 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     } else {
       ARROW_ASSIGN_OR_RAISE(column.values, arrow::Concatenate(chunked->chunks()));
     }
+    arrow::Status text = arrow::Status::OK();
+    if (column.values->type_id() == arrow::Type::STRING) {
+      text = CheckUtf8(field, static_cast<const arrow::StringArray&>(*column.values));
+    } else if (column.values->type_id() == arrow::Type::LARGE_STRING) {
+      text = CheckUtf8(field, static_cast<const arrow::LargeStringArray&>(*column.values));
+    }
+    if (!text.ok()) return text.WithMessage(where(), text.message());
     if (field.is_tensor()) {
       auto decoded = DecodeColumn(field, *column.values, options.decode_rows, options.use_threads,
                                   &column.tensors);

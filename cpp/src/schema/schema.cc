@@ -207,8 +207,8 @@ arrow::Result<std::shared_ptr<const Unischema>> Unischema::FromJson(std::string_
   ARROW_ASSIGN_OR_RAISE(const Json* fields_json, doc.Member("fields"));
   ARROW_ASSIGN_OR_RAISE(const Json::Array* field_list, fields_json->GetArray("fields"));
   std::vector<Field> fields;
-  for (const Json& f : *field_list) {
-    Field field;
+  // One field entry; its errors are said with the entry's index (and name, once known).
+  auto parse_field = [](const Json& f, Field& field) -> arrow::Status {
     ARROW_ASSIGN_OR_RAISE(const Json* fname, f.Member("name"));
     ARROW_ASSIGN_OR_RAISE(field.name, fname->GetString("name"));
     ARROW_ASSIGN_OR_RAISE(const Json* dtype, f.Member("dtype"));
@@ -235,21 +235,21 @@ arrow::Result<std::shared_ptr<const Unischema>> Unischema::FromJson(std::string_
         // Stored natively as the given type (Petastorm's ScalarCodec).
         ARROW_ASSIGN_OR_RAISE(const Json* params, codec->Member("params"));
         ARROW_ASSIGN_OR_RAISE(const Json* type_json, params->Member("type"));
-        auto type = internal::ArrowTypeFromJson(*type_json);
-        if (!type.ok()) {
-          return type.status().WithMessage("Field '", field.name, "': ", type.status().message());
-        }
-        field.arrow_type = *type;
-        fields.push_back(std::move(field));
-        continue;
+        ARROW_ASSIGN_OR_RAISE(field.arrow_type, internal::ArrowTypeFromJson(*type_json));
+        return arrow::Status::OK();
       }
       std::string params = "{}";
       if (const Json* p = codec->Find("params")) params = p->Dump();
-      auto made = CodecRegistry::Global().Make(codec_name, params);
-      if (!made.ok()) {
-        return made.status().WithMessage("Field '", field.name, "': ", made.status().message());
-      }
-      field.codec = *made;
+      ARROW_ASSIGN_OR_RAISE(field.codec, CodecRegistry::Global().Make(codec_name, params));
+    }
+    return arrow::Status::OK();
+  };
+  for (size_t i = 0; i < field_list->size(); ++i) {
+    Field field;
+    const arrow::Status parsed = parse_field((*field_list)[i], field);
+    if (!parsed.ok()) {
+      const std::string which = field.name.empty() ? "" : " ('" + field.name + "')";
+      return parsed.WithMessage("Unischema JSON field entry ", i, which, ": ", parsed.message());
     }
     fields.push_back(std::move(field));
   }

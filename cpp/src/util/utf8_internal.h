@@ -1,8 +1,10 @@
-// UTF-8 encoding shared by the JSON parser and the predicates.
+// UTF-8 encoding shared by the JSON parser and the predicates, and the quoting of bytes that
+// are not UTF-8 in messages.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace petastorm::internal {
 
@@ -27,6 +29,27 @@ inline bool AppendUtf8(uint32_t cp, std::string* out) {
     return false;
   }
   return true;
+}
+
+// `bytes` as Python writes a bytes literal, b'ab\\xff', cut after `max_bytes` bytes ("...").
+inline std::string BytesLiteral(std::string_view bytes, size_t max_bytes = 64) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "b'";
+  for (size_t i = 0; i < bytes.size() && i < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\' || c == '\'') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  out += bytes.size() > max_bytes ? "'..." : "'";
+  return out;
 }
 
 }  // namespace petastorm::internal

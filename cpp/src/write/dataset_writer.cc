@@ -112,6 +112,9 @@ class DatasetWriter::Impl {
     ARROW_RETURN_NOT_OK(CheckUsable());
     ARROW_RETURN_NOT_OK(Fail(EncodeQueued()));
     ARROW_RETURN_NOT_OK(Fail(FlushRowGroup()));
+    // No rows: one data file of the schema and no row groups (as Spark writes an empty
+    // DataFrame), so that the dataset opens and reads as 0 rows.
+    if (file_count_ == 0) ARROW_RETURN_NOT_OK(Fail(OpenFile()));
     ARROW_RETURN_NOT_OK(Fail(CloseFile()));
     ARROW_RETURN_NOT_OK(Fail(Commit()));
     closed_ = true;
