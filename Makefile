@@ -10,7 +10,7 @@ BUILD_DIR := build/py
 DEBS := g++ make pkg-config libturbojpeg0-dev libspng-dev libgtest-dev zlib1g-dev
 SOURCES := $(shell find cpp python examples/cpp benchmarks -type f \( -name '*.cc' -o -name '*.h' -o -name '*.py' -o -name 'CMakeLists.txt' \) 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: demo test build setup cpp-test py-test clean
+.PHONY: demo test build setup cpp-test py-test clean fuzz test-asan test-tsan
 
 demo: build
 	$(VPY) examples/hello_world/hello_world.py --output-url file://$(CURDIR)/build/hello_world_dataset
@@ -73,3 +73,63 @@ $(VENV_REF)/.stamp: benchmarks/requirements-ref.txt benchmarks/requirements-ref-
 	  | grep -v -e 'requires setuptools<70' -e 'dependency resolver does not currently' || true
 	TF_CPP_MIN_LOG_LEVEL=2 $(VENV_REF)/bin/python -c 'from petastorm import make_reader, make_batch_reader; import petastorm.pytorch, petastorm.tf_utils, cv2, matplotlib'
 	touch $@
+
+# --- make fuzz, make test-asan, make test-tsan: clang builds of their own (docs/testing.md) ------
+# Not part of make test. clang comes from its own Debian-package stamp, so make test never needs it.
+# Each build folder is configured directly with CMake (no pip), against the .venv's pyarrow.
+CLANG_DEBS := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= npy_format npz_container png_decode jpeg_decode json_metadata cache_entry parquet_file
+SAN_CMAKE = $(VENV)/bin/cmake -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython_EXECUTABLE=$(CURDIR)/$(VPY)
+SAN_BUILD = nice -n 10 $(VENV)/bin/cmake --build
+# Arrow's buffers from malloc, where the sanitizers see them (not from the wheel's jemalloc/mimalloc).
+SAN_ENV = ARROW_DEFAULT_MEMORY_POOL=system
+ASAN_RUNTIME = $$(clang++ -print-resource-dir)/lib/linux/libclang_rt.asan-x86_64.so
+# The Python suite under ASan: Python and the wheels are not instrumented, so leak checking is off
+# (CPython and numpy keep memory to exit by design); any other report fails the run.
+# The interpreter is build/asan/venv: a venv whose site-packages holds the package's Python files
+# and the ASan-built _core, then (through a .pth) the packages of .venv. Not PYTHONPATH, which the
+# tests' subprocesses of the reference Petastorm (.venv-ref) would inherit.
+ASAN_VENV := build/asan/venv
+ASAN_PY_ENV = $(SAN_ENV) LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PATH=$(CURDIR)/$(ASAN_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH
+ASAN_PYTEST_ARGS ?= tests
+
+build/.clang-stamp: Makefile build/.debs-stamp
+	@missing=""; for p in $(CLANG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+# libFuzzer targets (ASan + UBSan), seeds from cpp/fuzz/make_corpus.py, FUZZ_SECONDS each, in turn.
+fuzz: build/.clang-stamp $(VENV)/.stamp
+	$(SAN_CMAKE) -S . -B build/fuzz -DPETASTORM_BUILD_PYTHON=OFF -DPETASTORM_BUILD_FUZZERS=ON >/dev/null
+	$(SAN_BUILD) build/fuzz -j2
+	$(VPY) cpp/fuzz/make_corpus.py build/fuzz/corpus
+	cpp/fuzz/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The C++ tests and the Python tests under ASan + UBSan. `import petastorm` finds build/asan/site
+# first: the package's Python files and the ASan-built _core.
+test-asan: build/.clang-stamp $(VENV)/.stamp
+	$(SAN_CMAKE) -S . -B build/asan -DPETASTORM_SANITIZE='address;undefined' -DPETASTORM_BUILD_TESTS=ON >/dev/null
+	$(SAN_BUILD) build/asan -j2
+	$(SAN_ENV) ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/asan/cpp/petastorm_cpp_tests
+	rm -rf $(ASAN_VENV) && $$($(VPY) -c 'import sys; print(sys._base_executable)') -m venv --without-pip $(ASAN_VENV)
+	site=$$($(ASAN_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  base=$$($(VPY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  cp -r python/petastorm $$site/ && cp build/asan/python/src/_core*.so $$site/petastorm/ \
+	  && echo "import site; site.addsitedir('$$base')" > $$site/zz_dev_venv.pth
+	$(ASAN_PY_ENV) $(ASAN_VENV)/bin/python -c 'import petastorm._core as c; assert c.__file__.startswith("$(CURDIR)/$(ASAN_VENV)/"), c.__file__'
+	$(ASAN_PY_ENV) $(ASAN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(ASAN_PYTEST_ARGS)
+
+# The C++ tests under ThreadSanitizer; the build also checks the thread-safety annotations
+# (-Werror=thread-safety).
+test-tsan: build/.clang-stamp $(VENV)/.stamp
+	$(SAN_CMAKE) -S . -B build/tsan -DPETASTORM_SANITIZE=thread -DPETASTORM_BUILD_TESTS=ON -DPETASTORM_BUILD_PYTHON=OFF \
+	  -DCMAKE_CXX_FLAGS=-Werror=thread-safety >/dev/null
+	$(SAN_BUILD) build/tsan -j2
+	$(SAN_ENV) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/cpp/sanitizers/tsan.supp" \
+	  build/tsan/cpp/petastorm_cpp_tests
