@@ -244,7 +244,9 @@ arrow::Status ArrayToTensors(const Field& field, const arrow::Array& array,
     }
     const int64_t nbytes = t.nbytes();
     const int64_t stored = data.value_length(i);
-    if (stored != arrow::bit_util::RoundUp(nbytes, kTensorAlignment)) {
+    // stored == nbytes rounded up to the alignment, without rounding (which overflows for a
+    // shape claiming close to 2^63 bytes).
+    if (stored < nbytes || stored - nbytes >= kTensorAlignment || stored % kTensorAlignment != 0) {
       return row_error(stored, " bytes stored for a tensor of ", nbytes);
     }
     t.data = arrow::SliceBuffer(bytes, data.value_offset(i), nbytes);
