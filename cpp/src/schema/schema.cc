@@ -165,7 +165,9 @@ std::string Unischema::ToJson() const {
       auto params = Json::Parse(field.codec->params_json());
       codec = Json(Json::Object{{"name", field.codec->name()},
                                 {"params", params.ok() ? *params : Json(Json::Object{})}});
-    } else if (field.arrow_type && field.is_scalar()) {
+    } else if (field.arrow_type) {
+      // Whatever the shape: FromJson reads the "scalar" codec back for any shape (Petastorm's
+      // ScalarCodec on a field declared with a shape stores one value per row).
       auto type_json = internal::ArrowTypeToJson(*field.arrow_type);
       if (type_json.ok()) {
         codec = Json(Json::Object{{"name", kScalarCodecName}, {"params", Json(Json::Object{{"type", *type_json}})}});

@@ -40,6 +40,20 @@ TEST(UnischemaTest, JsonRoundTripKeepsEverything) {
   EXPECT_TRUE((*parsed)->fields()[5].nullable);
 }
 
+// Petastorm's ScalarCodec on a field declared with a shape (UnischemaField('x', np.int32, (2,),
+// ScalarCodec(IntegerType()))): FromJson reads it, so ToJson must write it the same way. It wrote
+// no codec for it, and the dataset write_dataset had just written could not be opened ("has
+// shape (2,) but no codec"). Found by the json_metadata fuzzer.
+TEST(UnischemaTest, JsonRoundTripOfAScalarCodecFieldWithAShape) {
+  auto schema = Unischema::Make("S", {{"x", ScalarType::kInt32, {2}, nullptr, false, arrow::int32()}}).ValueOrDie();
+  const std::string json = schema->ToJson();
+  auto parsed = Unischema::FromJson(json);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << " reading " << json;
+  EXPECT_EQ((*parsed)->ToJson(), json);
+  EXPECT_EQ((*parsed)->fields()[0].ShapeString(), "(2,)");
+  EXPECT_TRUE((*parsed)->fields()[0].arrow_type->Equals(arrow::int32()));
+}
+
 TEST(UnischemaTest, ArrowSchemaStoresCodecFieldsAsBinary) {
   auto schema = Unischema::Make("S", HelloWorldFields()).ValueOrDie();
   auto arrow_schema = schema->ToArrowSchema().ValueOrDie();
