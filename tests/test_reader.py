@@ -396,3 +396,19 @@ def test_text_that_is_not_utf8_in_a_string_column_is_an_error_with_context_and_e
                                          r"UTF-8: b'ab\\xff'"):
         with make_batch_reader('file://' + str(tmp_path / 'store')) as reader:
             list(reader)
+
+
+@pytest.mark.parametrize('url', ['gs://petastorm-no-such-bucket/ds?retry_limit_seconds=1',
+                                 'gs://petastorm-no-such-bucket/ds'])
+def test_gcs_out_of_reach_is_an_error_naming_the_url_not_a_hang(url):
+    # With no network, gs:// retried for 15 minutes; now for kDefaultRemoteRetrySeconds (15 s)
+    # unless the URL's retry_limit_seconds says otherwise. Run in a child, so a hang fails the
+    # test instead of stopping the suite.
+    import subprocess
+    import sys
+    code = ('from petastorm import make_reader\n'
+            'try:\n    make_reader(%r)\n'
+            'except OSError as e:\n    print("OSError:", e)\n' % url)
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("OSError: Opening '%s'" % url), done.stdout

@@ -40,6 +40,10 @@ inline constexpr std::string_view kSummaryMetadataFile = "_metadata";
 // Petastorm's pickled Unischema (read through petastorm.etl.legacy, never executed).
 inline constexpr std::string_view kPickledUnischemaKey = "dataset-toolkit.unischema.v1";
 
+// How long a gs:// filesystem retries a failing request before it errs, unless the URL sets
+// Arrow's `retry_limit_seconds` query parameter (gs://bucket/ds?retry_limit_seconds=60).
+inline constexpr int kDefaultRemoteRetrySeconds = 15;
+
 // Resolves a URL or local path to a filesystem and a path on it ("file:///a/b/" -> /a/b).
 arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
                                                                        std::string* path);

@@ -211,6 +211,13 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const st
     // A plain local path; Arrow wants it absolute.
     target = std::filesystem::absolute(target).lexically_normal().string();
   }
+  if ((target.starts_with("gs://") || target.starts_with("gcs://")) &&
+      target.find("retry_limit_seconds=") == std::string::npos) {
+    // Google Cloud Storage retries for 15 minutes by default: with no network a reader seemed
+    // to hang. Arrow's own URL parameter sets the bound; ours is the default.
+    target += (target.find('?') == std::string::npos ? "?" : "&");
+    target += "retry_limit_seconds=" + std::to_string(kDefaultRemoteRetrySeconds);
+  }
   auto fs = arrow::fs::FileSystemFromUriOrPath(target, path);
   if (!fs.ok()) {
     return fs.status().WithMessage("Cannot open a filesystem for '", url,
@@ -231,7 +238,13 @@ arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const st
 arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& url) {
   std::string path;
   ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path));
-  return Open(std::move(fs), {path}, url);
+  auto opened = Open(std::move(fs), {path}, url);
+  // A filesystem's own errors (a remote store out of reach) do not say which dataset.
+  if (!opened.ok() && opened.status().message().find(url) == std::string::npos &&
+      opened.status().message().find(path) == std::string::npos) {
+    return opened.status().WithMessage("Opening '", url, "': ", opened.status().message());
+  }
+  return opened;
 }
 
 arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls) {
