@@ -151,7 +151,8 @@ void BindReader(nb::module_& m) {
                    nb::arg("cache").none())
       .def_rw("pool", &ReaderOptions::pool)
       .def_rw("workers_count", &ReaderOptions::workers_count)
-      .def_rw("results_queue_size", &ReaderOptions::results_queue_size);
+      .def_rw("results_queue_size", &ReaderOptions::results_queue_size)
+      .def_rw("results_queue_bytes", &ReaderOptions::results_queue_bytes);
 
   nb::class_<ReaderHandle>(m, "Reader")
       .def(nb::new_([](const DatasetHandle& dataset, const ReaderOptions& options, int64_t slice_index,
@@ -194,6 +195,7 @@ void BindReader(nb::module_& m) {
         const ReaderDiagnostics d = (*h).diagnostics();
         nb::dict out;
         out["output_queue_size"] = d.output_queue_size;
+        out["output_queue_bytes"] = d.output_queue_bytes;
         out["items_in_flight"] = d.items_in_flight;
         out["items_processed"] = d.items_processed;
         out["rows_delivered"] = d.rows_delivered;

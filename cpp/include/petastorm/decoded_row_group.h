@@ -42,6 +42,9 @@ struct DecodedRowGroup {
 
   // The column of `name`; nullptr when the batch does not hold it.
   const DecodedColumn* column(std::string_view name) const;
+  // The bytes of memory the batch holds: its columns' Arrow buffers and the tensors' own
+  // buffers, each counted once (a tensor that is a slice of a column's buffer adds nothing).
+  int64_t MemoryBytes() const;
 };
 
 // The rows at `indices` (in that order, repeats allowed) of `batch`, restricted to `schema`'s

@@ -60,6 +60,12 @@ struct ReaderOptions {
   int workers_count = 10;
   // Work items read ahead of the consumer, at most.
   int results_queue_size = 50;
+  // And bytes: beyond the first kMinReadAheadItems items, read-ahead stops while the decoded
+  // row groups waiting for the consumer plus those being decoded (at the mean size so far)
+  // would pass this many bytes. 0: bounded by results_queue_size alone.
+  int64_t results_queue_bytes = kDefaultResultsQueueBytes;
+  static constexpr int64_t kDefaultResultsQueueBytes = int64_t{128} << 20;  // 128 MiB
+  static constexpr int kMinReadAheadItems = 4;
 };
 
 // A share of a plan's work items: those at positions p (counted across epochs) with
@@ -74,6 +80,7 @@ struct ItemSlice {
 
 struct ReaderDiagnostics {
   int64_t output_queue_size = 0;  // results ready, not yet consumed
+  int64_t output_queue_bytes = 0; // their MemoryBytes()
   int64_t items_in_flight = 0;    // handed to workers, not yet consumed
   int64_t items_processed = 0;
   int64_t rows_delivered = 0;

@@ -3,6 +3,9 @@
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/array/builder_primitive.h>
+#include <arrow/util/byte_size.h>
+
+#include <unordered_set>
 
 #include "petastorm/codec.h"
 
@@ -16,6 +19,19 @@ arrow::Status EnsureComputeInitialized() {
 }
 
 }  // namespace
+
+int64_t DecodedRowGroup::MemoryBytes() const {
+  int64_t bytes = 0;
+  std::unordered_set<const arrow::Buffer*> seen;
+  for (const DecodedColumn& column : columns) {
+    if (column.values) bytes += arrow::util::TotalBufferSize(*column.values);
+    for (const std::optional<Tensor>& tensor : column.tensors) {
+      if (!tensor || !tensor->data || tensor->data->parent()) continue;  // a slice: counted above
+      if (seen.insert(tensor->data.get()).second) bytes += tensor->data->size();
+    }
+  }
+  return bytes;
+}
 
 const DecodedColumn* DecodedRowGroup::column(std::string_view name) const {
   for (const auto& c : columns) {

@@ -6,7 +6,10 @@
 //     workers and whichever finishes first.
 //   - Bound: at most `max_in_flight` items are handed out and not yet returned by Next()
 //     (being processed or waiting in the ready map), so memory is bounded by that many
-//     results.
+//     results. With `max_bytes_in_flight` (and `size_of`), also by bytes: beyond the first
+//     `min_in_flight` items, an item starts only while the ready results plus the items being
+//     processed (counted at the mean size of the results so far) and the new one fit in it;
+//     until the first result is in, only `min_in_flight` items start.
 //   - Errors are sticky (leveldb's Iterator::status()): the first failed item, in sequence
 //     order, is returned by Next() when the consumer reaches it, and by every later Next()
 //     too; after a failure no new item is started (those already in flight finish).
@@ -43,6 +46,8 @@ struct ExecutorOptions {
   bool use_threads = true;
   int num_workers = 1;  // with use_threads; at least 1
   int max_in_flight = 1;  // at least 1
+  int64_t max_bytes_in_flight = 0;  // 0: no bound by bytes
+  int min_in_flight = 1;            // items that may be in flight whatever their bytes
 };
 
 struct ExecutorStats {
@@ -50,6 +55,7 @@ struct ExecutorStats {
   int64_t in_flight = 0;   // handed out, not yet returned by Next()
   int64_t started = 0;     // items taken from next_item
   int64_t delivered = 0;   // results returned by Next()
+  int64_t ready_bytes = 0; // of the results waiting for Next() (with a size_of)
 };
 
 template <typename Item, typename Output>
@@ -59,9 +65,15 @@ class OrderedExecutor {
   using NextItemFn = std::function<std::optional<Item>()>;
   // Turns an item into its result on worker `worker` (0 .. num_workers - 1; 0 inline).
   using ProcessFn = std::function<arrow::Result<Output>(const Item&, int worker)>;
+  // The bytes a result holds (for max_bytes_in_flight); called without the lock.
+  using SizeFn = std::function<int64_t(const Output&)>;
 
-  OrderedExecutor(ExecutorOptions options, NextItemFn next_item, ProcessFn process)
-      : options_(Sanitized(options)), next_item_(std::move(next_item)), process_(std::move(process)) {}
+  OrderedExecutor(ExecutorOptions options, NextItemFn next_item, ProcessFn process,
+                  SizeFn size_of = nullptr)
+      : options_(Sanitized(options)),
+        next_item_(std::move(next_item)),
+        process_(std::move(process)),
+        size_of_(std::move(size_of)) {}
 
   ~OrderedExecutor() {
     Stop();
@@ -85,7 +97,8 @@ class OrderedExecutor {
       if (stopping_) return arrow::Status::Cancelled("The reader was stopped");
       auto ready = ready_.find(next_deliver_);
       if (ready != ready_.end()) {
-        arrow::Result<Output> result = std::move(ready->second);
+        arrow::Result<Output> result = std::move(ready->second.result);
+        ready_bytes_ -= ready->second.bytes;
         ready_.erase(ready);
         ++next_deliver_;
         work_cv_.NotifyAll();  // room for one more item in flight
@@ -109,7 +122,7 @@ class OrderedExecutor {
       lock.Unlock();
       arrow::Result<Output> result = RunProcess(*item, 0);
       lock.Lock();
-      Finish(sequence, std::move(result));
+      Finish(sequence, std::move(result), 0);
     }
   }
 
@@ -136,6 +149,7 @@ class OrderedExecutor {
     s.in_flight = next_dispatch_ - next_deliver_;
     s.started = next_dispatch_;
     s.delivered = next_deliver_;
+    s.ready_bytes = ready_bytes_;
     return s;
   }
 
@@ -143,6 +157,7 @@ class OrderedExecutor {
   static ExecutorOptions Sanitized(ExecutorOptions options) {
     if (options.num_workers < 1) options.num_workers = 1;
     if (options.max_in_flight < 1) options.max_in_flight = 1;
+    if (options.min_in_flight < 1) options.min_in_flight = 1;
     return options;
   }
 
@@ -164,10 +179,24 @@ class OrderedExecutor {
     }
   }
 
-  // Stores an item's result; after a failure no new item starts.
-  void Finish(int64_t sequence, arrow::Result<Output> result) REQUIRES(mutex_) {
+  // Stores an item's result (of `bytes`); after a failure no new item starts.
+  void Finish(int64_t sequence, arrow::Result<Output> result, int64_t bytes) REQUIRES(mutex_) {
     if (!result.ok()) no_more_items_ = true;
-    ready_.emplace(sequence, std::move(result));
+    ready_bytes_ += bytes;
+    finished_bytes_ += bytes;
+    ++finished_;
+    ready_.emplace(sequence, Ready{std::move(result), bytes});
+  }
+
+  // Whether one more item may start (see Bound above).
+  bool HasRoom() const REQUIRES(mutex_) {
+    const int64_t in_flight = next_dispatch_ - next_deliver_;
+    if (in_flight >= options_.max_in_flight) return false;
+    if (options_.max_bytes_in_flight <= 0 || !size_of_ || in_flight < options_.min_in_flight) return true;
+    if (finished_ == 0) return false;  // no size known yet: the minimum only
+    const int64_t mean = finished_bytes_ / finished_;
+    const int64_t processing = in_flight - static_cast<int64_t>(ready_.size());
+    return ready_bytes_ + (processing + 1) * mean <= options_.max_bytes_in_flight;
   }
 
   void WorkerLoop(int worker) {
@@ -176,18 +205,17 @@ class OrderedExecutor {
       int64_t sequence = 0;
       {
         MutexLock lock(&mutex_);
-        while (!stopping_ && !no_more_items_ && next_dispatch_ >= next_deliver_ + options_.max_in_flight) {
-          work_cv_.Wait(&mutex_);
-        }
+        while (!stopping_ && !no_more_items_ && !HasRoom()) work_cv_.Wait(&mutex_);
         if (stopping_ || no_more_items_) break;
         item = TakeItem();
         if (!item) break;
         sequence = next_dispatch_++;
       }
       arrow::Result<Output> result = RunProcess(*item, worker);
+      const int64_t bytes = size_of_ && result.ok() ? size_of_(*result) : 0;
       {
         MutexLock lock(&mutex_);
-        Finish(sequence, std::move(result));
+        Finish(sequence, std::move(result), bytes);
       }
       result_cv_.NotifyAll();
     }
@@ -199,6 +227,12 @@ class OrderedExecutor {
   const ExecutorOptions options_;
   const NextItemFn next_item_;
   const ProcessFn process_;
+  const SizeFn size_of_;
+
+  struct Ready {
+    arrow::Result<Output> result;
+    int64_t bytes = 0;
+  };
 
   mutable Mutex mutex_;
   CondVar work_cv_;    // workers wait for room and items
@@ -208,7 +242,10 @@ class OrderedExecutor {
   bool no_more_items_ GUARDED_BY(mutex_) = false;  // the sequence ended, or an item failed
   bool stopping_ GUARDED_BY(mutex_) = false;
   arrow::Status error_ GUARDED_BY(mutex_);  // sticky, once Next() reached a failed item
-  std::map<int64_t, arrow::Result<Output>> ready_ GUARDED_BY(mutex_);
+  std::map<int64_t, Ready> ready_ GUARDED_BY(mutex_);
+  int64_t ready_bytes_ GUARDED_BY(mutex_) = 0;     // of the results in ready_
+  int64_t finished_bytes_ GUARDED_BY(mutex_) = 0;  // of every result so far (for the mean)
+  int64_t finished_ GUARDED_BY(mutex_) = 0;
 
   std::vector<std::thread> workers_;  // owned by the thread that calls Start/Join
 };

@@ -57,13 +57,16 @@ class Reader::Impl {
     exec_options.use_threads = threads;
     exec_options.num_workers = options_.workers_count;
     exec_options.max_in_flight = std::max(1, options_.results_queue_size);
+    exec_options.max_bytes_in_flight = options_.results_queue_bytes;
+    exec_options.min_in_flight = ReaderOptions::kMinReadAheadItems;
     executor_ = std::make_unique<Executor>(
         exec_options, [this] { return TakeNextItem(); },
         [this](const WorkItem& item, int worker) -> arrow::Result<RowGroupPtr> {
           auto result = processors_[static_cast<size_t>(worker)]->Process(item);
           ++items_processed_;
           return result;
-        });
+        },
+        [](const RowGroupPtr& batch) { return batch ? batch->MemoryBytes() : int64_t{0}; });
     executor_->Start();
   }
 
@@ -100,6 +103,7 @@ class Reader::Impl {
     ReaderDiagnostics d;
     const internal::ExecutorStats exec = executor_->stats();
     d.output_queue_size = exec.ready;
+    d.output_queue_bytes = exec.ready_bytes;
     d.items_in_flight = exec.in_flight;
     d.epoch = last_epoch_.load();
     d.items_processed = items_processed_;

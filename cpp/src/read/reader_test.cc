@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "petastorm/dataset_writer.h"
 #include "petastorm/filter.h"
@@ -251,6 +253,37 @@ TEST(ReaderTest, SlicesSplitThePlanInOrder) {
   }
   EXPECT_EQ(merged, whole);
   EXPECT_FALSE(Reader::OpenSlice(Dataset::Open(url).ValueOrDie(), options, ItemSlice{3, 3}).ok());
+}
+
+}  // namespace
+}  // namespace petastorm
+
+namespace petastorm {
+namespace {
+
+// Read-ahead stops at results_queue_bytes beyond the first kMinReadAheadItems row groups: with
+// 10 workers and 50 slots, a consumer that sleeps sees at most 4 row groups waiting when one
+// row group is bigger than the budget; and everything arrives, in order.
+TEST(ReaderTest, ReadAheadIsBoundedByBytes) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 200, 10);
+  for (const int64_t budget : {int64_t{1}, ReaderOptions::kDefaultResultsQueueBytes}) {
+    ReaderOptions options;
+    options.shuffle_row_groups = false;
+    options.workers_count = 10;
+    options.results_queue_bytes = budget;
+    auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
+    int64_t next_id = 0, worst = 0;
+    while (auto batch = reader->Next().ValueOrDie()) {
+      EXPECT_GT(batch->MemoryBytes(), 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      worst = std::max(worst, reader->diagnostics().items_in_flight);
+      const auto& ids = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+      for (int64_t i = 0; i < batch->num_rows; ++i) EXPECT_EQ(ids.Value(i), next_id++);
+    }
+    EXPECT_EQ(next_id, 200);
+    if (budget == 1) EXPECT_LE(worst, ReaderOptions::kMinReadAheadItems);
+  }
 }
 
 }  // namespace
