@@ -42,8 +42,8 @@ struct DecodedRowGroup {
 
   // The column of `name`; nullptr when the batch does not hold it.
   const DecodedColumn* column(std::string_view name) const;
-  // The bytes of memory the batch holds: its columns' Arrow buffers and the tensors' own
-  // buffers, each counted once (a tensor that is a slice of a column's buffer adds nothing).
+  // The bytes of memory the batch keeps alive: every buffer of its columns and tensors, the
+  // whole of a sliced buffer's parent, each buffer once.
   int64_t MemoryBytes() const;
 };
 

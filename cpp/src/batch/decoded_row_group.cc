@@ -3,9 +3,9 @@
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/array/builder_primitive.h>
-#include <arrow/util/byte_size.h>
 
 #include <unordered_set>
+#include <vector>
 
 #include "petastorm/codec.h"
 
@@ -21,13 +21,28 @@ arrow::Status EnsureComputeInitialized() {
 }  // namespace
 
 int64_t DecodedRowGroup::MemoryBytes() const {
-  int64_t bytes = 0;
+  // Buffers counted whole, once: a slice (a tensor decoded without a copy, a column taken
+  // from a row group) keeps all of its parent alive.
   std::unordered_set<const arrow::Buffer*> seen;
+  int64_t bytes = 0;
+  auto add = [&](const std::shared_ptr<arrow::Buffer>& buffer) {
+    if (!buffer) return;
+    const arrow::Buffer* root = buffer.get();
+    while (root->parent()) root = root->parent().get();
+    if (seen.insert(root).second) bytes += root->size();
+  };
+  std::vector<const arrow::ArrayData*> pending;
   for (const DecodedColumn& column : columns) {
-    if (column.values) bytes += arrow::util::TotalBufferSize(*column.values);
+    if (column.values) pending.push_back(column.values->data().get());
+    while (!pending.empty()) {
+      const arrow::ArrayData* data = pending.back();
+      pending.pop_back();
+      for (const auto& buffer : data->buffers) add(buffer);
+      for (const auto& child : data->child_data) pending.push_back(child.get());
+      if (data->dictionary) pending.push_back(data->dictionary.get());
+    }
     for (const std::optional<Tensor>& tensor : column.tensors) {
-      if (!tensor || !tensor->data || tensor->data->parent()) continue;  // a slice: counted above
-      if (seen.insert(tensor->data.get()).second) bytes += tensor->data->size();
+      if (tensor) add(tensor->data);
     }
   }
   return bytes;

@@ -3,6 +3,8 @@
 #include <arrow/array/array_binary.h>
 #include <arrow/array/array_primitive.h>
 #include <arrow/array/builder_binary.h>
+#include <arrow/array/util.h>
+#include <arrow/scalar.h>
 #include <arrow/io/file.h>
 #include <arrow/table.h>
 #include <parquet/arrow/writer.h>
@@ -284,6 +286,33 @@ TEST(ReaderTest, ReadAheadIsBoundedByBytes) {
     EXPECT_EQ(next_id, 200);
     if (budget == 1) EXPECT_LE(worst, ReaderOptions::kMinReadAheadItems);
   }
+}
+
+}  // namespace
+}  // namespace petastorm
+
+namespace petastorm {
+namespace {
+
+// What a row group keeps alive: a tensor that is a slice (decoded without a copy, or taken
+// from a bigger row group) holds its whole parent; a buffer shared by several counts once.
+TEST(DecodedRowGroupTest, MemoryBytesCountsWholeParentsOnce) {
+  std::shared_ptr<arrow::Buffer> parent = arrow::AllocateBuffer(1000).ValueOrDie();
+  DecodedColumn column;
+  for (int i = 0; i < 3; ++i) {
+    Tensor t = Tensor::Allocate(ElementType::Of(ScalarType::kUInt8), {10}).ValueOrDie();
+    t.data = arrow::SliceBuffer(arrow::SliceBuffer(parent, 100, 500), 10 * i, 10);
+    column.tensors.push_back(std::move(t));
+  }
+  column.tensors.push_back(std::nullopt);
+  column.tensors.push_back(Tensor::Allocate(ElementType::Of(ScalarType::kUInt8), {64}).ValueOrDie());
+  DecodedRowGroup group;
+  group.columns.push_back(std::move(column));
+  EXPECT_EQ(group.MemoryBytes(), 1000 + 64);
+  DecodedColumn ids;
+  ids.values = arrow::MakeArrayFromScalar(arrow::Int64Scalar(7), 100).ValueOrDie();
+  group.columns.push_back(std::move(ids));
+  EXPECT_EQ(group.MemoryBytes(), 1000 + 64 + 800);
 }
 
 }  // namespace

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include <arrow/io/caching.h>
+#include <arrow/io/interfaces.h>
+#include <parquet/file_reader.h>
+
 #include "util/random_internal.h"
 
 namespace petastorm::internal {
@@ -10,6 +14,26 @@ namespace petastorm::internal {
 using RowGroupPtr = std::shared_ptr<const DecodedRowGroup>;
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::Process(const WorkItem& item) {
+    auto result = ProcessItem(item);
+    ReleaseReadCache();
+    return result;
+  }
+
+void WorkItemProcessor::ReleaseReadCache() {
+    // The Parquet reader keeps the ranges it pre-buffered for the last row group until the next
+    // read: the whole row group's column chunks, held by every idle worker (10 workers x 23 MB
+    // on W4). Pre-buffering nothing drops them; the file stays open.
+    if (!open_file_) return;
+    try {
+      open_file_->parquet_reader()->PreBuffer({}, {}, arrow::io::default_io_context(),
+                                              arrow::io::CacheOptions::LazyDefaults());
+    } catch (const std::exception&) {
+      open_file_.reset();  // then the next item opens the file again
+      open_file_index_ = -1;
+    }
+  }
+
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::ProcessItem(const WorkItem& item) {
     const Dataset& dataset = *config_->dataset;
     const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
     ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));

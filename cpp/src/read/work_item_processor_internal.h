@@ -54,6 +54,9 @@ class WorkItemProcessor {
                                   const std::vector<bool>& keep) const;
 
   arrow::Result<parquet::arrow::FileReader*> OpenFile(int file_index);
+  arrow::Result<std::shared_ptr<const DecodedRowGroup>> ProcessItem(const WorkItem& item);
+  // Drops what the open file's Parquet reader pre-buffered for the item just read.
+  void ReleaseReadCache();
 
   const Config* config_;
   StageStats* stats_;

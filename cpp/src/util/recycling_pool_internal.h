@@ -25,7 +25,7 @@ namespace petastorm::internal {
 class RecyclingMemoryPool final : public arrow::MemoryPool {
  public:
   static constexpr int64_t kMinBytes = int64_t{1} << 20;
-  static constexpr int64_t kMaxCachedBytes = int64_t{128} << 20;
+  static constexpr int64_t kMaxCachedBytes = int64_t{64} << 20;
 
   explicit RecyclingMemoryPool(arrow::MemoryPool* base = arrow::default_memory_pool())
       : base_(base) {}
