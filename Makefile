@@ -94,7 +94,10 @@ ASAN_RUNTIME = $$(clang++ -print-resource-dir)/lib/linux/libclang_rt.asan-x86_64
 ASAN_VENV := build/asan/venv
 ASAN_PY_ENV = $(SAN_ENV) LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PATH=$(CURDIR)/$(ASAN_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH
-ASAN_PYTEST_ARGS ?= tests
+# tests/test_petastorm_compat.py is left out: it runs the reference Petastorm's Spark jobs in
+# .venv-ref, whose spark-class calls ps, and ps deadlocks at start with the ASan runtime preloaded
+# (LD_PRELOAD reaches every subprocess). What it checks of ours runs in make test.
+ASAN_PYTEST_ARGS ?= tests --ignore=tests/test_petastorm_compat.py
 
 build/.clang-stamp: Makefile build/.debs-stamp
 	@missing=""; for p in $(CLANG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -126,7 +129,9 @@ test-asan: build/.clang-stamp $(VENV)/.stamp
 	$(ASAN_PY_ENV) $(ASAN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(ASAN_PYTEST_ARGS)
 
 # The C++ tests under ThreadSanitizer; the build also checks the thread-safety annotations
-# (-Werror=thread-safety).
+# (-Werror=thread-safety). Arrow's buffers come from malloc (SAN_ENV): with the wheel's mimalloc
+# pool TSan reports memory that mimalloc hands from one thread to another (its atomics are not
+# instrumented). cpp/sanitizers/tsan.supp says what else is suppressed, and why.
 test-tsan: build/.clang-stamp $(VENV)/.stamp
 	$(SAN_CMAKE) -S . -B build/tsan -DPETASTORM_SANITIZE=thread -DPETASTORM_BUILD_TESTS=ON -DPETASTORM_BUILD_PYTHON=OFF \
 	  -DCMAKE_CXX_FLAGS=-Werror=thread-safety >/dev/null
