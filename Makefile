@@ -83,13 +83,14 @@ FUZZ_TARGETS ?= npy_format npz_container png_decode jpeg_decode json_metadata ca
 SAN_CMAKE = $(VENV)/bin/cmake -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython_EXECUTABLE=$(CURDIR)/$(VPY)
 SAN_BUILD = nice -n 10 $(VENV)/bin/cmake --build
-# Arrow's buffers from malloc, where the sanitizers see them (not from the wheel's jemalloc/mimalloc).
+# Arrow's buffers from malloc, where the sanitizers see them (not from the wheel's mimalloc).
 SAN_ENV = ARROW_DEFAULT_MEMORY_POOL=system
 ASAN_RUNTIME = $$(clang++ -print-resource-dir)/lib/linux/libclang_rt.asan-x86_64.so
 # The Python suite under ASan: Python and the wheels are not instrumented, so leak checking is off
 # (CPython and numpy keep memory to exit by design); any other report fails the run.
 # The interpreter is build/asan/venv: a venv whose site-packages holds the package's Python files
-# and the ASan-built _core, then (through a .pth) the packages of .venv. Not PYTHONPATH, which the
+# and the ASan-built _core, then (through a .pth) the packages of .venv; its bin/ has the package's
+# console scripts (the tests run them beside sys.executable). Not PYTHONPATH, which the
 # tests' subprocesses of the reference Petastorm (.venv-ref) would inherit.
 ASAN_VENV := build/asan/venv
 ASAN_PY_ENV = $(SAN_ENV) LD_PRELOAD=$(ASAN_RUNTIME) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
@@ -125,6 +126,9 @@ test-asan: build/.clang-stamp $(VENV)/.stamp
 	  base=$$($(VPY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
 	  cp -r python/petastorm $$site/ && cp build/asan/python/src/_core*.so $$site/petastorm/ \
 	  && echo "import site; site.addsitedir('$$base')" > $$site/zz_dev_venv.pth
+	for f in $(VENV)/bin/petastorm-*; do \
+	  sed '1s|^#!.*|#!$(CURDIR)/$(ASAN_VENV)/bin/python|' $$f > $(ASAN_VENV)/bin/$${f##*/} && chmod +x $(ASAN_VENV)/bin/$${f##*/}; \
+	done
 	$(ASAN_PY_ENV) $(ASAN_VENV)/bin/python -c 'import petastorm._core as c; assert c.__file__.startswith("$(CURDIR)/$(ASAN_VENV)/"), c.__file__'
 	$(ASAN_PY_ENV) $(ASAN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(ASAN_PYTEST_ARGS)
 

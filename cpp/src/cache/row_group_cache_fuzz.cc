@@ -85,7 +85,7 @@ std::string& CacheDir() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from jemalloc/mimalloc).
+  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
   setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
   setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
   char pattern[] = "/tmp/petastorm_cache_fuzz.XXXXXX";

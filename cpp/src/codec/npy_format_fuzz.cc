@@ -27,7 +27,7 @@ void CheckTensor(const arrow::Result<petastorm::Tensor>& tensor) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from jemalloc/mimalloc).
+  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
   setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
   // A header may claim any shape; the per-cell bound keeps the fuzzer from allocating gigabytes.
   setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);

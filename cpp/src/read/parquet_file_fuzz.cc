@@ -47,7 +47,7 @@ arrow::Status ReadAll(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from jemalloc/mimalloc).
+  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
   setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
   setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
   char pattern[] = "/tmp/petastorm_parquet_fuzz.XXXXXX";
