@@ -1,7 +1,7 @@
-// libFuzzer target: JPEG bytes through CompressedImageCodec('jpeg')'s Decode (the codec
-// interface, as a reader decodes a cell), for the field types images are read as. Any input must
-// give a Tensor or a Status. (Decode goes by the data's signature; the JPEG seeds keep this
-// target on JPEG.)
+// libFuzzer targets png_decode and jpeg_decode: image bytes through
+// CompressedImageCodec(PETASTORM_FUZZ_IMAGE_FORMAT)'s Decode (the codec interface, as a reader
+// decodes a cell), for the field types images are read as. Any input must give a Tensor or a
+// Status. (Decode goes by the data's signature; each target's seeds keep it on its format.)
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -10,6 +10,10 @@
 
 #include "petastorm/codec.h"
 #include "petastorm/schema.h"
+
+#ifndef PETASTORM_FUZZ_IMAGE_FORMAT
+#error "PETASTORM_FUZZ_IMAGE_FORMAT (\"png\" or \"jpeg\") is set by cpp/CMakeLists.txt"
+#endif
 
 using petastorm::Field;
 using petastorm::ScalarType;
@@ -23,7 +27,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto codec = petastorm::MakeCompressedImageCodec("jpeg").ValueOrDie();
+  static const auto codec = petastorm::MakeCompressedImageCodec(PETASTORM_FUZZ_IMAGE_FORMAT).ValueOrDie();
   auto* pool = arrow::default_memory_pool();
   const auto n = static_cast<int64_t>(size);
   const Field color{"image", ScalarType::kUInt8, {std::nullopt, std::nullopt, 3}, codec, false};
