@@ -27,6 +27,7 @@
 #include "petastorm/row_group_cache.h"
 #include "petastorm/schema.h"
 #include "util/crc32_internal.h"
+#include "util/fuzz_environment_internal.h"
 
 namespace {
 
@@ -85,16 +86,8 @@ std::string& CacheDir() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
-  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
-  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
-  char pattern[] = "/tmp/petastorm_cache_fuzz.XXXXXX";
-  if (!mkdtemp(pattern)) std::abort();
-  CacheDir() = pattern;
-  std::atexit([] {
-    std::error_code ignored;
-    std::filesystem::remove_all(CacheDir(), ignored);
-  });
+  petastorm::internal::SetFuzzEnvironment();
+  CacheDir() = petastorm::internal::FuzzScratchDir("cache");
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "petastorm/codec.h"
 #include "petastorm/schema.h"
+#include "util/fuzz_environment_internal.h"
 
 #ifndef PETASTORM_FUZZ_IMAGE_FORMAT
 #error "PETASTORM_FUZZ_IMAGE_FORMAT (\"png\" or \"jpeg\") is set by cpp/CMakeLists.txt"
@@ -19,10 +20,7 @@ using petastorm::Field;
 using petastorm::ScalarType;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
-  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
-  // A header may claim any size; the per-cell bound keeps the fuzzer from allocating gigabytes.
-  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
+  petastorm::internal::SetFuzzEnvironment();
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "codec/npy_format_internal.h"
 #include "petastorm/codec.h"
 #include "petastorm/schema.h"
+#include "util/fuzz_environment_internal.h"
 
 namespace {
 
@@ -27,10 +28,7 @@ void CheckTensor(const arrow::Result<petastorm::Tensor>& tensor) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
-  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
-  // A header may claim any shape; the per-cell bound keeps the fuzzer from allocating gigabytes.
-  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
+  petastorm::internal::SetFuzzEnvironment();
   return 0;
 }
 

@@ -10,15 +10,13 @@
 #include "codec/zip_container_internal.h"
 #include "petastorm/codec.h"
 #include "petastorm/schema.h"
+#include "util/fuzz_environment_internal.h"
 
 using petastorm::Field;
 using petastorm::ScalarType;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
-  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
-  // A member may claim any size; the per-cell bound keeps the fuzzer from allocating gigabytes.
-  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
+  petastorm::internal::SetFuzzEnvironment();
   return 0;
 }
 

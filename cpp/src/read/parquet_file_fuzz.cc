@@ -15,6 +15,7 @@
 #include "petastorm/dataset.h"
 #include "petastorm/reader.h"
 #include "petastorm/schema_inference.h"
+#include "util/fuzz_environment_internal.h"
 
 namespace {
 
@@ -47,16 +48,8 @@ arrow::Status ReadAll(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // Arrow's buffers from malloc, where AddressSanitizer sees them (not from the wheel's mimalloc).
-  setenv("ARROW_DEFAULT_MEMORY_POOL", "system", 0);
-  setenv("PETASTORM_MAX_CELL_BYTES", "16777216", 0);
-  char pattern[] = "/tmp/petastorm_parquet_fuzz.XXXXXX";
-  if (!mkdtemp(pattern)) std::abort();
-  DatasetDir() = pattern;
-  std::atexit([] {
-    std::error_code ignored;
-    std::filesystem::remove_all(DatasetDir(), ignored);
-  });
+  petastorm::internal::SetFuzzEnvironment();
+  DatasetDir() = petastorm::internal::FuzzScratchDir("parquet");
   return 0;
 }
 
