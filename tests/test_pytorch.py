@@ -424,6 +424,29 @@ def test_batches_are_views_of_the_cpp_buffer():
     assert batcher.next() is None
 
 
+def test_in_order_batches_share_the_row_group_and_are_writable(tmp_path):
+    """In order, batches inside one row group are views of its decoded buffer: right values,
+    writable tensors (torch warns for read-only arrays), a write changes only its own batch."""
+    import warnings
+    path = tmp_path / 'data.parquet'
+    pq.write_table(pa.table({'a': np.arange(100, dtype=np.int64), 'x': np.arange(100, dtype=np.float32) / 4}),
+                   str(path), row_group_size=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # "The given NumPy array is not writable" would raise
+        with make_batch_reader('file://' + str(path), shuffle_row_groups=False, workers_count=1) as reader:
+            batches = []
+            for batch in BatchedDataLoader(reader, batch_size=16):
+                batch['a'].add_(1000)  # in place, as training code normalizes
+                batch['x'].mul_(2)
+                batches.append(batch)
+    assert [len(b['a']) for b in batches] == [16, 16, 16, 16, 16, 16, 4]
+    assert _ids(batches, 'a') == [1000 + i for i in range(100)]
+    assert [v for b in batches for v in b['x'].tolist()] == [i / 2 for i in range(100)]
+    assert all(b['a'].dtype == torch.int64 and b['x'].dtype == torch.float32 for b in batches)
+    # Batches 0 and 1 lie in the first row group: consecutive pieces of one buffer.
+    assert batches[1]['a'].data_ptr() - batches[0]['a'].data_ptr() == 16 * 8
+
+
 def test_batch_reader_over_a_petastorm_dataset(url):
     with pytest.warns(UserWarning):
         reader = make_batch_reader(url, schema_fields=['id', 'vec', 'name'], shuffle_row_groups=False)

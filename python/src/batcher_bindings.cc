@@ -46,7 +46,8 @@ ColumnInput ColumnFromPython(nb::handle obj) {
 nb::object ColumnToPython(BatchColumn& column) {
   switch (column.kind) {
     case BatchColumn::Kind::kDense:
-      return TensorToNumpy(*column.dense);
+      // A view of a decoded row group's buffer is writable when that buffer is (batcher.h).
+      return TensorToNumpy(*column.dense, column.dense->data->is_mutable());
     case BatchColumn::Kind::kTensors: {
       nb::list rows;
       for (const auto& tensor : column.tensors) rows.append(tensor ? TensorToNumpy(*tensor) : nb::none());

@@ -10,7 +10,8 @@
 //   - every other column (strings, decimals, dates, structs, ...): an Arrow array of the rows.
 //
 // Ownership: the Batcher keeps the inputs it still needs (shared buffers, no copies); a TrainingBatch
-// owns its buffers (shared_ptr) and outlives the Batcher.
+// owns its buffers (shared_ptr) and outlives the Batcher. A batch that views a row group's buffer
+// keeps that whole buffer alive.
 // Thread safety: none; call from one thread at a time. Nothing here touches Python.
 // Errors: TypeError naming the field for a null in a numeric field (but see float_nulls_as_nan)
 // and for inputs whose kind
@@ -101,7 +102,10 @@ class Batcher {
   void Finish();
 
   // The next batch; nullptr when more input is needed first or, after Finish(), at the end.
-  // Fills the batch's buffers (memcpy, or an element-wise conversion for promoted types).
+  // A numeric field whose rows are consecutive rows of one Add()ed row group, already of the
+  // batch's type (no shuffling, no promotion, not bits), is a view of that row group's buffer
+  // (no copy; mutable when the buffer is); other fields are filled (memcpy, or an element-wise
+  // conversion). AddColumns' inputs are always copied: their caller keeps them.
   arrow::Result<std::unique_ptr<TrainingBatch>> Next();
 
   // Rows handed over and not yet returned (waiting or in the shuffling buffer).

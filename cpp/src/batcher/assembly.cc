@@ -5,6 +5,7 @@
 
 #include <arrow/array/builder_base.h>
 #include <arrow/array/data.h>
+#include <arrow/buffer.h>
 
 namespace petastorm::internal {
 
@@ -160,9 +161,31 @@ arrow::Status AssembleNumeric(const std::string& name, const FieldPlan& plan, co
   if (uniform) {
     std::vector<int64_t> dense_shape{selection.num_rows};
     dense_shape.insert(dense_shape.end(), common->begin(), common->end());
-    ARROW_ASSIGN_OR_RAISE(Tensor dense, Tensor::Allocate(ElementType::Of(type), std::move(dense_shape)));
     int64_t row_elements = 1;
     for (int64_t d : *common) row_elements *= d;
+    if (selection.runs.size() == 1 && selection.runs[0].chunk->lends_buffers) {
+      // Consecutive rows of one decoded row group, already of the batch's type: a view of its
+      // buffer (writable when the buffer is).
+      const Run& run = selection.runs[0];
+      const Source& s = run.chunk->sources[f];
+      if ((s.kind == SourceKind::kStacked || s.kind == SourceKind::kList) && s.stacked &&
+          s.stacked->data && !s.elements.bits && s.elements.type == type) {
+        const int64_t first = RowElements(s, run.begin).first;
+        Tensor view;
+        view.element = ElementType::Of(type);
+        view.shape = std::move(dense_shape);
+        const uint8_t* begin = s.elements.data + first * itemsize;
+        const int64_t size = run.count * row_elements * itemsize;
+        std::shared_ptr<arrow::Buffer> root = s.stacked->data;
+        while (root->parent()) root = root->parent();
+        view.data = root->is_mutable() ? arrow::SliceMutableBuffer(root, begin - root->data(), size)
+                                       : arrow::SliceBuffer(s.stacked->data, begin - s.elements.data, size);
+        out->kind = BatchColumn::Kind::kDense;
+        out->dense = std::move(view);
+        return arrow::Status::OK();
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(Tensor dense, Tensor::Allocate(ElementType::Of(type), std::move(dense_shape)));
     uint8_t* dst = dense.data->mutable_data();
     for (size_t r = 0; r < selection.runs.size(); ++r) {
       const Run& run = selection.runs[r];

@@ -39,6 +39,7 @@ class Batcher::Impl {
     if (!batch || batch->num_rows == 0) return arrow::Status::OK();
     auto chunk = std::make_shared<Chunk>();
     chunk->num_rows = batch->num_rows;
+    chunk->lends_buffers = true;
     for (const std::string& name : names_) {
       const DecodedColumn* column = batch->column(name);
       if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");

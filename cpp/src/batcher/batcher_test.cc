@@ -114,6 +114,49 @@ TEST(BatcherTest, InOrderExactBatchesAndPartialLast) {
   EXPECT_EQ(ids, expected);
 }
 
+// In order, a batch inside one row group views the group's buffer; a batch across two groups,
+// a promoted field and AddColumns' inputs are copied; every batch holds the right rows.
+TEST(BatcherTest, InOrderBatchesInsideOneRowGroupViewItsBuffer) {
+  BatcherOptions options;
+  options.batch_size = 4;
+  options.promote_for_torch = true;
+  auto batcher = Batcher::Make({"id", "small"}, options).ValueOrDie();
+  auto group = Rows(0, 10);
+  const uint8_t* ids = group->columns[0].values->data()->buffers[1]->data();
+  ASSERT_OK(batcher->Add(group));
+  ASSERT_OK(batcher->Add(Rows(10, 10)));
+  std::vector<std::unique_ptr<TrainingBatch>> batches;
+  while (auto b = batcher->Next().ValueOrDie()) batches.push_back(std::move(b));
+  ASSERT_EQ(batches.size(), 5u);
+  const Tensor& first = *batches[0]->columns[0].dense;
+  EXPECT_EQ(first.data->data(), ids);
+  EXPECT_TRUE(first.data->is_mutable());
+  EXPECT_EQ(batches[1]->columns[0].dense->data->data(), ids + 4 * sizeof(int64_t));
+  // Rows 8..11 span both groups: a buffer of its own.
+  EXPECT_NE(batches[2]->columns[0].dense->data->data(), ids + 8 * sizeof(int64_t));
+  EXPECT_EQ(Ids(*batches[2]), (std::vector<int64_t>{8, 9, 10, 11}));
+  EXPECT_EQ(batches[0]->columns[1].dense->element.type, ScalarType::kInt32);  // uint16 promoted
+  const auto* small = reinterpret_cast<const int32_t*>(batches[0]->columns[1].dense->data->data());
+  EXPECT_EQ(small[3], 60003);
+  group.reset();
+  batcher.reset();  // the views keep the buffers alive
+  EXPECT_EQ(Ids(*batches[1]), (std::vector<int64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(Ids(*batches[4]), (std::vector<int64_t>{16, 17, 18, 19}));
+
+  // AddColumns: the caller keeps its buffer, so the batch is a copy.
+  Tensor stacked = Tensor::Allocate(ElementType::Of(ScalarType::kInt64), {8}).ValueOrDie();
+  auto* p = reinterpret_cast<int64_t*>(stacked.data->mutable_data());
+  std::iota(p, p + 8, 100);
+  batcher = Batcher::Make({"id"}, options).ValueOrDie();
+  std::vector<ColumnInput> inputs(1);
+  inputs[0].stacked = stacked;
+  ASSERT_OK(batcher->AddColumns(8, std::move(inputs)));
+  auto copied = batcher->Next().ValueOrDie();
+  ASSERT_TRUE(copied);
+  EXPECT_NE(copied->columns[0].dense->data->data(), stacked.data->data());
+  EXPECT_EQ(Ids(*copied), (std::vector<int64_t>{100, 101, 102, 103}));
+}
+
 TEST(BatcherTest, DropLastDropsThePartialBatch) {
   BatcherOptions options;
   options.batch_size = 4;

@@ -49,6 +49,9 @@ struct Chunk {
   int64_t num_rows = 0;
   std::vector<Source> sources;  // in field order
   bool has_tensors = false;     // some source is kTensors
+  // Batches of consecutive rows may be views of this input's buffers (a decoded row group:
+  // its buffers are the batcher's alone). Not for AddColumns' inputs, which the caller keeps.
+  bool lends_buffers = false;
 };
 
 // "Pytorch does not support nullable fields. Found None in <name>" (Petastorm's TypeError text).
