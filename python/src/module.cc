@@ -2,6 +2,7 @@
 #include <nanobind/nanobind.h>
 
 #include "arrow_bridge.h"
+#include "numpy_api.h"
 
 namespace nb = nanobind;
 
@@ -26,6 +27,7 @@ NB_MODULE(_core, m) {
   // pyarrow must be loaded first: its libarrow is the one this module links against.
   nb::module_::import_("pyarrow");
   using namespace petastorm::python;
+  ImportNumpyApi();
   BindArrowBridge(m);
   BindSchema(m);
   BindCodecs(m);

@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "numpy_api.h"
 #include "status.h"
 
 namespace nb = nanobind;
@@ -13,24 +14,6 @@ namespace nb = nanobind;
 namespace petastorm::python {
 
 namespace {
-
-// The DLPack dtype of fixed-size numeric types; code 255 for the rest.
-nb::dlpack::dtype DlpackType(const ElementType& element) {
-  using nb::dlpack::dtype_code;
-  const uint8_t bits = static_cast<uint8_t>(element.itemsize * 8);
-  auto make = [&](dtype_code code) { return nb::dlpack::dtype{static_cast<uint8_t>(code), bits, 1}; };
-  switch (element.type) {
-    case ScalarType::kBool: return make(dtype_code::Bool);
-    case ScalarType::kInt8: case ScalarType::kInt16:
-    case ScalarType::kInt32: case ScalarType::kInt64: return make(dtype_code::Int);
-    case ScalarType::kUInt8: case ScalarType::kUInt16:
-    case ScalarType::kUInt32: case ScalarType::kUInt64: return make(dtype_code::UInt);
-    case ScalarType::kFloat16: case ScalarType::kFloat32:
-    case ScalarType::kFloat64: return make(dtype_code::Float);
-    case ScalarType::kComplex64: case ScalarType::kComplex128: return make(dtype_code::Complex);
-    default: return nb::dlpack::dtype{255, 0, 0};
-  }
-}
 
 nb::object Numpy() { return nb::module_::import_("numpy"); }
 
@@ -48,10 +31,21 @@ std::pair<nb::object, ElementType> LittleEndian(nb::object array) {
 
 }  // namespace
 
-nb::object TensorToNumpyWritable(const Tensor& tensor);
-
 nb::object TensorToNumpy(const Tensor& tensor, bool writable) {
-  nb::object array = TensorToNumpyWritable(tensor);
+  auto* keep = new std::shared_ptr<arrow::Buffer>(tensor.data);
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<std::shared_ptr<arrow::Buffer>*>(p); });
+  nb::object numeric = NumericArrayOver(tensor, owner, writable);
+  if (numeric.is_valid()) return numeric;
+  // Strings, bytes and datetimes: view the raw bytes with numpy's dtype.
+  void* data = tensor.data ? const_cast<uint8_t*>(tensor.data->data()) : nullptr;
+  const char order = tensor.fortran_order ? 'F' : 'C';
+  nb::object np = Numpy();
+  nb::object np_dtype = np.attr("dtype")(tensor.element.TypeString());
+  nb::object py_shape = nb::steal(PySequence_Tuple(nb::cast(tensor.shape).ptr()));
+  if (tensor.nbytes() == 0) return np.attr("empty")(py_shape, np_dtype);
+  size_t nbytes = static_cast<size_t>(tensor.nbytes());
+  nb::ndarray<nb::numpy, uint8_t> raw(data, 1, &nbytes, owner);
+  nb::object array = nb::cast(raw).attr("view")(np_dtype).attr("reshape")(py_shape, nb::arg("order") = nb::str(&order, 1));
   if (!writable) array.attr("setflags")(nb::arg("write") = false);
   return array;
 }
@@ -87,40 +81,6 @@ Tensor TensorViewOfNumpy(nb::handle obj) {
   const auto address = nb::cast<uintptr_t>(nb::cast<nb::tuple>(interface["data"])[0]);
   tensor.data = std::make_shared<NumpyBuffer>(array, reinterpret_cast<const uint8_t*>(address), tensor.nbytes());
   return tensor;
-}
-
-nb::object TensorToNumpyWritable(const Tensor& tensor) {
-  auto* keep = new std::shared_ptr<arrow::Buffer>(tensor.data);
-  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<std::shared_ptr<arrow::Buffer>*>(p); });
-  void* data = tensor.data ? const_cast<uint8_t*>(tensor.data->data()) : nullptr;
-  const nb::dlpack::dtype dtype = DlpackType(tensor.element);
-  const char order = tensor.fortran_order ? 'F' : 'C';
-  std::vector<size_t> shape(tensor.shape.begin(), tensor.shape.end());
-  if (dtype.code != 255) {
-    nb::ndarray<nb::numpy> array(data, shape.size(), shape.data(), owner, nullptr, dtype,
-                                 nb::device::cpu::value, 0, order);
-    nb::object out = nb::cast(array);
-    if (dtype.bits == 64 && (dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::Int) ||
-                             dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::UInt))) {
-      // nanobind hands numpy the buffer format 'q'/'Q' (long long): its scalars would be
-      // np.longlong, not np.int64 ('l' on LP64), and isinstance(x, np.int64) false. A view fixes
-      // the type without a copy.
-      // Never destroyed: they would be released after the interpreter is gone.
-      static nb::object* int64 = new nb::object(Numpy().attr("dtype")("int64"));
-      static nb::object* uint64 = new nb::object(Numpy().attr("dtype")("uint64"));
-      nb::object wanted = dtype.code == static_cast<uint8_t>(nb::dlpack::dtype_code::Int) ? *int64 : *uint64;
-      if (!out.attr("dtype").attr("char").equal(wanted.attr("char"))) out = out.attr("view")(wanted);
-    }
-    return out;
-  }
-  // Strings, bytes and datetimes have no DLPack type: view the raw bytes with numpy's dtype.
-  nb::object np = Numpy();
-  nb::object np_dtype = np.attr("dtype")(tensor.element.TypeString());
-  nb::object py_shape = nb::steal(PySequence_Tuple(nb::cast(tensor.shape).ptr()));
-  if (tensor.nbytes() == 0) return np.attr("empty")(py_shape, np_dtype);
-  size_t nbytes = static_cast<size_t>(tensor.nbytes());
-  nb::ndarray<nb::numpy, uint8_t> raw(data, 1, &nbytes, owner);
-  return nb::cast(raw).attr("view")(np_dtype).attr("reshape")(py_shape, nb::arg("order") = nb::str(&order, 1));
 }
 
 Tensor TensorFromNumpy(nb::handle obj) {
