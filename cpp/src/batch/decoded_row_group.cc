@@ -71,10 +71,12 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> TakeRows(const DecodedRowG
   for (size_t k = 1; consecutive && k < indices.size(); ++k) {
     consecutive = indices[k] == indices[0] + static_cast<int64_t>(k);
   }
-  arrow::Int64Builder index_builder;
-  ARROW_RETURN_NOT_OK(index_builder.AppendValues(indices));
-  std::shared_ptr<arrow::Array> index_array;
-  ARROW_RETURN_NOT_OK(index_builder.Finish(&index_array));
+  std::shared_ptr<arrow::Array> index_array;  // for arrow::compute::Take, when not consecutive
+  if (!consecutive) {
+    arrow::Int64Builder index_builder;
+    ARROW_RETURN_NOT_OK(index_builder.AppendValues(indices));
+    ARROW_RETURN_NOT_OK(index_builder.Finish(&index_array));
+  }
 
   auto out = std::make_shared<DecodedRowGroup>();
   out->schema = schema;

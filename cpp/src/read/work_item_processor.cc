@@ -102,19 +102,22 @@ arrow::Result<std::vector<bool>> WorkItemProcessor::Evaluate(const DecodedRowGro
 
 std::vector<int64_t> WorkItemProcessor::SelectRows(const WorkItem& item, int64_t num_rows,
                                   const std::vector<bool>& keep) const {
-    std::vector<int64_t> order(static_cast<size_t>(num_rows));
-    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
-    if (config_->shuffle_rows) {
-      Rng rng(DeriveSeed(config_->seed, kRowOrderTag,
-                                             static_cast<uint64_t>(item.epoch),
-                                             static_cast<uint64_t>(item.row_group)));
-      Shuffle(&order, &rng);
-    }
     const int64_t begin = item.partition * num_rows / item.num_partitions;
     const int64_t end = std::min(
         num_rows, (item.partition + 1) * num_rows / item.num_partitions + config_->partition_overlap_rows);
     std::vector<int64_t> rows;
     rows.reserve(static_cast<size_t>(end - begin));
+    if (!config_->shuffle_rows) {  // storage order: no permutation to build
+      for (int64_t row = begin; row < end; ++row) {
+        if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
+      }
+      return rows;
+    }
+    std::vector<int64_t> order(static_cast<size_t>(num_rows));
+    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
+    Rng rng(DeriveSeed(config_->seed, kRowOrderTag, static_cast<uint64_t>(item.epoch),
+                       static_cast<uint64_t>(item.row_group)));
+    Shuffle(&order, &rng);
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t row = order[static_cast<size_t>(pos)];
       if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
