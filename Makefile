@@ -56,9 +56,26 @@ clean:
 VENV_REF := .venv-ref
 BENCH_ARGS ?=
 
-.PHONY: bench
+# The peers (benchmarks/peers.py) each have a pinned environment of their own, made like .venv-ref:
+# .venv-hf (Hugging Face datasets) and .venv-lance (pylance). A peer whose environment fails to
+# install is reported "not run" with the reason (the bench goes on: the stamp's failure is ignored).
+VENV_HF := .venv-hf
+VENV_LANCE := .venv-lance
+PEER_STAMPS := $(VENV_HF)/.stamp $(VENV_LANCE)/.stamp
+
+.PHONY: bench bench-peers
 bench: build $(VENV_REF)/.stamp
+	-@$(MAKE) --no-print-directory bench-peers
 	$(VPY) benchmarks/run.py --decode-loop $(BUILD_DIR)/benchmarks/decode_loop $(BENCH_ARGS)
+
+bench-peers: $(PEER_STAMPS)
+
+# One pip call with --no-deps: every package is pinned in the file; pip check proves the pins complete.
+.venv-%/.stamp: benchmarks/requirements-peer-%.txt build/.debs-stamp
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --disable-pip-version-check --no-deps -r $<
+	.venv-$*/bin/python -m pip check
+	touch $@
 
 # requirements-ref.txt pins every package (installed as is, --no-deps). petastorm 0.13.1 declares
 # setuptools<70, which torch's setuptools>=77 contradicts; petastorm never imports setuptools, so
