@@ -50,9 +50,12 @@ clean:
 	rm -rf build
 
 # --- make bench: this project against Petastorm 0.13.1 and the raw limits (benchmarks/) ----------
-# Writes docs/benchmarks.md and docs/benchmarks/*.png. Datasets are cached in .bench-data/;
-# the reference environment .venv-ref (Petastorm 0.13.1 from PyPI, matplotlib) and the C++
-# decode loop (built with the C++ tests, build/py/benchmarks) are made once. Options: make bench BENCH_ARGS='--workloads W1,W2 --runs 3'
+# Writes docs/benchmarks.md, docs/benchmarks/*.png and the raw docs/benchmarks/results.json. Datasets
+# (and the peers' converted copies) are cached in .bench-data/; the reference environment .venv-ref
+# (Petastorm 0.13.1 from PyPI, matplotlib), the peers' environments and the C++ decode loop (built with
+# the C++ tests, build/py/benchmarks) are made once. Options: make bench BENCH_ARGS='--workloads W1,W2 --runs 3'.
+# A loaded machine: make bench BENCH_ARGS='--load 2' (2 spinning processes) or '--load-threads 8' (one
+# process of 8 bursty threads) writes docs/benchmarks-load.md against the last quiet run's results.json.
 VENV_REF := .venv-ref
 BENCH_ARGS ?=
 
