@@ -64,11 +64,13 @@ BENCH_ARGS ?=
 # install is reported "not run" with the reason (the bench goes on: the stamp's failure is ignored).
 VENV_HF := .venv-hf
 VENV_LANCE := .venv-lance
+# Ray Data (.venv-ray) only with BENCH_ARGS='--with-ray': its start-up takes ~9 s and ~3 GB.
+VENV_RAY := .venv-ray
 PEER_STAMPS := $(VENV_HF)/.stamp $(VENV_LANCE)/.stamp
 
 .PHONY: bench bench-peers
 bench: build $(VENV_REF)/.stamp
-	-@$(MAKE) --no-print-directory bench-peers
+	-@$(MAKE) --no-print-directory bench-peers $(if $(findstring --with-ray,$(BENCH_ARGS)),$(VENV_RAY)/.stamp)
 	$(VPY) benchmarks/run.py --decode-loop $(BUILD_DIR)/benchmarks/decode_loop $(BENCH_ARGS)
 
 bench-peers: $(PEER_STAMPS)

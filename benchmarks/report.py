@@ -17,7 +17,7 @@ if __name__ == '__main__':  # report_load imports this module by name
 import report_load  # noqa: E402
 
 COLORS = {'ours': '#1f6fb4', 'petastorm': '#ef8a17', 'cpp': '#7f7f7f', 'pyarrow': '#7f7f7f', 'numpy': '#a9a9a9',
-          'hf': '#2ca02c', 'lance': '#9467bd', 'handrolled': '#8c564b'}
+          'hf': '#2ca02c', 'lance': '#9467bd', 'handrolled': '#8c564b', 'ray': '#17becf'}
 
 
 # --- Figures ---------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def workload_table(workload, quiet=None):
         label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
         if record.get('peer'):
             ratio = _to_our_first(workload, record)
-            label += ' (this project: {})'.format(_ratio(1 / ratio if ratio else None))
+            label += ' (this project: {})'.format(_ratio(1 / ratio)) if ratio else ''
         elif record.get('vs_ours') and record.get('vs_ours_invert'):
             ratio = _to_our_first(workload, record)
             label += ' ({} is {} of this)'.format(record['vs_ours_text'], _ratio(1 / ratio if ratio else None))
@@ -258,20 +258,21 @@ def header(results):
     for workload in results['workloads']:
         for record in workload['contenders']:
             versions = record.get('result', {}).get('versions')
-            if versions and record['family'] in ('ours', 'petastorm', 'hf', 'lance'):
+            if versions and record['family'] in ('ours', 'petastorm', 'hf', 'lance', 'ray'):
                 envs.setdefault(record['family'], {}).update(versions)
 
     def env_text(v, name):
         parts = ['petastorm {}'.format(v['petastorm'])] if 'petastorm' in v else []
         parts += ['{} {}'.format(label, v[key]) for key, label in
-                  (('datasets', 'datasets'), ('lance', 'pylance'), ('pyarrow', 'pyarrow'), ('numpy', 'numpy'),
+                  (('datasets', 'datasets'), ('lance', 'pylance'), ('ray', 'ray'), ('pyarrow', 'pyarrow'), ('numpy', 'numpy'),
                    ('pandas', 'pandas'), ('cv2', 'OpenCV'), ('PIL', 'Pillow'), ('torch', 'torch'),
                    ('python', 'Python')) if key in v]
         return '{}: {}'.format(name, ', '.join(parts))
 
     lines = ['Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])]
     versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'),
-                                                         ('hf', 'HF peer'), ('lance', 'Lance peer')) if k in envs]
+                                                         ('hf', 'HF peer'), ('lance', 'Lance peer'), ('ray', 'Ray peer'))
+                if k in envs]
     libs = ['{} {}'.format(k, m[k]) for k in ('libjpeg-turbo', 'libspng') if m.get(k)]
     if libs:
         versions.append('C++ limit: ' + ', '.join(libs))

@@ -14,7 +14,8 @@
 Contender families (--contenders): ours (this project, --our-python), petastorm (Petastorm 0.13.1,
 --ref-python), cpp (the C++ decode loop, --decode-loop), pyarrow, numpy and tensorflow (the Python
 limits, run by --our-python), and the peers (peers.py): hf (Hugging Face datasets, --hf-python), lance
-(pylance, --lance-python) and handrolled (pyarrow / Pillow + torch DataLoaders, --our-python). A family
+(pylance, --lance-python), handrolled (pyarrow / Pillow + torch DataLoaders, --our-python) and, with
+--with-ray only, ray (Ray Data, --ray-python). A family
 whose environment or program is missing is reported as not run; a contender of ours that raises
 NotImplementedError or ImportError is reported as "n/a (not implemented yet)", a peer that fails in any
 way as "n/a" with its reason. The exit status is 1 when a contender other than a peer failed (the report
@@ -40,11 +41,13 @@ import load
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy', 'tensorflow', 'hf', 'lance', 'handrolled')
+FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy', 'tensorflow', 'hf', 'lance', 'handrolled', 'ray')
 # Peers: other libraries' loaders (peers.py), each in its own environment (--hf-python, ...); the
 # hand-rolled pyarrow / Pillow + torch loaders run in this project's (--our-python). A peer that
 # fails is reported "n/a" with its reason, and does not fail the bench.
-PEERS = ('hf', 'lance', 'handrolled')
+PEERS = ('hf', 'lance', 'handrolled', 'ray')
+# Families measured only when asked for by a flag (--with-ray): Ray's start-up is ~9 s and ~3 GB.
+OPTIONAL = ('ray',)
 # Peers that read a converted copy of the dataset (peers.py prepare), made once and cached.
 CONVERTED = ('hf', 'lance')
 
@@ -120,6 +123,8 @@ WORKLOADS = [
          ('hf', "HF datasets: with_format('torch'), DataLoader(num_workers=2)", 'hf',
           dict(PEER, batch_size=1024, loader='dataloader', workers=[2], max_rows={'full': 200000}, runs=2,
                processes=True)),
+         ('ray', 'Ray Data: read_parquet().iter_torch_batches()', 'ray',
+          dict(PEER, batch_size=1024, workers=[2], runs=2, processes=True)),
      ]},
     {'id': 'W5b', 'title': 'PyTorch BatchedDataLoader over W1 (batch 64)', 'dataset': 'hello_world',
      'metric': 'throughput',
@@ -380,8 +385,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
 
 
 def family_python(args, family):
-    return {'petastorm': args.ref_python, 'hf': args.hf_python, 'lance': args.lance_python}.get(family,
-                                                                                               args.our_python)
+    return {'petastorm': args.ref_python, 'hf': args.hf_python, 'lance': args.lance_python,
+            'ray': args.ray_python}.get(family, args.our_python)
 
 
 def converted_path(dataset, family):
@@ -419,7 +424,7 @@ def convert_for_peers(args, workload, dataset, conversions, log_dir):
 def family_unavailable(args, family):
     if family == 'petastorm' and not (args.ref_python and os.access(args.ref_python, os.X_OK)):
         return 'the reference environment is missing ({})'.format(args.ref_python or 'no --ref-python')
-    if family in ('hf', 'lance'):
+    if family in ('hf', 'lance', 'ray'):
         python = family_python(args, family)
         if not (python and os.access(python, os.X_OK) and os.path.exists(os.path.join(
                 os.path.dirname(os.path.dirname(python)), '.stamp'))):
@@ -445,7 +450,8 @@ def main(argv=None):
     parser.add_argument('--data-dir', default=os.path.join(ROOT, '.bench-data'))
     parser.add_argument('--workloads', help='comma-separated workload ids (default: all)')
     parser.add_argument('--contenders', default=','.join(FAMILIES),
-                        help='comma-separated families among {} (default: all)'.format(', '.join(FAMILIES)))
+                        help='comma-separated families among {} (default: all; ray only with --with-ray)'.format(
+                            ', '.join(FAMILIES)))
     parser.add_argument('--workers', default='1,2', help='worker counts (threads for the limits)')
     parser.add_argument('--runs', type=int, default=5, help='measured passes per contender (median reported)')
     parser.add_argument('--warmup', type=int, default=1, help='passes before measuring')
@@ -454,6 +460,9 @@ def main(argv=None):
     parser.add_argument('--ref-python', default=os.path.join(ROOT, '.venv-ref', 'bin', 'python'))
     parser.add_argument('--hf-python', default=os.path.join(ROOT, '.venv-hf', 'bin', 'python'))
     parser.add_argument('--lance-python', default=os.path.join(ROOT, '.venv-lance', 'bin', 'python'))
+    parser.add_argument('--ray-python', default=os.path.join(ROOT, '.venv-ray', 'bin', 'python'))
+    parser.add_argument('--with-ray', action='store_true',
+                        help='measure the Ray Data peer too (.venv-ray; off by default: ~9 s, ~3 GB to start)')
     parser.add_argument('--load', type=int, default=0, metavar='N',
                         help='loaded machine: N background processes spinning during every measurement')
     parser.add_argument('--load-threads', type=int, default=0, metavar='N',
@@ -475,6 +484,8 @@ def main(argv=None):
                                                         else 'benchmarks.md'))
     args.plots_dir = os.path.abspath(args.plots_dir or os.path.join(os.path.dirname(args.out), 'benchmarks'))
     families = [f.strip() for f in args.contenders.split(',') if f.strip()]
+    if not args.with_ray:
+        families = [f for f in families if f not in OPTIONAL]
     unknown = set(families) - set(FAMILIES)
     if unknown:
         parser.error('unknown contender families: {}'.format(', '.join(sorted(unknown))))
