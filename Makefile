@@ -50,15 +50,37 @@ clean:
 	rm -rf build
 
 # --- make bench: this project against Petastorm 0.13.1 and the raw limits (benchmarks/) ----------
-# Writes docs/benchmarks.md and docs/benchmarks/*.png. Datasets are cached in .bench-data/;
-# the reference environment .venv-ref (Petastorm 0.13.1 from PyPI, matplotlib) and the C++
-# decode loop (built with the C++ tests, build/py/benchmarks) are made once. Options: make bench BENCH_ARGS='--workloads W1,W2 --runs 3'
+# Writes docs/benchmarks.md, docs/benchmarks/*.png and the raw docs/benchmarks/results.json. Datasets
+# (and the peers' converted copies) are cached in .bench-data/; the reference environment .venv-ref
+# (Petastorm 0.13.1 from PyPI, matplotlib), the peers' environments and the C++ decode loop (built with
+# the C++ tests, build/py/benchmarks) are made once. Options: make bench BENCH_ARGS='--workloads W1,W2 --runs 3'.
+# A loaded machine: make bench BENCH_ARGS='--load 2' (2 spinning processes) or '--load-threads 8' (one
+# process of 8 bursty threads) writes docs/benchmarks-load.md against the last quiet run's results.json.
 VENV_REF := .venv-ref
 BENCH_ARGS ?=
 
-.PHONY: bench
+# The peers (benchmarks/peers.py) each have a pinned environment of their own, made like .venv-ref:
+# .venv-hf (Hugging Face datasets) and .venv-lance (pylance). A peer whose environment fails to
+# install is reported "not run" with the reason (the bench goes on: the stamp's failure is ignored).
+VENV_HF := .venv-hf
+VENV_LANCE := .venv-lance
+# Ray Data (.venv-ray) only with BENCH_ARGS='--with-ray': its start-up takes ~9 s and ~3 GB.
+VENV_RAY := .venv-ray
+PEER_STAMPS := $(VENV_HF)/.stamp $(VENV_LANCE)/.stamp
+
+.PHONY: bench bench-peers
 bench: build $(VENV_REF)/.stamp
+	-@$(MAKE) --no-print-directory bench-peers $(if $(findstring --with-ray,$(BENCH_ARGS)),$(VENV_RAY)/.stamp)
 	$(VPY) benchmarks/run.py --decode-loop $(BUILD_DIR)/benchmarks/decode_loop $(BENCH_ARGS)
+
+bench-peers: $(PEER_STAMPS)
+
+# One pip call with --no-deps: every package is pinned in the file; pip check proves the pins complete.
+.venv-%/.stamp: benchmarks/requirements-peer-%.txt build/.debs-stamp
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --disable-pip-version-check --no-deps -r $<
+	.venv-$*/bin/python -m pip check
+	touch $@
 
 # requirements-ref.txt pins every package (installed as is, --no-deps). petastorm 0.13.1 declares
 # setuptools<70, which torch's setuptools>=77 contradicts; petastorm never imports setuptools, so

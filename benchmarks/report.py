@@ -12,7 +12,12 @@ import os
 import statistics
 import sys
 
-COLORS = {'ours': '#1f6fb4', 'petastorm': '#ef8a17', 'cpp': '#7f7f7f', 'pyarrow': '#7f7f7f', 'numpy': '#a9a9a9'}
+if __name__ == '__main__':  # report_load imports this module by name
+    sys.modules.setdefault('report', sys.modules[__name__])
+import report_load  # noqa: E402
+
+COLORS = {'ours': '#1f6fb4', 'petastorm': '#ef8a17', 'cpp': '#7f7f7f', 'pyarrow': '#7f7f7f', 'numpy': '#a9a9a9',
+          'hf': '#2ca02c', 'lance': '#9467bd', 'handrolled': '#8c564b', 'ray': '#17becf'}
 
 
 # --- Figures ---------------------------------------------------------------------------------
@@ -25,7 +30,12 @@ def figures(record, metric):
     walls, rows, nbytes, cpus = result['wall_s'], result['rows'], result['bytes'], result['cpu_s']
     rates = [r / w for r, w in zip(rows, walls)]
     out = {'rss': result.get('peak_rss_mb'), 'cpu': 100.0 * sum(cpus) / sum(walls) if sum(walls) else None,
-           'runs': len(walls)}
+           'runs': len(walls), 'tree': result.get('peak_tree_mb'),
+           'cpu_per_m': 1e6 * sum(cpus) / sum(rows) if sum(rows) else None}
+    if metric == 'overlap' and result.get('batches') and result.get('busy_ms'):
+        ideal = [b * result['busy_ms'] / 1000.0 for b in result['batches']]
+        out.update(epoch_s=statistics.median(walls), ideal_s=statistics.median(ideal),
+                   overlap=statistics.median(w / i for w, i in zip(walls, ideal)))
     if metric == 'startup':
         out.update(ms=1000 * statistics.median(walls), ms_min=1000 * min(walls), ms_max=1000 * max(walls),
                    first_ms=1000 * result['warmup_s'][0] if result.get('warmup_s') else None)
@@ -96,6 +106,13 @@ def _num(value, digits=0):
     return '{:,.{}f}'.format(value, digits)
 
 
+def _cpu_m(value):
+    """CPU seconds per million rows, with 3 significant digits or more."""
+    if value is None:
+        return '—'
+    return _num(value, 3 if value < 1 else 2 if value < 10 else 1 if value < 100 else 0)
+
+
 def _ratio(value):
     return '—' if value is None else '{:.2f}×'.format(value)
 
@@ -104,19 +121,29 @@ def _escape(text):
     return text.replace('|', '\\|').replace('\n', ' ')
 
 
-def workload_table(workload):
+def workload_table(workload, quiet=None):
     metric = workload['metric']
     if metric == 'startup':
         lines = ['| contender | workers | first row (ms, median) | min – max (ms) | first call in the process (ms) '
                  '| peak RSS (MiB) | CPU % | ÷ Petastorm | ÷ limit |',
                  '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    elif metric == 'overlap':
+        lines = ['| contender | workers | rows/s (median) | epoch (s) | batches × busy (s) | epoch ÷ busy '
+                 '| CPU s / M rows | peak RSS (MiB) | CPU % | ÷ Petastorm |',
+                 '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     else:
-        lines = ['| contender | workers | rows/s (median) | MB/s decoded | peak RSS (MiB) | CPU % '
+        lines = ['| contender | workers | rows/s (median) | CPU s / M rows | MB/s decoded | peak RSS (MiB) | CPU % '
                  '| ÷ Petastorm | ÷ limit |',
-                 '|---|---:|---:|---:|---:|---:|---:|---:|']
+                 '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    if quiet is not None:  # a loaded run: each contender's rows/s (or first rows/s) ÷ its quiet figure
+        lines[0] += ' ÷ quiet |'
+        lines[1] += '---:|'
     for record in workload['contenders']:
         label = ('**{}**' if record['family'] == 'ours' else '{}').format(record['label'])
-        if record.get('vs_ours') and record.get('vs_ours_invert'):
+        if record.get('peer'):
+            ratio = _to_our_first(workload, record)
+            label += ' (this project: {})'.format(_ratio(1 / ratio)) if ratio else ''
+        elif record.get('vs_ours') and record.get('vs_ours_invert'):
             ratio = _to_our_first(workload, record)
             label += ' ({} is {} of this)'.format(record['vs_ours_text'], _ratio(1 / ratio if ratio else None))
         elif record.get('vs_ours'):
@@ -125,18 +152,27 @@ def workload_table(workload):
         workers = str(record['workers'])
         if record['family'] in ('cpp', 'pyarrow', 'numpy', 'tensorflow'):
             workers += ' thread' + ('s' if record['workers'] > 1 else '')
+        elif record.get('peer'):
+            workers = ('{} process{}'.format(record['workers'], 'es' if record['workers'] > 1 else '')
+                       if record.get('processes') else 'in process')
         fig = figures(record, metric)
         if fig is None:
-            blanks = ' |' * (6 if metric == 'startup' else 5)
+            blanks = ' |' * (lines[1].count('|') - 4)
             lines.append('| {} | {} | {} |{}'.format(label, workers, _escape(status_text(record)), blanks))
             continue
         to_ref, to_limit = ratios(workload, record) if record['family'] == 'ours' else (None, None)
+        rss = _num(fig['rss']) + (' (tree {})'.format(_num(fig['tree'])) if fig.get('tree') else '')
         if metric == 'startup':
             cells = [_num(fig['ms'], 1), '{} – {}'.format(_num(fig['ms_min'], 1), _num(fig['ms_max'], 1)),
-                     _num(fig['first_ms'], 1)]
+                     _num(fig['first_ms'], 1), rss, _num(fig['cpu']), _ratio(to_ref), _ratio(to_limit)]
+        elif metric == 'overlap':
+            cells = [_num(fig['rows_s']), _num(fig.get('epoch_s'), 2), _num(fig.get('ideal_s'), 2),
+                     _ratio(fig.get('overlap')), _cpu_m(fig['cpu_per_m']), rss, _num(fig['cpu']), _ratio(to_ref)]
         else:
-            cells = [_num(fig['rows_s']), _num(fig['mb_s'], 1)]
-        cells += [_num(fig['rss']), _num(fig['cpu']), _ratio(to_ref), _ratio(to_limit)]
+            cells = [_num(fig['rows_s']), _cpu_m(fig['cpu_per_m']),
+                     _num(fig['mb_s'], 1), rss, _num(fig['cpu']), _ratio(to_ref), _ratio(to_limit)]
+        if quiet is not None:
+            cells.append(_ratio(report_load.to_quiet(workload, record, quiet)))
         lines.append('| {} | {} | {} |'.format(label, workers, ' | '.join(cells)))
     return '\n'.join(lines)
 
@@ -166,24 +202,76 @@ def summary_table(results):
     return '\n'.join(lines)
 
 
+def peers_table(results):
+    """Each peer beside this project's row with as many workers: rows/s, CPU s / M rows, peak RSS."""
+    lines = ['| workload | peer | workers | rows/s | this project\'s rows/s | this project ÷ peer '
+             '| CPU s / M rows: peer / this project | peak RSS (MiB): peer / this project |',
+             '|---|---|---:|---:|---:|---:|---:|---:|']
+    for workload in results['workloads']:
+        metric = workload['metric']
+        for record in workload['contenders']:
+            if not record.get('peer'):
+                continue
+            workers = '{} proc.'.format(record['workers']) if record.get('processes') else 'in process'
+            label = _escape(record['label'])
+            mine = figures(record, metric)
+            if mine is None:
+                lines.append('| {} | {} | {} | {} | | | | |'.format(workload['id'], label, workers,
+                                                                 _escape(status_text(record))))
+                continue
+            ours = [r for r in workload['contenders'] if r['family'] == 'ours' and not r.get('vs_ours')
+                    and r['workers'] == record['workers'] and figures(r, metric) is not None]
+            theirs = figures(ours[0], metric) if ours else None
+            peak = _num(mine['tree'] or mine['rss'])
+            lines.append('| {} | {} | {} | {} | {} | {} | {} / {} | {} / {} |'.format(
+                workload['id'], label, workers, _num(mine['rows_s']), _num(theirs and theirs['rows_s']),
+                _ratio(theirs['rows_s'] / mine['rows_s'] if theirs else None), _cpu_m(mine['cpu_per_m']),
+                _cpu_m(theirs and theirs['cpu_per_m']), peak + (' (tree)' if mine['tree'] else ''),
+                _num(theirs and theirs['rss'])))
+    return '\n'.join(lines) if len(lines) > 2 else None
+
+
+def conversions_section(results):
+    conversions = results.get('conversions') or []
+    if not conversions:
+        return []
+    lines = ['## One-time conversions of the peers', '',
+             'Made once and cached in `.bench-data/` beside the dataset (`benchmarks/peers.py prepare`), not '
+             'counted in the rows/s: Hugging Face `datasets` converts the Parquet files to its Arrow cache '
+             '(`Dataset.from_parquet`, JPEG columns cast to `datasets.Image()`, `save_to_disk`), Lance writes '
+             'a Lance dataset (`lance.write_dataset`). A cached copy shows the time measured when it was made.', '',
+             '| peer | dataset | seconds | Parquet (MB) | converted copy (MB) | made |', '|---|---|---:|---:|---:|---|']
+    for c in conversions:
+        if c.get('status') != 'ok':
+            lines.append('| {} | {} | failed: {} | | | |'.format(c.get('family'), c.get('dataset'),
+                                                                 _escape(c.get('reason', '?'))))
+            continue
+        lines.append('| {} | {} | {:.1f} | {:.1f} | {:.1f} | {}{} |'.format(
+            c['family'], c['dataset'], c['seconds'], c['source_bytes'] / 1e6, c['bytes'] / 1e6, c.get('date', '?'),
+            ' (cached)' if c.get('cached') else ' (this run)'))
+    return lines + ['']
+
+
 def header(results):
     m = results['machine']
     envs = {}
     for workload in results['workloads']:
         for record in workload['contenders']:
             versions = record.get('result', {}).get('versions')
-            if versions and record['family'] in ('ours', 'petastorm'):
+            if versions and record['family'] in ('ours', 'petastorm', 'hf', 'lance', 'ray'):
                 envs.setdefault(record['family'], {}).update(versions)
 
     def env_text(v, name):
         parts = ['petastorm {}'.format(v['petastorm'])] if 'petastorm' in v else []
         parts += ['{} {}'.format(label, v[key]) for key, label in
-                  (('pyarrow', 'pyarrow'), ('numpy', 'numpy'), ('pandas', 'pandas'), ('cv2', 'OpenCV'),
-                   ('torch', 'torch'), ('python', 'Python')) if key in v]
+                  (('datasets', 'datasets'), ('lance', 'pylance'), ('ray', 'ray'), ('pyarrow', 'pyarrow'), ('numpy', 'numpy'),
+                   ('pandas', 'pandas'), ('cv2', 'OpenCV'), ('PIL', 'Pillow'), ('torch', 'torch'),
+                   ('python', 'Python')) if key in v]
         return '{}: {}'.format(name, ', '.join(parts))
 
     lines = ['Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])]
-    versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'))
+    versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'),
+                                                         ('hf', 'HF peer'), ('lance', 'Lance peer'), ('ray', 'Ray peer'))
                 if k in envs]
     libs = ['{} {}'.format(k, m[k]) for k in ('libjpeg-turbo', 'libspng') if m.get(k)]
     if libs:
@@ -210,8 +298,25 @@ METHOD = """\
   num_epochs=1)`, iterating every row and touching every field).
 - **rows/s**: median over the passes of rows ÷ wall time. **MB/s decoded**: bytes of the decoded
   values (numpy `nbytes`) per second, 1 MB = 10⁶ bytes. **peak RSS**: the process's high-water mark
-  (`VmHWM`), including the data the limits load beforehand. **CPU %**: process CPU time ÷ wall time
-  over the measured passes (200 % = both cores busy).
+  (`VmHWM`), including the data the limits load beforehand; for contenders with worker processes
+  (DataLoader `num_workers` > 0, the process pool) "tree" is the peak of the process's RSS plus its
+  workers' private memory (USS: `Private_Clean + Private_Dirty` of `/proc/PID/smaps_rollup`; what they
+  share with it, libraries and pages inherited by the fork, is in its RSS already), sampled every 0.2 s. **CPU %**: CPU time ÷ wall time over the measured passes (200 % = both cores busy);
+  **CPU s / M rows**: CPU seconds per million rows over the same passes. CPU time counts the process
+  and every process it started: `getrusage(RUSAGE_SELF)` + `getrusage(RUSAGE_CHILDREN)` (DataLoader
+  workers, joined at the end of each epoch) + the live descendants' `utime + stime + cutime + cstime`
+  from `/proc/PID/stat` (workers kept between epochs, as this project's process pool keeps them).
+- Peers (`benchmarks/peers.py`, `benchmarks/handrolled.py`): Hugging Face `datasets` (`.venv-hf`) and
+  `pylance` (`.venv-lance`), each in a pinned environment of its own
+  (`benchmarks/requirements-peer-*.txt`, `make bench-peers`), read converted copies of the same files,
+  made once (their cost is in "One-time conversions"); the hand-rolled pyarrow and Pillow loaders run
+  in this project's environment. A peer that is not installed or fails is reported with its reason.
+- Overlap (W10a, W10b): the loop spends a fixed time holding the GIL on every batch
+  (`benchmarks/training_loop.py`); **epoch ÷ busy** is a pass's wall time ÷ (batches × that time).
+- A loaded run (`make bench BENCH_ARGS='--load 2'`, `--load-threads N`) starts the background load of
+  `benchmarks/load.py` before each contender's process and stops it after, and writes
+  `docs/benchmarks-load.md` (and `docs/benchmarks/results-load.json`) against the quiet run's
+  `docs/benchmarks/results.json`, which every quiet run saves.
 - **÷ Petastorm**: our rows/s ÷ Petastorm's with the same worker count; **÷ limit**: our rows/s ÷ the
   limit's with the same thread count (or the nearest below). For start-up, the inverse ratio of
   times. Above 1 means this project is faster.
@@ -261,16 +366,30 @@ def compatibility_section(results):
     return lines + ['']
 
 
-def write_markdown(results, out, plots_dir, plot_files, note):
+def write_markdown(results, out, plots_dir, plot_files, note, quiet=None):
     rel = os.path.relpath(plots_dir, os.path.dirname(out))
-    parts = ['# Benchmarks', '',
-             'Generated by `make bench` (`benchmarks/run.py`); do not edit by hand. This project against the '
-             'original Petastorm and against the raw limits of the same work, on the same files.', '',
+    loaded = results.get('load')
+    parts = ['# Benchmarks' + (' on a loaded machine' if loaded else ''), '',
+             'Generated by `make bench{}` (`benchmarks/run.py`); do not edit by hand. This project against the '
+             'original Petastorm, other loaders (peers) and the raw limits of the same work, on the same '
+             'files.'.format(" BENCH_ARGS='--load ...'" if loaded else ''), '',
              header(results), '']
-    for text in (note, busy_machine_warnings(results)):
+    if loaded:
+        parts += report_load.intro(results, quiet)
+    for text in (note, None if loaded else busy_machine_warnings(results)):
         if text:
             parts += ['> ' + text, '']
     parts += ['## Summary', '', 'Ratios above 1 mean this project is faster.', '', summary_table(results), '']
+    if loaded:
+        parts += report_load.summary_section(results, quiet)
+    peers = peers_table(results)
+    if peers:
+        parts += ['## Peers', '', 'Other ways of getting the same files into torch tensors of the same batch size, '
+                  'each beside this project\'s row with as many workers (in process: 1). For peers with '
+                  'worker processes, CPU counts the workers and the peak memory is the process tree\'s '
+                  '(see "How these figures are made").', '',
+                  peers, '']
+    parts += conversions_section(results)
     parts += compatibility_section(results)
     if 'summary' in plot_files:
         parts += ['![Summary]({}/{})'.format(rel, plot_files['summary']), '']
@@ -279,7 +398,7 @@ def write_markdown(results, out, plots_dir, plot_files, note):
         parts += ['## {} — {}'.format(workload['id'], workload['title']), '', workload['about'], '',
                   'Dataset: {:,} rows, {} files, {} row groups, {:.1f} MB on disk.'.format(
                       d['rows'], d['files'], d['row_groups'], d['bytes'] / 1e6), '',
-                  workload_table(workload), '']
+                  workload_table(workload, quiet), '']
         if workload['id'] in plot_files:
             parts += ['![{}]({}/{})'.format(workload['id'], rel, plot_files[workload['id']]), '']
     parts.append(METHOD)
@@ -441,18 +560,22 @@ def main(argv=None):
     parser.add_argument('--out', default='docs/benchmarks.md')
     parser.add_argument('--plots-dir', default='docs/benchmarks')
     parser.add_argument('--no-plots', action='store_true')
+    parser.add_argument('--quiet-results', help='a loaded run: the quiet run\'s results.json to compare with')
     args = parser.parse_args(argv)
     with open(args.results) as f:
         results = json.load(f)
+    quiet = report_load.read_quiet(args.quiet_results) if results.get('load') else None
     plot_files, note = {}, None
     if not args.no_plots:
         try:
             plot_files = draw_plots(results, args.plots_dir)
         except ImportError as e:
             note = 'Plots not drawn: {} (matplotlib is installed in .venv-ref by `make bench`).'.format(e)
+    elif results.get('load'):
+        note = 'A loaded run draws no plots: its tables compare each figure with the quiet run\'s.'
     else:
         note = 'Plots not drawn (--no-plots).'
-    write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files, note)
+    write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files, note, quiet)
     print('wrote {}{}'.format(args.out, ' and {} plots in {}'.format(len(plot_files), args.plots_dir)
                               if plot_files else ''), file=sys.stderr)
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--size full|tiny] [--workloads W1,W3] [--contenders ours,petastorm]
                                        [--workers 1,2] [--runs 5] [--warmup 1] [--out docs/benchmarks.md]
+                                       [--load N] [--load-threads N]
 
 1. Prepares the workloads' datasets once (workloads.py; cached in --data-dir, keyed on a hash of
    the generator's source) and, when the reference environment exists, checks compatibility with
@@ -12,9 +13,18 @@
 
 Contender families (--contenders): ours (this project, --our-python), petastorm (Petastorm 0.13.1,
 --ref-python), cpp (the C++ decode loop, --decode-loop), pyarrow, numpy and tensorflow (the Python
-limits, run by --our-python). A family whose environment or program is missing is reported as not run; a
-contender that raises NotImplementedError or ImportError is reported as "n/a (not implemented
-yet)". The exit status is 1 when a contender failed otherwise (the report is still written).
+limits, run by --our-python), and the peers (peers.py): hf (Hugging Face datasets, --hf-python), lance
+(pylance, --lance-python), handrolled (pyarrow / Pillow + torch DataLoaders, --our-python) and, with
+--with-ray only, ray (Ray Data, --ray-python). A family
+whose environment or program is missing is reported as not run; a contender of ours that raises
+NotImplementedError or ImportError is reported as "n/a (not implemented yet)", a peer that fails in any
+way as "n/a" with its reason. The exit status is 1 when a contender other than a peer failed (the report
+is still written). Peers that read a converted copy of the data (hf, lance) get it made once, before
+their workload, and cached beside the dataset; the conversions are reported apart.
+
+Loaded machine (--load N, --load-threads N; load.py): the background load runs during every
+contender's process; the report goes to docs/benchmarks-load.md and compares each figure with the
+quiet run's docs/benchmarks/results.json (every run saves its raw results beside its plots).
 """
 import argparse
 import datetime
@@ -26,10 +36,23 @@ import subprocess
 import sys
 import time
 
+import load
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy', 'tensorflow')
+FAMILIES = ('ours', 'petastorm', 'cpp', 'pyarrow', 'numpy', 'tensorflow', 'hf', 'lance', 'handrolled', 'ray')
+# Peers: other libraries' loaders (peers.py), each in its own environment (--hf-python, ...); the
+# hand-rolled pyarrow / Pillow + torch loaders run in this project's (--our-python). A peer that
+# fails is reported "n/a" with its reason, and does not fail the bench.
+PEERS = ('hf', 'lance', 'handrolled', 'ray')
+# Families measured only when asked for by a flag (--with-ray): Ray's start-up is ~9 s and ~3 GB.
+OPTIONAL = ('ray',)
+# Peers that read a converted copy of the dataset (peers.py prepare), made once and cached.
+CONVERTED = ('hf', 'lance')
+
+# Options of every peer contender: its ratio to our row with as many workers is in its label.
+PEER = {'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'this project'}
 
 # The workloads. Each contender: (family, label, runner kind or 'cpp', options). `workers`
 # contenders run once per --workers value; `limit` marks the limit the ratio "÷ limit" uses.
@@ -66,10 +89,12 @@ WORKLOADS = [
               'the payload); `numpy.load` over them (what Petastorm\'s NdarrayCodec does per cell, without '
               'a reader) is shown too. Both read the cells into memory beforehand. The process pool row reads '
               'with worker processes (the row groups cross in shared memory); its label gives its ratio '
-              'to the thread pool, and its peak RSS and CPU % are the parent process\'s only.',
+              'to the thread pool; its CPU counts the worker processes too, and its peak RSS is the parent\'s (the '
+              'process tree\'s beside it).',
      'contenders': [
          ('ours', 'this project', 'reader', {}),
-         ('ours', "this project, reader_pool_type='process'", 'reader', {'pool': 'process', 'vs_ours': True}),
+         ('ours', "this project, reader_pool_type='process'", 'reader',
+          {'pool': 'process', 'vs_ours': True, 'processes': True}),
          ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ .npy loop', 'cpp', {'columns': ['tensor:npy'], 'limit': True}),
          ('numpy', 'numpy.load loop', 'numpy-load', {'columns': ['tensor'], 'workers': [1]}),
@@ -77,10 +102,29 @@ WORKLOADS = [
     {'id': 'W5a', 'title': 'PyTorch BatchedDataLoader over W3 (batch 1024)', 'dataset': 'scalars',
      'metric': 'throughput',
      'about': '`petastorm.pytorch.BatchedDataLoader(make_batch_reader(...), batch_size=1024)` over the '
-              'W3 files: rows/s of torch tensors.',
+              'W3 files: rows/s of torch tensors. Peers read the same files to dicts of torch tensors of '
+              '1024 rows: a hand-rolled `IterableDataset` over `ParquetFile.iter_batches` (row groups split '
+              'between the workers; a row group\'s last batch is shorter) in a `DataLoader` with 2 workers, '
+              'whose batches cross to the main process as shared-memory tensors, and with none; Lance (the '
+              'files converted once to a Lance dataset); Hugging Face `datasets` (converted once to its Arrow '
+              'cache). The slowest are measured over the first rows of each pass only (their labels say how '
+              'many): a whole 10M-row pass takes them minutes.',
      'contenders': [
          ('ours', 'this project', 'torch', {'over': 'batch', 'batch_size': 1024}),
          ('petastorm', 'Petastorm 0.13.1', 'torch', {'over': 'batch', 'batch_size': 1024}),
+         ('handrolled', 'hand-rolled IterableDataset over pyarrow iter_batches, DataLoader(num_workers=2)',
+          'torch-parquet', dict(PEER, batch_size=1024, workers=[2], processes=True, max_rows={'full': 2000000},
+                                runs=2)),
+         ('handrolled', 'hand-rolled IterableDataset over pyarrow iter_batches, DataLoader(num_workers=0)',
+          'torch-parquet', dict(PEER, batch_size=1024, workers=[1], num_workers=0)),
+         ('lance', 'Lance: lance.torch.data.LanceDataset', 'lance', dict(PEER, batch_size=1024, workers=[1])),
+         ('hf', "HF datasets: with_format('torch').iter()", 'hf',
+          dict(PEER, batch_size=1024, loader='inprocess', workers=[1], max_rows={'full': 1000000}, runs=2)),
+         ('hf', "HF datasets: with_format('torch'), DataLoader(num_workers=2)", 'hf',
+          dict(PEER, batch_size=1024, loader='dataloader', workers=[2], max_rows={'full': 200000}, runs=2,
+               processes=True)),
+         ('ray', 'Ray Data: read_parquet().iter_torch_batches()', 'ray',
+          dict(PEER, batch_size=1024, workers=[2], runs=2, processes=True)),
      ]},
     {'id': 'W5b', 'title': 'PyTorch BatchedDataLoader over W1 (batch 64)', 'dataset': 'hello_world',
      'metric': 'throughput',
@@ -92,6 +136,23 @@ WORKLOADS = [
          ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64}),
          ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
           {'over': 'reader', 'batch_size': 64, 'loader': 'plain'}),
+     ]},
+    {'id': 'W5c', 'title': 'PyTorch over W2 (JPEG rows, batch 64)', 'dataset': 'jpeg', 'metric': 'throughput',
+     'about': '`petastorm.pytorch.BatchedDataLoader(make_reader(...), batch_size=64)` over the W2 files: rows/s of '
+              '(64, 224, 224, 3) uint8 image tensors. Petastorm 0.13.1 runs its `DataLoader` (as in W5b). Peers: '
+              'a hand-rolled map-style torch `Dataset` over the JPEG bytes (read with pyarrow), decoded by Pillow '
+              'in `DataLoader(batch_size=64, num_workers=2)`\'s workers; Hugging Face `datasets` with the column '
+              'cast to `datasets.Image()` once (its cache), `with_format(\'torch\')` (which decodes with Pillow '
+              'and gives (3, 224, 224) tensors) in the same DataLoader. Rows with worker processes count their '
+              'CPU, and give the process tree\'s memory beside the parent\'s peak RSS.',
+     'contenders': [
+         ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64}),
+         ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
+          {'over': 'reader', 'batch_size': 64, 'loader': 'plain', 'runs': 3}),
+         ('handrolled', 'hand-rolled Pillow Dataset, DataLoader(num_workers=2)', 'torch-pil',
+          dict(PEER, batch_size=64, workers=[2], image_column='image', processes=True)),
+         ('hf', "HF datasets: Image(), with_format('torch'), DataLoader(num_workers=2)", 'hf',
+          dict(PEER, batch_size=64, loader='dataloader', workers=[2], image_column='image', processes=True)),
      ]},
     {'id': 'W6', 'title': 'start-up on many small files', 'dataset': 'many_files', 'metric': 'startup',
      'about': 'Time from the `make_reader(...)` call to the first row, on a dataset of many small files '
@@ -167,6 +228,23 @@ WORKLOADS = [
          ('tensorflow', 'limit: TF over the same batches in memory', 'tf-limit',
           {'over': 'batch', 'batch_size': 1024, 'limit': True}),
      ]},
+] + [
+    {'id': workload_id, 'title': 'training-loop overlap over W2 ({} ms per batch of 64)'.format(busy_ms),
+     'dataset': 'jpeg', 'metric': 'overlap',
+     'about': 'A training loop that holds the GIL for {} ms per batch of 64 W2 rows (a busy Python loop), over '
+              'the loaders of W5c with 2 workers. **epoch ÷ busy** is the epoch\'s wall time ÷ (batches × {} ms): '
+              '1.0 is perfect overlap (the loader fully hidden behind the training step); above it, the time '
+              'the loop waited for batches.'.format(busy_ms, busy_ms),
+     'contenders': [
+         ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64, 'busy_ms': busy_ms, 'workers': [2],
+                                            'runs': runs}),
+         ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
+          {'over': 'reader', 'batch_size': 64, 'loader': 'plain', 'busy_ms': busy_ms, 'workers': [2],
+           'runs': runs}),
+         ('handrolled', 'hand-rolled Pillow Dataset, DataLoader(num_workers=2)', 'torch-pil',
+          dict(PEER, batch_size=64, workers=[2], image_column='image', processes=True, busy_ms=busy_ms,
+               runs=runs)),
+     ]} for workload_id, busy_ms, runs in (('W10a', 5, 3), ('W10b', 50, 2))
 ]
 
 
@@ -273,14 +351,27 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         for column in options['columns']:
             argv += ['--column', column]
         return argv + files
-    python = args.ref_python if family == 'petastorm' else args.our_python
+    python = family_python(args, family)
     # A slow contender may measure fewer passes ('runs', at most --runs).
     runs = min(args.runs, options.get('runs', args.runs))
-    argv = [python, os.path.join(HERE, 'runner.py'), kind, dataset, '--workers', str(workers),
+    # 'num_workers': what a peer's DataLoader is given, when it differs from its row's workers (0: in process).
+    argv = [python, os.path.join(HERE, 'runner.py'), kind, dataset, '--workers', str(options.get('num_workers', workers)),
             '--runs', str(runs), '--warmup', str(args.warmup)]
     if 'over' in options:
-        argv += ['--over', options['over'], '--batch-size', str(options['batch_size']),
-                 '--loader', options.get('loader', 'batched')]
+        argv += ['--over', options['over']]
+    if 'batch_size' in options:
+        argv += ['--batch-size', str(options['batch_size']), '--loader', options.get('loader', 'batched')]
+    if options.get('busy_ms'):
+        argv += ['--busy-ms', str(options['busy_ms'])]
+    max_rows = options.get('max_rows', {}).get(args.size)
+    if max_rows:
+        argv += ['--max-rows', str(max_rows)]
+    if options.get('processes'):
+        argv += ['--tree-memory']
+    if options.get('image_column'):
+        argv += ['--image-column', options['image_column']]
+    if family in CONVERTED:
+        argv += ['--cache', converted_path(dataset, family)]
     if kind == 'numpy-load':
         argv += ['--columns', ','.join(options['columns'])]
     if 'pool' in options:
@@ -293,9 +384,52 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
     return argv
 
 
+def family_python(args, family):
+    return {'petastorm': args.ref_python, 'hf': args.hf_python, 'lance': args.lance_python,
+            'ray': args.ray_python}.get(family, args.our_python)
+
+
+def converted_path(dataset, family):
+    """Where a peer's converted copy of `dataset` is cached: beside it, so it goes with it."""
+    return '{}.{}'.format(dataset.rstrip('/'), family)
+
+
+def convert_for_peers(args, workload, dataset, conversions, log_dir):
+    """Makes (or finds) the converted copies the workload's peers read; returns {family: reason}
+    for the peers whose conversion failed. Each conversion is recorded once in `conversions`."""
+    failed = {}
+    for family, _label, _kind, options in workload['contenders']:
+        if family not in CONVERTED or family not in args.families or args.unavailable.get(family):
+            continue
+        key = (family, dataset)
+        if key not in conversions:
+            log('{}: converting {} for {} (once, cached) ...'.format(workload['id'], os.path.basename(dataset),
+                                                                      family))
+            argv = [family_python(args, family), os.path.join(HERE, 'peers.py'), 'prepare', family, dataset,
+                    converted_path(dataset, family)]
+            if options.get('image_column'):
+                argv += ['--image-column', options['image_column']]
+            result = run_json(argv, args.timeout, os.path.join(
+                log_dir, 'convert-{}-{}.log'.format(family, os.path.basename(dataset))))
+            result.update(family=family, dataset=os.path.basename(dataset))
+            conversions[key] = result
+            log('    {}'.format('{} s{}'.format(result['seconds'], ' (made earlier, cached)' if result.get('cached')
+                                                else '') if result['status'] == 'ok' else 'FAILED: ' +
+                                 result.get('reason', '?')))
+        if conversions[key]['status'] != 'ok':
+            failed[family] = 'conversion failed: ' + conversions[key].get('reason', '?')
+    return failed
+
+
 def family_unavailable(args, family):
     if family == 'petastorm' and not (args.ref_python and os.access(args.ref_python, os.X_OK)):
         return 'the reference environment is missing ({})'.format(args.ref_python or 'no --ref-python')
+    if family in ('hf', 'lance', 'ray'):
+        python = family_python(args, family)
+        if not (python and os.access(python, os.X_OK) and os.path.exists(os.path.join(
+                os.path.dirname(os.path.dirname(python)), '.stamp'))):
+            return 'its environment is not installed ({}; make bench-peers)'.format(os.path.dirname(
+                os.path.dirname(python)))
     if family == 'cpp' and not (args.decode_loop and os.access(args.decode_loop, os.X_OK)):
         return 'decode_loop is not built ({})'.format(args.decode_loop or 'no --decode-loop')
     return None
@@ -316,24 +450,42 @@ def main(argv=None):
     parser.add_argument('--data-dir', default=os.path.join(ROOT, '.bench-data'))
     parser.add_argument('--workloads', help='comma-separated workload ids (default: all)')
     parser.add_argument('--contenders', default=','.join(FAMILIES),
-                        help='comma-separated families among {} (default: all)'.format(', '.join(FAMILIES)))
+                        help='comma-separated families among {} (default: all; ray only with --with-ray)'.format(
+                            ', '.join(FAMILIES)))
     parser.add_argument('--workers', default='1,2', help='worker counts (threads for the limits)')
     parser.add_argument('--runs', type=int, default=5, help='measured passes per contender (median reported)')
     parser.add_argument('--warmup', type=int, default=1, help='passes before measuring')
     parser.add_argument('--timeout', type=int, default=900, help='seconds per contender process')
     parser.add_argument('--our-python', default=sys.executable)
     parser.add_argument('--ref-python', default=os.path.join(ROOT, '.venv-ref', 'bin', 'python'))
+    parser.add_argument('--hf-python', default=os.path.join(ROOT, '.venv-hf', 'bin', 'python'))
+    parser.add_argument('--lance-python', default=os.path.join(ROOT, '.venv-lance', 'bin', 'python'))
+    parser.add_argument('--ray-python', default=os.path.join(ROOT, '.venv-ray', 'bin', 'python'))
+    parser.add_argument('--with-ray', action='store_true',
+                        help='measure the Ray Data peer too (.venv-ray; off by default: ~9 s, ~3 GB to start)')
+    parser.add_argument('--load', type=int, default=0, metavar='N',
+                        help='loaded machine: N background processes spinning during every measurement')
+    parser.add_argument('--load-threads', type=int, default=0, metavar='N',
+                        help='loaded machine: one background process of N threads working in 1 ms bursts')
+    parser.add_argument('--quiet-results', default=None,
+                        help='with --load: the quiet run\'s results to compare with '
+                             '(default: results.json in --plots-dir)')
     parser.add_argument('--plot-python', default=None,
                         help='interpreter with matplotlib for the plots (default: --ref-python if it exists)')
     parser.add_argument('--decode-loop', default=os.path.join(ROOT, 'build', 'py', 'benchmarks', 'decode_loop'))
-    parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
+    parser.add_argument('--out', default=None,
+                        help='default: docs/benchmarks.md, or docs/benchmarks-load.md with --load/--load-threads')
     parser.add_argument('--plots-dir', default=None, help='default: benchmarks/ beside --out')
     args = parser.parse_args(argv)
 
+    loaded = bool(args.load or args.load_threads)
     args.data_dir = os.path.abspath(args.data_dir)
-    args.out = os.path.abspath(args.out)
+    args.out = os.path.abspath(args.out or os.path.join(ROOT, 'docs', 'benchmarks-load.md' if loaded
+                                                        else 'benchmarks.md'))
     args.plots_dir = os.path.abspath(args.plots_dir or os.path.join(os.path.dirname(args.out), 'benchmarks'))
     families = [f.strip() for f in args.contenders.split(',') if f.strip()]
+    if not args.with_ray:
+        families = [f for f in families if f not in OPTIONAL]
     unknown = set(families) - set(FAMILIES)
     if unknown:
         parser.error('unknown contender families: {}'.format(', '.join(sorted(unknown))))
@@ -348,9 +500,16 @@ def main(argv=None):
     log_dir = os.path.join(args.data_dir, 'logs')
     os.makedirs(log_dir, exist_ok=True)
     unavailable = {f: family_unavailable(args, f) for f in families}
+    args.families, args.unavailable = families, unavailable
+    conversions = {}
+    background = load.BackgroundLoad(args.load, args.load_threads, python=args.our_python)
 
     results = {'machine': machine_info(), 'size': args.size, 'runs': args.runs, 'warmup': args.warmup,
                'workers': worker_counts, 'workloads': []}
+    if loaded:
+        results['load'] = {'processes': args.load, 'threads': args.load_threads,
+                           'description': load.describe(args.load, args.load_threads)}
+        log('loaded machine: {} during every measurement'.format(results['load']['description']))
     failed = []
     if unavailable.get('petastorm', 'not asked') is None:
         log('checking compatibility with Petastorm 0.13.1, both ways ...')
@@ -372,31 +531,43 @@ def main(argv=None):
         entry = {key: workload[key] for key in ('id', 'title', 'about', 'metric')}
         entry['dataset'] = {k: dataset.get(k, 0) for k in ('rows', 'files', 'row_groups', 'bytes')}
         entry['contenders'] = []
+        not_converted = convert_for_peers(args, workload, dataset['path'], conversions, log_dir) \
+            if workload['dataset'] else {}
         for family, label, kind, options in workload['contenders']:
             if family not in families:
                 continue
             for workers in options.get('workers', worker_counts):
+                max_rows = options.get('max_rows', {}).get(args.size)
+                if max_rows:
+                    label += ' (first {:,} rows of each pass)'.format(max_rows)
                 record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit')),
-                          'vs_ours': bool(options.get('vs_ours'))}
+                          'vs_ours': bool(options.get('vs_ours')), 'peer': family in PEERS,
+                          'processes': bool(options.get('processes'))}
+                if options.get('busy_ms'):
+                    record['busy_ms'] = options['busy_ms']
                 if isinstance(options.get('vs_ours'), str):
                     record['vs_ours_text'] = options['vs_ours']
                 for key in ('vs_ours_text', 'vs_ours_invert'):
                     if key in options:
                         record[key] = options[key]
                 entry['contenders'].append(record)
-                reason = unavailable[family]
+                reason = unavailable[family] or not_converted.get(family)
                 path = dataset['path']
                 if reason is not None:
                     record['result'] = {'status': 'not run', 'reason': reason}
                     continue
                 argv = contender_command(args, workload, family, kind, options, path, workers)
-                name = '{}-{}-{}{}-w{}'.format(workload['id'], family, kind,
-                                               '-' + options['pool'] if 'pool' in options else '', workers)
+                name = '{}-{}-{}{}{}-w{}'.format(workload['id'], family, kind,
+                                                 '-' + options['pool'] if 'pool' in options else '',
+                                                 '-' + options['loader'] if 'loader' in options else '', workers)
                 log('{} {}: {} (workers={}) ...'.format(workload['id'], workload['title'], label, workers))
                 t0 = time.perf_counter()
-                result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))
+                with background:
+                    result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))
                 result.pop('traceback', None)
-                if result['status'] == 'n/a' and family != 'ours':
+                if result['status'] == 'error' and family in PEERS:
+                    result['status'] = 'n/a'  # a peer's failure is its own: reported, the bench goes on
+                elif result['status'] == 'n/a' and family not in ('ours',) + PEERS:
                     result['status'] = 'error'  # only this project may lack a feature
                 record['result'] = result
                 record['seconds'] = round(time.perf_counter() - t0, 1)
@@ -414,21 +585,28 @@ def main(argv=None):
                     summary += ': ' + result.get('reason', '')
                 log('    {} [{:.1f} s; log {}]'.format(summary, record['seconds'], name + '.log'))
         results['workloads'].append(entry)
+    results['conversions'] = list(conversions.values())
     results['seconds'] = round(time.perf_counter() - started, 1)
 
+    # Every run saves its raw results beside the report; a loaded run's go to results-load.json and
+    # its report compares with the quiet run's results.json.
     os.makedirs(args.plots_dir, exist_ok=True)
-    results_path = os.path.join(args.plots_dir, 'results.json')
+    results_path = os.path.join(args.plots_dir, 'results-load.json' if loaded else 'results.json')
     with open(results_path, 'w') as f:
         json.dump(results, f, indent=1)
         f.write('\n')
+    extra = []
+    if loaded:
+        extra = ['--no-plots', '--quiet-results', os.path.abspath(
+            args.quiet_results or os.path.join(args.plots_dir, 'results.json'))]
     plot_python = args.plot_python or (args.ref_python if args.ref_python and os.access(args.ref_python, os.X_OK)
                                        else sys.executable)
     report = [plot_python, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
-              '--plots-dir', args.plots_dir]
+              '--plots-dir', args.plots_dir] + extra
     if subprocess.run(report, cwd=ROOT).returncode != 0:
         log('report.py failed with {}; writing the tables without plots'.format(plot_python))
         subprocess.run([sys.executable, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
-                        '--plots-dir', args.plots_dir, '--no-plots'], cwd=ROOT, check=True)
+                        '--plots-dir', args.plots_dir, '--no-plots'] + extra[1:], cwd=ROOT, check=True)
     log('wrote {} and {} in {:.0f} s'.format(args.out, args.plots_dir, time.perf_counter() - started))
     if failed:
         log('FAILED contenders (logs in {}):\n  {}'.format(log_dir, '\n  '.join(failed)))

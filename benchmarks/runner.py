@@ -6,7 +6,9 @@ Kinds: reader (make_reader), batch (make_batch_reader), torch (petastorm.pytorch
 BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), tf (petastorm.tf_utils'
 make_petastorm_dataset batched in TF), tf-limit (TF over the same batches in memory), startup (factory call to the first
 row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, numpy-load (numpy.load over a
-column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory).
+column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory),
+and the peers' kinds of peers.py (hf, lance, torch-parquet, torch-pil). Torch loaders spend --busy-ms
+per batch in training_loop.consume (the overlap workloads).
 
 The same file runs in this project's environment (.venv: `petastorm` is this project) and in the
 reference one (.venv-ref: `petastorm` is Petastorm 0.13.1): it only uses their common API, and
@@ -14,7 +16,9 @@ works with numpy 1.23 / pyarrow 10 as with numpy 2 / pyarrow 26. One measured ru
 dataset once (one epoch) and includes making the reader, as a training loop does each epoch.
 
 Output: {"status": "ok", "wall_s": [...], "cpu_s": [...], "rows": [...], "bytes": [...],
-"warmup_s": [...], "peak_rss_mb": x, "versions": {...}}, one entry per measured run; or {"status": "n/a",
+"warmup_s": [...], "peak_rss_mb": x, "versions": {...}}, one entry per measured run (torch loaders add
+"batches": [...]; --tree-memory adds "peak_tree_mb"); cpu_s counts the worker processes too
+(cpu_seconds); or {"status": "n/a",
 "reason": ...} when the contender raises NotImplementedError or ImportError (not implemented
 yet); or {"status": "error", "reason": ...}.
 """
@@ -30,6 +34,9 @@ import time
 import traceback
 import warnings
 
+import peers
+from training_loop import consume, nbytes_of
+
 
 def peak_rss_mb():
     """The process's peak resident set size (VmHWM), in MiB."""
@@ -43,9 +50,83 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _descendants(pid):
+    """The live descendants of `pid` (from /proc/PID/task/TID/children)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir('/proc/{}/task'.format(parent))
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open('/proc/{}/task/{}/children'.format(parent, tid)) as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            found.extend(children)
+            todo.extend(children)
+    return found
+
+
 def cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process and of every process it started: its own and its reaped
+    children's from getrusage (RUSAGE_SELF + RUSAGE_CHILDREN: a DataLoader's workers, joined at the
+    end of an epoch), plus the live descendants' from /proc/PID/stat (utime + stime + cutime +
+    cstime: worker processes kept between passes). A difference of two calls counts each process
+    once, whether it ends during the pass or not."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    ticks = os.sysconf('SC_CLK_TCK')
+    for pid in _descendants(os.getpid()):
+        try:
+            with open('/proc/{}/stat'.format(pid)) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15]) / ticks
+    return total
+
+
+class TreeMemory(object):
+    """With worker processes: the peak of this process's RSS plus its descendants' private memory
+    (USS: Private_Clean + Private_Dirty, what a forked worker does not share with it; their shared
+    libraries and copy-on-write pages are in this process's RSS already), sampled every `interval`
+    seconds by a thread: the tree's memory comparable with one process's peak RSS."""
+
+    def __init__(self, interval=0.2):
+        import threading
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(interval,), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _rollup_kb(pid, keys):
+        total = 0
+        try:
+            with open('/proc/{}/smaps_rollup'.format(pid)) as f:
+                for line in f:
+                    if line.split(':', 1)[0] in keys:
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+        return total
+
+    def _sample(self, interval):
+        while not self._stop.wait(interval):
+            me = os.getpid()
+            kb = self._rollup_kb(me, ('Rss',)) + sum(self._rollup_kb(p, ('Private_Clean', 'Private_Dirty'))
+                                                     for p in _descendants(me))
+            self.peak_kb = max(self.peak_kb, kb)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024.0
 
 
 def data_files(path):
@@ -57,13 +138,7 @@ def url(path):
     return 'file://' + os.path.abspath(path)
 
 
-def _nbytes(value):
-    nbytes = getattr(value, 'nbytes', None)
-    if nbytes is not None:
-        return nbytes
-    if hasattr(value, 'element_size'):  # a torch tensor
-        return value.element_size() * value.nelement()
-    return len(value) if isinstance(value, (bytes, str)) else 8
+_nbytes = nbytes_of
 
 
 # --- One pass per kind: each returns (rows, decoded bytes) -----------------------------------
@@ -97,13 +172,8 @@ def pass_torch(args):
     from petastorm import pytorch
     factory = make_batch_reader if args.over == 'batch' else make_reader
     loader = pytorch.DataLoader if args.loader == 'plain' else pytorch.BatchedDataLoader
-    rows = nbytes = 0
     with factory(url(args.dataset), **_reader_kwargs(args)) as reader:
-        for batch in loader(reader, batch_size=args.batch_size):
-            values = list(batch.values())
-            rows += len(values[0])
-            nbytes += sum(_nbytes(v) for v in values)
-    return rows, nbytes
+        return consume(loader(reader, batch_size=args.batch_size), args)
 
 
 def pass_tf(args):
@@ -365,11 +435,13 @@ PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'star
           'pyarrow-startup': pass_pyarrow_startup, 'tf': pass_tf}
 LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate,
           'tf-limit': TfLimit}
+LIMITS.update(peers.KINDS)  # other libraries' loaders (peers.py): classes made once per process
 
 
 def versions():
     found = {'python': platform.python_version()}
-    for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas', 'tensorflow'):
+    for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas', 'tensorflow', 'datasets', 'lance',
+                   'PIL', 'ray'):
         if module in sys.modules:
             found[module] = getattr(sys.modules[module], '__version__', '?')
     return found
@@ -388,16 +460,23 @@ def run(args):
         warmup_s.append(time.perf_counter() - t0)
     result = {'status': 'ok', 'wall_s': [], 'cpu_s': [], 'rows': [], 'bytes': [], 'warmup_s': warmup_s}
     cpu = getattr(one_pass, 'cpu_seconds', cpu_seconds)
+    tree = TreeMemory() if args.tree_memory else None
     for _ in range(args.runs):
         cpu0, t0 = cpu(), time.perf_counter()
-        rows, nbytes = one_pass(args)
+        counted = one_pass(args)
         result['wall_s'].append(time.perf_counter() - t0)
         result['cpu_s'].append(cpu() - cpu0)
-        result['rows'].append(rows)
-        result['bytes'].append(nbytes)
+        result['rows'].append(counted[0])
+        result['bytes'].append(counted[1])
+        if len(counted) > 2:  # a loader of batches: how many (the overlap workloads need them)
+            result.setdefault('batches', []).append(counted[2])
     if min(result['rows']) == 0:
         return {'status': 'error', 'reason': 'read no rows'}
     result['peak_rss_mb'] = peak_rss_mb()
+    if tree is not None:
+        result['peak_tree_mb'] = tree.stop()
+    if args.busy_ms:
+        result['busy_ms'] = args.busy_ms
     if getattr(one_pass, 'output', None):
         result['output'] = one_pass.output
     return result
@@ -416,14 +495,21 @@ def main(argv=None):
     parser.add_argument('--tf-consume', choices=['eager', 'graph'], default='eager',
                         help='tf: iterate in Python, or reduce inside TensorFlow (as model.fit consumes)')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--loader', choices=['batched', 'plain'], default='batched',
-                        help='torch: petastorm.pytorch.BatchedDataLoader or DataLoader')
+    parser.add_argument('--loader', choices=['batched', 'plain', 'inprocess', 'dataloader'], default='batched',
+                        help='torch: petastorm.pytorch.BatchedDataLoader or DataLoader; hf: ds.iter in the process or a torch DataLoader')
     parser.add_argument('--columns', help='numpy-load: comma-separated codec columns')
     parser.add_argument('--generate-path', choices=['rows', 'vectorized', 'writer'], default='rows',
                         help='spark-generate: how the rows are made')
     parser.add_argument('--rows', type=int, default=400, help='spark-generate: rows per pass')
     parser.add_argument('--generate-schema', choices=['hello', 'mnist'], default='hello',
                         help="spark-generate: the user guide's HelloWorldSchema or examples/mnist's schema")
+    parser.add_argument('--busy-ms', type=float, default=0,
+                        help='torch loaders: milliseconds of GIL-holding Python work per batch (a training step)')
+    parser.add_argument('--max-rows', type=int, default=0,
+                        help='torch loaders: end a pass after this many rows (for the slowest peers)')
+    parser.add_argument('--tree-memory', action='store_true',
+                        help="sample this process's RSS plus its worker processes' private memory")
+    peers.add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         result = run(args)
