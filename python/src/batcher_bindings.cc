@@ -47,7 +47,7 @@ nb::object ColumnToPython(BatchColumn& column) {
   switch (column.kind) {
     case BatchColumn::Kind::kDense:
       // A view of a decoded row group's buffer is writable when that buffer is (batcher.h).
-      return TensorToNumpy(*column.dense, column.dense->data->is_mutable());
+      return TensorToNumpy(*column.dense, !column.dense->data || column.dense->data->is_mutable());
     case BatchColumn::Kind::kTensors: {
       nb::list rows;
       for (const auto& tensor : column.tensors) rows.append(tensor ? TensorToNumpy(*tensor) : nb::none());
