@@ -4,9 +4,9 @@ Batches are assembled in C++ (``petastorm/batcher.h``): every numeric field of a
 contiguous buffer, handed to torch with ``torch.from_numpy`` (no copy). In order (no shuffling
 buffer), a batch whose rows lie in one decoded row group is a view of that row group's buffer
 (writable: a write changes that batch's rows only; the batch keeps the row group's buffer alive);
-other batches are filled with memcpy while the GIL is released. The shuffling buffer is C++ too, seeded, so a ``seed`` gives the
-same batches on every run. The loaders read ``reader.decoded_row_groups()``, the reader's public stream of decoded
-row groups (transformed ones too, and those worker processes send): they go to the batcher
+other batches are filled with memcpy while the GIL is released. The shuffling buffer is C++
+too, seeded, so a ``seed`` gives the same batches on every run. The loaders read
+``reader.decoded_row_groups()``, the reader's public stream of decoded row groups (transformed ones too, and those worker processes send): they go to the batcher
 without a Python object per row. Other readers (n-grams, objects that only iterate rows) are read
 as rows (or batches) and handed over as numpy columns.
 

@@ -50,8 +50,7 @@ nb::object NumericArrayOver(const Tensor& tensor, nb::object owner, bool writabl
   if (has_data && writable) flags |= NPY_ARRAY_WRITEABLE;  // numpy works out the alignment
   void* data = has_data ? const_cast<uint8_t*>(tensor.data->data()) : nullptr;
   PyObject* array = PyArray_NewFromDescr(&PyArray_Type, PyArray_DescrFromType(type_number),
-                                         static_cast<int>(dims.size()), dims.data(), nullptr, data,
-                                         has_data ? flags : (tensor.fortran_order ? NPY_ARRAY_F_CONTIGUOUS : 0),
+                                         static_cast<int>(dims.size()), dims.data(), nullptr, data, flags,
                                          nullptr);
   if (!array) throw nb::python_error();
   nb::object result = nb::steal(array);
