@@ -4,7 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from petastorm import make_batch_reader, make_reader
+from petastorm import fs_utils, make_batch_reader, make_reader
 from petastorm.unischema import UnischemaField
 
 from conftest import HelloWorldSchema
@@ -178,7 +178,7 @@ def test_row_group_counts_of_the_metadata_must_match_the_footers(tmp_path, claim
     with make_reader(url) as reader:
         assert sorted(int(r.id) for r in reader) == list(range(20))
     counts[files[0]] = claim
-    _core.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': json.dumps(counts)})
+    fs_utils.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': json.dumps(counts)})
     with pytest.raises(error, match=message):
         with make_reader(url, workers_count=2) as reader:
             list(reader)
@@ -349,12 +349,12 @@ def test_malformed_metadata_json_names_the_file_or_key_and_the_field_entry(tmp_p
     import json
     from petastorm import _core
     url = _small_dataset(tmp_path, 'a')
-    _core.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': '{"x": 1,,}'})
+    fs_utils.update_dataset_metadata(url, {'dataset-toolkit.num_row_groups_per_file.v1': '{"x": 1,,}'})
     with pytest.raises(ValueError, match=r"_common_metadata': the value of "
                                          r"dataset-toolkit.num_row_groups_per_file.v1: Malformed JSON at offset 8"):
         make_reader(url)
     url = _small_dataset(tmp_path, 'b')
-    _core.update_dataset_metadata(url, {'petastorm.unischema.json': '{"format": bad'})
+    fs_utils.update_dataset_metadata(url, {'petastorm.unischema.json': '{"format": bad'})
     with pytest.raises(ValueError, match=r"Unischema of '.*b' \(the value of petastorm.unischema.json in its "
                                          r"metadata\): Malformed JSON at offset 11"):
         make_reader(url)
@@ -362,11 +362,11 @@ def test_malformed_metadata_json_names_the_file_or_key_and_the_field_entry(tmp_p
     doc = json.loads(pq.read_schema(str(tmp_path / 'c' / '_common_metadata')).metadata[b'petastorm.unischema.json'])
     doc['fields'].append(dict(doc['fields'][0], name='other', dtype='nonsense'))
     del doc['fields'][0]['name']
-    _core.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
+    fs_utils.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
     with pytest.raises(ValueError, match=r"field entry 0: Missing key 'name'"):
         make_reader(url)
     doc['fields'][0]['name'] = 'id'
-    _core.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
+    fs_utils.update_dataset_metadata(url, {'petastorm.unischema.json': json.dumps(doc)})
     with pytest.raises(ValueError, match=r"field entry 1 \('other'\): .*nonsense"):
         make_reader(url)
 

@@ -7,6 +7,12 @@ reading, decoding and writing done by a C++ library on Apache Arrow.
 import pyarrow as _pyarrow  # noqa: F401
 
 from petastorm import _core  # noqa: F401
+
+import atexit as _atexit
+
+# Arrow's S3 subsystem must be finalized before the process ends (the AWS SDK crashes at exit
+# otherwise); a no-op when no s3:// filesystem was made.
+_atexit.register(_core.finalize_remote_filesystems)
 from petastorm.errors import NoDataAvailableError
 from petastorm.reader import make_batch_reader, make_reader
 from petastorm.transform import TransformSpec

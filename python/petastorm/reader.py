@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
@@ -65,8 +65,11 @@ def make_reader(dataset_url,
 
     Arguments, order and defaults are Petastorm's. Differences: with a ``seed`` the sequence of
     rows is the same for every ``workers_count``; ``seed=0`` is a seed like any other;
-    ``pyarrow_serialize``, ``zmq_copy_buffers``, ``hdfs_driver`` and ``convert_early_to_numpy``
-    tuned Petastorm's own machinery and have no effect here.
+    ``pyarrow_serialize``, ``zmq_copy_buffers`` and ``convert_early_to_numpy`` tuned Petastorm's
+    own machinery and have no effect here. ``dataset_url`` may be any URL of docs/remote-storage.md
+    (``s3://``, ``gs://``, ``hdfs://``, fsspec's schemes); ``storage_options`` go to its filesystem;
+    ``filesystem`` (a pyarrow or fsspec filesystem) is used as is; ``hdfs_driver='libhdfs3'``
+    resolves HDFS namenodes from the Hadoop configuration, as Petastorm's.
     """
     if pyarrow_serialize:
         warnings.warn('pyarrow_serialize was deprecated and has no effect')
@@ -80,7 +83,8 @@ def make_reader(dataset_url,
                   num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                   shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                  results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector)
+                  results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
+                  storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -113,8 +117,9 @@ def make_batch_reader(dataset_url_or_urls,
     subclasses get a pandas DataFrame and return a boolean Series. ``transform_spec.func``
     takes and returns a pandas DataFrame. The other arguments mean what they mean for
     make_reader, and the same engine runs them: shuffles, shards, epochs and the seed give the
-    same sequence of batches for any ``workers_count``. ``hdfs_driver``, ``zmq_copy_buffers``
-    and ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here.
+    same sequence of batches for any ``workers_count``. ``zmq_copy_buffers`` and
+    ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here;
+    ``storage_options``, ``filesystem`` and ``hdfs_driver`` mean what they mean for make_reader.
     """
     cache, cleanup_cache = _check_engine_arguments(
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
@@ -126,7 +131,8 @@ def make_batch_reader(dataset_url_or_urls,
                        num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                        shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                        transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
-                       results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector)
+                       results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
+                       storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -147,9 +153,8 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
         from petastorm.selectors import RowGroupSelectorBase
         if not isinstance(rowgroup_selector, RowGroupSelectorBase):
             raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
-    if storage_options or filesystem is not None:
-        raise NotImplementedError('storage_options and filesystem are not supported yet: pass a URL that '
-                                  "Arrow's filesystems open (file://, s3://, ...)")
+    if storage_options is not None and not isinstance(storage_options, dict):
+        raise ValueError('storage_options must be a dict, got {!r}'.format(type(storage_options).__name__))
     if shard_seed:
         warnings.warn('shard_seed was deprecated and will be removed in future versions. Use seed to apply '
                       'randomization effects on sharding row groups.')
@@ -219,7 +224,8 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
-                 rowgroup_selector=None, row_groups=None):
+                 rowgroup_selector=None, row_groups=None, storage_options=None, filesystem=None,
+                 hdfs_driver='libhdfs3'):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
         (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
@@ -232,7 +238,7 @@ class Reader(object):
             raise ValueError('results_queue_size must be a positive integer, got {!r}'.format(results_queue_size))
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
-        self._dataset = _core.Dataset(dataset_url)
+        self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
 
@@ -332,7 +338,8 @@ class Reader(object):
                 predicate=predicate, num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
                 shard_seed=False if shard_seed is None else shard_seed, cache=cache, transform_spec=transform_spec,
                 filters=filters,
-                partition_overlap_rows=partition_overlap_rows, row_groups=selected)}
+                partition_overlap_rows=partition_overlap_rows, row_groups=selected,
+                storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
         self._rows = iter(())
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 
 
 class DecodeFieldError(RuntimeError):
@@ -45,4 +45,4 @@ def add_to_dataset_metadata(dataset_url, key, value):
         url = getattr(dataset_url, 'url', None) or getattr(dataset_url, 'paths', None)
         if not isinstance(url, str):
             raise ValueError('Expected dataset.paths to be a single path, not a list of paths')
-    _core.update_dataset_metadata(url, {key: value})
+    fs_utils.update_dataset_metadata(url, {key: value})

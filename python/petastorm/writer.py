@@ -3,7 +3,7 @@
 Rows (dicts of field name -> value) are validated, encoded in parallel by the C++ core and
 written as Parquet row groups; ``_common_metadata`` is committed last.
 """
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.etl.dataset_metadata import petastorm_metadata
 
 _MODES = ('error', 'overwrite')
@@ -13,7 +13,7 @@ class DatasetWriter(object):
     """Streams rows into a new dataset at `dataset_url`. A context manager: leaving the block
     normally commits the dataset; leaving it with an exception removes what was written.
 
-    :param dataset_url: a local path, ``file://`` URL, or any URL Arrow's filesystems accept.
+    :param dataset_url: a local path or any URL of docs/remote-storage.md (``s3://``, ``gs://``, ...).
     :param schema: the Unischema of the rows.
     :param rowgroup_size_mb: target encoded size of a row group, in MiB.
     :param rows_per_rowgroup: cut row groups by row count instead of size.
@@ -23,11 +23,12 @@ class DatasetWriter(object):
     :param petastorm_compatible: also store Petastorm's pickled Unischema, so that the original
         Petastorm reads the dataset: None (when the schema allows; a warning otherwise), True
         (an error otherwise), False (never).
+    :param storage_options: / :param filesystem: as for make_reader.
     """
 
     def __init__(self, dataset_url, schema, rowgroup_size_mb=256, rows_per_rowgroup=None,
                  rows_per_file=None, bytes_per_file=None, mode='error', compression='uncompressed',
-                 petastorm_compatible=None):
+                 petastorm_compatible=None, storage_options=None, filesystem=None):
         if mode not in _MODES:
             raise ValueError('mode must be one of {}, got {!r}'.format(_MODES, mode))
         if rowgroup_size_mb is None or rowgroup_size_mb <= 0:
@@ -37,8 +38,11 @@ class DatasetWriter(object):
             if value is not None and value <= 0:
                 raise ValueError('{} must be positive, got {!r}'.format(name, value))
         self.schema = schema
+        if isinstance(dataset_url, (list, tuple)):
+            raise ValueError('DatasetWriter writes one dataset: dataset_url must be one URL')
+        location = fs_utils.resolve(str(dataset_url), storage_options, filesystem)
         self._writer = _core.DatasetWriter(
-            str(dataset_url), schema.core_schema(), int(rowgroup_size_mb * 1024 * 1024),
+            location.filesystem, location.paths[0], location.url, schema.core_schema(), int(rowgroup_size_mb * 1024 * 1024),
             int(rows_per_rowgroup or 0), int(rows_per_file or 0), int(bytes_per_file or 0),
             mode == 'overwrite', compression, petastorm_metadata(schema, petastorm_compatible))
 

@@ -5,6 +5,7 @@
 
 #include "petastorm/codec.h"
 #include "petastorm/dataset.h"
+#include "petastorm/filesystem.h"
 #include "petastorm/decoded_row_group.h"
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
@@ -22,6 +23,11 @@ struct CacheHandle {
 
 struct PredicateHandle {
   std::shared_ptr<const Predicate> predicate;
+};
+
+// A filesystem (petastorm/filesystem.h): native, or a Python one (python_filesystem.h).
+struct FileSystemHandle {
+  std::shared_ptr<arrow::fs::FileSystem> filesystem;
 };
 
 struct DatasetHandle {

@@ -17,6 +17,7 @@ void BindSchemaInference(nb::module_& m);
 void BindDecodedRowGroup(nb::module_& m);
 void BindNumpyColumns(nb::module_& m);
 void BindProcessPool(nb::module_& m);
+void BindFileSystem(nb::module_& m);
 }  // namespace petastorm::python
 
 NB_MODULE(_core, m) {
@@ -31,6 +32,7 @@ NB_MODULE(_core, m) {
   BindArrowBridge(m);
   BindSchema(m);
   BindCodecs(m);
+  BindFileSystem(m);
   BindWriter(m);
   BindReader(m);
   BindPredicates(m);

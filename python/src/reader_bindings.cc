@@ -56,6 +56,13 @@ void BindReader(nb::module_& m) {
              return DatasetHandle{ValueOrThrow(Dataset::Open(urls))};
            }),
            nb::arg("urls"), "The files at several URLs (data files or directories) as one dataset.")
+      .def(nb::new_([](const FileSystemHandle& fs, const std::vector<std::string>& paths, const std::string& url) {
+             nb::gil_scoped_release release;
+             return DatasetHandle{ValueOrThrow(Dataset::Open(fs.filesystem, paths, url))};
+           }),
+           nb::arg("filesystem"), nb::arg("paths"), nb::arg("url"),
+           "The dataset at paths on a filesystem; `url` names it in messages.")
+      .def_prop_ro("filesystem", [](const DatasetHandle& d) { return FileSystemHandle{d.dataset->filesystem()}; })
       .def_prop_ro("root", [](const DatasetHandle& d) { return d.dataset->root(); })
       .def_prop_ro("url", [](const DatasetHandle& d) { return d.dataset->url(); })
       .def_prop_ro("files", [](const DatasetHandle& d) { return d.dataset->files(); })
@@ -96,20 +103,22 @@ void BindReader(nb::module_& m) {
       });
 
   m.def("write_dataset_metadata",
-        [](const std::string& url, const SchemaHandle& schema, nb::handle extra) {
+        [](const FileSystemHandle& fs, const std::string& path, const std::string& url, const SchemaHandle& schema,
+           nb::handle extra) {
           auto extra_kv = KeyValuesFromPython(extra, "extra metadata");
           nb::gil_scoped_release release;
-          ThrowIfError(WriteDatasetMetadata(url, *schema.schema, extra_kv));
+          ThrowIfError(WriteDatasetMetadata(StorageLocation{fs.filesystem, path, url}, *schema.schema, extra_kv));
         },
-        nb::arg("url"), nb::arg("schema"), nb::arg("extra").none() = nb::none(),
+        nb::arg("filesystem"), nb::arg("path"), nb::arg("url"), nb::arg("schema"),
+        nb::arg("extra").none() = nb::none(),
         "Writes _common_metadata for the Parquet files at `url` (petastorm/dataset.h).");
   m.def("update_dataset_metadata",
-        [](const std::string& url, nb::handle values) {
+        [](const FileSystemHandle& fs, const std::string& path, const std::string& url, nb::handle values) {
           auto kv = KeyValuesFromPython(values, "metadata values");
           nb::gil_scoped_release release;
-          ThrowIfError(UpdateDatasetMetadata(url, kv));
+          ThrowIfError(UpdateDatasetMetadata(StorageLocation{fs.filesystem, path, url}, kv));
         },
-        nb::arg("url"), nb::arg("values"),
+        nb::arg("filesystem"), nb::arg("path"), nb::arg("url"), nb::arg("values"),
         "Sets key-values of the dataset's existing _common_metadata (petastorm/dataset.h).");
 
   nb::enum_<PoolType>(m, "PoolType")

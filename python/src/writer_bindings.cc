@@ -82,9 +82,19 @@ class PyRowEncoder {
 
 class PyDatasetWriter {
  public:
-  PyDatasetWriter(const std::string& url, const SchemaHandle& schema, WriteOptions options) {
+  PyDatasetWriter(StorageLocation location, const SchemaHandle& schema, WriteOptions options) {
     nb::gil_scoped_release release;
-    writer_ = ValueOrThrow(DatasetWriter::Open(url, schema.schema, std::move(options)));
+    writer_ = ValueOrThrow(DatasetWriter::Open(std::move(location), schema.schema, std::move(options)));
+  }
+  // An unclosed writer aborts (deleting what it wrote), which may call a Python filesystem.
+  ~PyDatasetWriter() {
+    if (!writer_) return;
+    if (Py_IsInitialized() && PyGILState_Check()) {
+      nb::gil_scoped_release release;
+      writer_.reset();
+    } else {
+      writer_.reset();
+    }
   }
 
   void Write(nb::dict row) {
@@ -133,7 +143,8 @@ class PyDatasetWriter {
 
 void BindWriter(nb::module_& m) {
   nb::class_<PyDatasetWriter>(m, "DatasetWriter")
-      .def(nb::new_([](const std::string& url, const SchemaHandle& schema,
+      .def(nb::new_([](const FileSystemHandle& fs, const std::string& path, const std::string& url,
+                       const SchemaHandle& schema,
                        int64_t rowgroup_size_bytes, int64_t rows_per_rowgroup,
                        int64_t rows_per_file, int64_t bytes_per_file, bool overwrite,
                        std::string compression, nb::handle extra_metadata) {
@@ -145,9 +156,10 @@ void BindWriter(nb::module_& m) {
              options.overwrite = overwrite;
              options.compression = std::move(compression);
              options.extra_metadata = KeyValuesFromPython(extra_metadata, "extra_metadata");
-             return std::make_unique<PyDatasetWriter>(url, schema, std::move(options));
+             return std::make_unique<PyDatasetWriter>(StorageLocation{fs.filesystem, path, url}, schema,
+                                                      std::move(options));
            }),
-           nb::arg("url"), nb::arg("schema"), nb::arg("rowgroup_size_bytes"),
+           nb::arg("filesystem"), nb::arg("path"), nb::arg("url"), nb::arg("schema"), nb::arg("rowgroup_size_bytes"),
            nb::arg("rows_per_rowgroup"), nb::arg("rows_per_file"), nb::arg("bytes_per_file"),
            nb::arg("overwrite"), nb::arg("compression"), nb::arg("extra_metadata").none() = nb::none())
       .def("write", &PyDatasetWriter::Write, nb::arg("row"))

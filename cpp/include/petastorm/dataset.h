@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include <parquet/metadata.h>
 #include <parquet/properties.h>
 
+#include "petastorm/filesystem.h"
 #include "petastorm/schema.h"
 
 namespace petastorm {
@@ -39,14 +41,6 @@ inline constexpr std::string_view kCommonMetadataFile = "_common_metadata";
 inline constexpr std::string_view kSummaryMetadataFile = "_metadata";
 // Petastorm's pickled Unischema (read through petastorm.etl.legacy, never executed).
 inline constexpr std::string_view kPickledUnischemaKey = "dataset-toolkit.unischema.v1";
-
-// How long a gs:// filesystem retries a failing request before it errs, unless the URL sets
-// Arrow's `retry_limit_seconds` query parameter (gs://bucket/ds?retry_limit_seconds=60).
-inline constexpr int kDefaultRemoteRetrySeconds = 15;
-
-// Resolves a URL or local path to a filesystem and a path on it ("file:///a/b/" -> /a/b).
-arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
-                                                                       std::string* path);
 
 // A hive partition key (`key=value` directories): int64 when every value is an integer, else
 // string.
@@ -63,14 +57,17 @@ struct RowGroupRef {
 class Dataset {
  public:
   // Errors: IOError naming the URL when nothing is there; Invalid when it holds no Parquet.
-  static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::string& url);
+  // `options`: the filesystem's storage options (petastorm/filesystem.h).
+  static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::string& url,
+                                                            const StorageOptions& options = {});
   // A dataset of the files at several URLs on one filesystem, each a data file or a directory
   // (whose data files are listed; its _common_metadata is not read). The files are sorted and
   // deduplicated; root() is the deepest directory holding every URL, so `key=value`
   // directories below it are partitions. The Unischema, if any, comes from the first file's
   // footer. One URL is the same as Open(url). Errors: Invalid for an empty list or URLs on
   // different filesystems; IOError naming a URL where nothing is.
-  static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::vector<std::string>& urls);
+  static arrow::Result<std::shared_ptr<const Dataset>> Open(const std::vector<std::string>& urls,
+                                                            const StorageOptions& options = {});
 
   // The URL opened; for a list of several, "[url1, url2, ...]".
   const std::string& url() const { return url_; }
@@ -128,6 +125,10 @@ class Dataset {
 
  private:
   Dataset() = default;
+  // Open(fs, paths, url) without naming the dataset in the filesystem's own errors.
+  static arrow::Result<std::shared_ptr<const Dataset>> OpenOn(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                              const std::vector<std::string>& paths,
+                                                              std::string url);
   // Adds the data files at `path` (a file, or a directory's data files) to files_, and the
   // directory holding them to `dirs`; `url` names it in errors.
   arrow::Status AddFilesAt(const std::string& path, const std::string& url, std::vector<std::string>* dirs);
@@ -136,6 +137,8 @@ class Dataset {
   arrow::Status FinishFileList(const std::vector<std::string>& dirs);
   // Sets the filesystem-dependent read properties and one footer slot per file.
   void PrepareFiles();
+  // Opens files_[file_index] for reading (by its listed size when known: no request for it).
+  arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenRaw(int file_index) const;
   // Parses the footer of files_[file_index] (no caching).
   arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFileFooter(int file_index) const;
   arrow::Status ReadPartitions();
@@ -147,6 +150,8 @@ class Dataset {
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string root_;
   std::vector<std::string> files_;
+  std::vector<int64_t> file_sizes_;  // per file, from the listing; -1 when not listed
+  std::unordered_map<std::string, int64_t> listed_sizes_;  // while the file list is made
   std::vector<RowGroupRef> row_groups_;
   std::shared_ptr<const Unischema> schema_;
   std::shared_ptr<const arrow::KeyValueMetadata> metadata_;
@@ -170,12 +175,16 @@ class Dataset {
 // moved into place. Petastorm's materialize_dataset does this for Spark.
 arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
                                    const std::vector<std::pair<std::string, std::string>>& extra = {});
+arrow::Status WriteDatasetMetadata(const StorageLocation& location, const Unischema& schema,
+                                   const std::vector<std::pair<std::string, std::string>>& extra = {});
 
 // Sets key-values of <root>/_common_metadata (an empty value removes a key), keeping its schema
 // and other keys; without one, starts from _metadata or the first data file's footer (as
 // Petastorm's add_to_dataset_metadata). How row-group indexes are stored. Written under a
 // temporary name and moved into place.
 arrow::Status UpdateDatasetMetadata(const std::string& url,
+                                    const std::vector<std::pair<std::string, std::string>>& values);
+arrow::Status UpdateDatasetMetadata(const StorageLocation& location,
                                     const std::vector<std::pair<std::string, std::string>>& values);
 
 }  // namespace petastorm

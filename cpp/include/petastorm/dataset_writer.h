@@ -18,6 +18,7 @@
 #include <arrow/result.h>
 #include <arrow/status.h>
 
+#include "petastorm/filesystem.h"
 #include "petastorm/row.h"
 #include "petastorm/schema.h"
 
@@ -42,9 +43,14 @@ struct WriteOptions {
 
 class DatasetWriter {
  public:
-  // Opens `url` (a local path, file://, or any URI Arrow's filesystem layer accepts).
+  // Opens `url` (a local path or any URL of petastorm/filesystem.h, with its storage options).
   // Fails with AlreadyExists when a non-empty directory is there and !options.overwrite.
   static arrow::Result<std::unique_ptr<DatasetWriter>> Open(const std::string& url,
+                                                            std::shared_ptr<const Unischema> schema,
+                                                            WriteOptions options = {},
+                                                            const StorageOptions& storage_options = {});
+  // The same at a location already resolved (a filesystem the caller made).
+  static arrow::Result<std::unique_ptr<DatasetWriter>> Open(StorageLocation location,
                                                             std::shared_ptr<const Unischema> schema,
                                                             WriteOptions options = {});
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <arrow/filesystem/localfs.h>
 #include <arrow/io/interfaces.h>
@@ -28,6 +29,9 @@ namespace petastorm {
 namespace {
 
 namespace stdfs = std::filesystem;
+
+// Footer reads in flight at Open on remote storage, when the metadata has no row-group counts.
+constexpr size_t kRemoteFooterReads = 32;
 
 // A local walk: real directories first, in sorted order; symlinked directories are queued and
 // walked afterwards, each only when it leads to a directory not visited yet.
@@ -63,7 +67,10 @@ struct LocalWalk {
 // filesystem each real directory is walked once, by its real path when it has one: a symlink to
 // a directory is followed only when it leads to a directory not reached otherwise (so a link
 // back to an ancestor does not list every file 40 times). Other filesystems have no links.
-arrow::Result<std::vector<std::string>> ListFiles(arrow::fs::FileSystem& fs, const std::string& base) {
+// On other filesystems the listing's sizes go to `sizes` (when given): opening a file by its
+// FileInfo then costs no request of its own.
+arrow::Result<std::vector<std::string>> ListFiles(arrow::fs::FileSystem& fs, const std::string& base,
+                                                  std::unordered_map<std::string, int64_t>* sizes = nullptr) {
   if (fs.type_name() != "local") {
     arrow::fs::FileSelector selector;
     selector.base_dir = base;
@@ -71,7 +78,9 @@ arrow::Result<std::vector<std::string>> ListFiles(arrow::fs::FileSystem& fs, con
     ARROW_ASSIGN_OR_RAISE(auto entries, fs.GetFileInfo(selector));
     std::vector<std::string> files;
     for (const auto& entry : entries) {
-      if (entry.IsFile()) files.push_back(entry.path());
+      if (!entry.IsFile()) continue;
+      files.push_back(entry.path());
+      if (sizes != nullptr && entry.size() >= 0) (*sizes)[entry.path()] = entry.size();
     }
     return files;
   }
@@ -104,15 +113,20 @@ bool IsDataFile(const std::string& root, const std::string& path) {
   return !(rel.size() >= 4 && rel.substr(rel.size() - 4) == ".crc");
 }
 
-arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFooter(arrow::fs::FileSystem& fs,
-                                                                 const std::string& path) {
-  ARROW_ASSIGN_OR_RAISE(auto file, fs.OpenInputFile(path));
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> ParseFooter(std::shared_ptr<arrow::io::RandomAccessFile> file,
+                                                                  const std::string& path) {
   try {
     auto reader = parquet::ParquetFileReader::Open(file);
     return reader->metadata();
   } catch (const std::exception& e) {
     return arrow::Status::IOError("Cannot read the Parquet footer of '", path, "': ", e.what());
   }
+}
+
+arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFooter(arrow::fs::FileSystem& fs,
+                                                                 const std::string& path) {
+  ARROW_ASSIGN_OR_RAISE(auto file, fs.OpenInputFile(path));
+  return ParseFooter(std::move(file), path);
 }
 
 std::string PercentDecode(std::string_view text) {
@@ -203,53 +217,16 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> Dataset::PartitionValue(int file_i
   return arrow::MakeScalar(text);
 }
 
-arrow::Result<std::shared_ptr<arrow::fs::FileSystem>> FileSystemFromUrl(const std::string& url,
-                                                                       std::string* path) {
-  if (url.empty()) return arrow::Status::Invalid("The dataset URL is empty");
-  std::string target = url;
-  if (target.find("://") == std::string::npos) {
-    // A plain local path; Arrow wants it absolute.
-    target = std::filesystem::absolute(target).lexically_normal().string();
-  }
-  if ((target.starts_with("gs://") || target.starts_with("gcs://")) &&
-      target.find("retry_limit_seconds=") == std::string::npos) {
-    // Google Cloud Storage retries for 15 minutes by default: with no network a reader seemed
-    // to hang. Arrow's own URL parameter sets the bound; ours is the default.
-    target += (target.find('?') == std::string::npos ? "?" : "&");
-    target += "retry_limit_seconds=" + std::to_string(kDefaultRemoteRetrySeconds);
-  }
-  auto fs = arrow::fs::FileSystemFromUriOrPath(target, path);
-  if (!fs.ok()) {
-    return fs.status().WithMessage("Cannot open a filesystem for '", url,
-                                   "': ", fs.status().message());
-  }
-  while (path->size() > 1 && path->back() == '/') path->pop_back();
-  if ((*fs)->type_name() == "local") {
-    // Local files are read with pread, not memory-mapped: a file truncated or rewritten under a
-    // reader must be an error naming it, and a mapped read past the new end is SIGBUS. The
-    // read buffers come from a pool that reuses freed blocks (see docs/design.md).
-    auto options = arrow::fs::LocalFileSystemOptions::Defaults();
-    return std::make_shared<arrow::fs::LocalFileSystem>(
-        options, arrow::io::IOContext(internal::RecyclingMemoryPool::ForLocalReads()));
-  }
-  return fs;
-}
-
-arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& url) {
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::string& url, const StorageOptions& options) {
   std::string path;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path));
-  auto opened = Open(std::move(fs), {path}, url);
-  // A filesystem's own errors (a remote store out of reach) do not say which dataset.
-  if (!opened.ok() && opened.status().message().find(url) == std::string::npos &&
-      opened.status().message().find(path) == std::string::npos) {
-    return opened.status().WithMessage("Opening '", url, "': ", opened.status().message());
-  }
-  return opened;
+  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &path, options));
+  return Open(std::move(fs), {path}, url);
 }
 
-arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls) {
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<std::string>& urls,
+                                                            const StorageOptions& options) {
   if (urls.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
-  if (urls.size() == 1) return Open(urls[0]);
+  if (urls.size() == 1) return Open(urls[0], options);
   std::string joined = "[";
   for (size_t i = 0; i < urls.size(); ++i) joined += (i ? ", " : "") + urls[i];
   joined += "]";
@@ -257,7 +234,7 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<st
   std::vector<std::string> paths;
   for (const std::string& url : urls) {
     std::string path;
-    ARROW_ASSIGN_OR_RAISE(auto url_fs, FileSystemFromUrl(url, &path));
+    ARROW_ASSIGN_OR_RAISE(auto url_fs, FileSystemFromUrl(url, &path, options));
     if (!fs) {
       fs = url_fs;
     } else if (!fs->Equals(*url_fs)) {
@@ -281,6 +258,19 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(const std::vector<st
 arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arrow::fs::FileSystem> fs,
                                                             const std::vector<std::string>& paths,
                                                             std::string url) {
+  auto opened = OpenOn(std::move(fs), paths, url);
+  // A filesystem's own errors (a remote store out of reach) do not say which dataset.
+  const std::string& named = url.empty() && !paths.empty() ? paths[0] : url;
+  if (!opened.ok() && !named.empty() && opened.status().message().find(named) == std::string::npos &&
+      (paths.empty() || opened.status().message().find(paths[0]) == std::string::npos)) {
+    return opened.status().WithMessage("Opening '", named, "': ", opened.status().message());
+  }
+  return opened;
+}
+
+arrow::Result<std::shared_ptr<const Dataset>> Dataset::OpenOn(std::shared_ptr<arrow::fs::FileSystem> fs,
+                                                              const std::vector<std::string>& paths,
+                                                              std::string url) {
   if (!fs) return arrow::Status::Invalid("Dataset::Open: no filesystem");
   if (paths.empty()) return arrow::Status::Invalid("dataset url list must be non-empty.");
   std::shared_ptr<Dataset> ds(new Dataset());
@@ -363,7 +353,7 @@ arrow::Result<std::shared_ptr<const Dataset>> Dataset::Open(std::shared_ptr<arro
       for (const auto& [path, _] : counted_files) ds->files_.push_back(path);
     }
     if (counted_files.empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(fs_ref, ds->root_));
+      ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(fs_ref, ds->root_, &ds->listed_sizes_));
       for (const std::string& file : listed) {
         if (IsDataFile(ds->root_, file)) ds->files_.push_back(file);
       }
@@ -386,11 +376,12 @@ arrow::Status Dataset::AddFilesAt(const std::string& path, const std::string& ur
   }
   if (info.type() == arrow::fs::FileType::File) {
     files_.push_back(path);
+    if (info.size() >= 0) listed_sizes_[path] = info.size();
     const size_t slash = path.rfind('/');
     dirs->push_back(slash == std::string::npos ? std::string() : path.substr(0, slash));
     return arrow::Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(*fs_, path));
+  ARROW_ASSIGN_OR_RAISE(auto listed, ListFiles(*fs_, path, &listed_sizes_));
   size_t found = 0;
   for (const std::string& file : listed) {
     if (IsDataFile(path, file)) {
@@ -427,6 +418,11 @@ void Dataset::PrepareFiles() {
   footers_.clear();
   footers_.reserve(files_.size());
   for (size_t i = 0; i < files_.size(); ++i) footers_.emplace_back(new FooterSlot());
+  file_sizes_.assign(files_.size(), -1);
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (auto it = listed_sizes_.find(files_[i]); it != listed_sizes_.end()) file_sizes_[i] = it->second;
+  }
+  listed_sizes_.clear();
   read_properties_ = parquet::ArrowReaderProperties(/*use_threads=*/false);
   read_properties_.set_pre_buffer(true);
   read_properties_.set_cache_options(fs_->type_name() == "local" ? arrow::io::CacheOptions::LazyDefaults()
@@ -447,6 +443,22 @@ arrow::Status Dataset::Index(const std::vector<std::pair<std::string, int>>& cou
       }
     }
   } else {
+    // Every footer, read in parallel: locally on Arrow's I/O pool; on remote storage, where a
+    // footer is one request of a store's latency (tens of ms on S3), with kRemoteFooterReads
+    // requests in flight.
+    if (files_.size() > 1) {
+      std::shared_ptr<arrow::internal::ThreadPool> pool;
+      arrow::internal::Executor* executor = arrow::io::default_io_context().executor();
+      if (fs_->type_name() != "local") {
+        ARROW_ASSIGN_OR_RAISE(pool, arrow::internal::ThreadPool::Make(static_cast<int>(
+                                        std::min<size_t>(files_.size(), kRemoteFooterReads))));
+        executor = pool.get();
+      }
+      auto status = arrow::internal::ParallelFor(
+          static_cast<int>(files_.size()), [this](int f) { return FileMetadata(f).status(); }, executor);
+      if (pool) pool->WaitForIdle();
+      ARROW_RETURN_NOT_OK(status);
+    }
     for (size_t f = 0; f < files_.size(); ++f) {
       ARROW_ASSIGN_OR_RAISE(auto footer, FileMetadata(static_cast<int>(f)));
       if (!kv && f == 0) kv = footer->key_value_metadata();
@@ -497,9 +509,20 @@ arrow::Status Dataset::ReadPartitions() {
   return arrow::Status::OK();
 }
 
+arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> Dataset::OpenRaw(int file_index) const {
+  const std::string& path = files_[static_cast<size_t>(file_index)];
+  const int64_t size = file_sizes_[static_cast<size_t>(file_index)];
+  if (size < 0) return fs_->OpenInputFile(path);
+  arrow::fs::FileInfo info(path, arrow::fs::FileType::File);
+  info.set_size(size);
+  return fs_->OpenInputFile(info);
+}
+
 arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::ReadFileFooter(int file_index) const {
   ++footers_read_;
-  return ReadFooter(*fs_, files_[static_cast<size_t>(file_index)]);
+  const std::string& path = files_[static_cast<size_t>(file_index)];
+  ARROW_ASSIGN_OR_RAISE(auto file, OpenRaw(file_index));
+  return ParseFooter(std::move(file), path);
 }
 
 arrow::Result<std::shared_ptr<parquet::FileMetaData>> Dataset::FileMetadata(int file_index) const {
@@ -552,7 +575,7 @@ arrow::Result<std::shared_ptr<arrow::Schema>> Dataset::FileSchema(int file_index
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index) const {
   ARROW_ASSIGN_OR_RAISE(auto metadata, FileMetadata(file_index));
   const std::string& path = files_[static_cast<size_t>(file_index)];
-  auto file = fs_->OpenInputFile(path);
+  auto file = OpenRaw(file_index);
   if (!file.ok()) {
     return file.status().WithMessage("Opening '", path, "': ", file.status().message());
   }
@@ -608,8 +631,15 @@ arrow::Status ReplaceCommonMetadata(arrow::fs::FileSystem& fs, const std::string
 
 arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& schema,
                                    const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::string root;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+  ARROW_ASSIGN_OR_RAISE(auto location, ResolveUrl(url));
+  return WriteDatasetMetadata(location, schema, extra);
+}
+
+arrow::Status WriteDatasetMetadata(const StorageLocation& location, const Unischema& schema,
+                                   const std::vector<std::pair<std::string, std::string>>& extra) {
+  const std::string& url = location.url;
+  const std::string& root = location.path;
+  const auto& fs = location.filesystem;
   ARROW_ASSIGN_OR_RAISE(auto files, ListDataFiles(*fs, root));
   if (files.empty()) return arrow::Status::Invalid("No Parquet data files at '", url, "'");
   // Every footer, read in parallel on Arrow's I/O pool.
@@ -644,8 +674,15 @@ arrow::Status WriteDatasetMetadata(const std::string& url, const Unischema& sche
 
 arrow::Status UpdateDatasetMetadata(const std::string& url,
                                     const std::vector<std::pair<std::string, std::string>>& values) {
-  std::string root;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
+  ARROW_ASSIGN_OR_RAISE(auto location, ResolveUrl(url));
+  return UpdateDatasetMetadata(location, values);
+}
+
+arrow::Status UpdateDatasetMetadata(const StorageLocation& location,
+                                    const std::vector<std::pair<std::string, std::string>>& values) {
+  const std::string& url = location.url;
+  const std::string& root = location.path;
+  const auto& fs = location.filesystem;
   // The schema and key-values to start from: _common_metadata, else _metadata, else the first
   // data file's footer (as Petastorm's add_to_dataset_metadata).
   std::string base;

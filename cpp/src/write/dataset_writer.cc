@@ -281,18 +281,30 @@ class DatasetWriter::Impl {
 };
 
 arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Open(
-    const std::string& url, std::shared_ptr<const Unischema> schema, WriteOptions options) {
+    const std::string& url, std::shared_ptr<const Unischema> schema, WriteOptions options,
+    const StorageOptions& storage_options) {
+  ARROW_ASSIGN_OR_RAISE(auto location, ResolveUrl(url, storage_options));
+  return Open(std::move(location), std::move(schema), std::move(options));
+}
+
+arrow::Result<std::unique_ptr<DatasetWriter>> DatasetWriter::Open(
+    StorageLocation location, std::shared_ptr<const Unischema> schema, WriteOptions options) {
   if (!schema) return arrow::Status::Invalid("DatasetWriter needs a schema");
   if (options.rowgroup_size_bytes <= 0 && options.rows_per_rowgroup <= 0) {
     return arrow::Status::Invalid("rowgroup_size_mb must be positive");
   }
-  std::string root;
-  ARROW_ASSIGN_OR_RAISE(auto fs, FileSystemFromUrl(url, &root));
-  auto impl = std::make_unique<Impl>(url, std::move(fs), std::move(root), std::move(schema),
+  if (!location.filesystem) return arrow::Status::Invalid("DatasetWriter needs a filesystem");
+  const std::string url = location.url;
+  auto impl = std::make_unique<Impl>(location.url, std::move(location.filesystem), std::move(location.path),
+                                     std::move(schema),
                                      std::move(options));
   auto status = impl->Init();
   if (!status.ok()) {
     impl->Abort();
+    // A filesystem's own errors (a missing bucket) do not say which dataset.
+    if (status.message().find(url) == std::string::npos) {
+      return status.WithMessage("Writing '", url, "': ", status.message());
+    }
     return status;
   }
   return std::unique_ptr<DatasetWriter>(new DatasetWriter(std::move(impl)));

@@ -5,7 +5,7 @@ import os
 import warnings
 from contextlib import contextmanager
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.unischema import Unischema
 
 # Petastorm's key-value metadata keys (bytes, as Petastorm spells them).
@@ -59,12 +59,14 @@ def petastorm_metadata(schema, petastorm_compatible=None):
         return {UNISCHEMA_KEY: b''}  # an empty value removes a stale pickled schema
 
 
-def write_dataset_metadata(dataset_url, schema, petastorm_compatible=None):
+def write_dataset_metadata(dataset_url, schema, petastorm_compatible=None, storage_options=None, filesystem=None):
     """Makes the Parquet files at `dataset_url` (written by Spark, pyarrow, ...) a Petastorm
     dataset: writes ``_common_metadata`` with `schema` (our JSON form and, see
     petastorm_metadata, Petastorm's pickled form) and every file's row-group count, keeping
-    the other keys of an existing ``_common_metadata``."""
-    _core.write_dataset_metadata(str(dataset_url), schema.core_schema(),
+    the other keys of an existing ``_common_metadata``. `storage_options` / `filesystem` as
+    for make_reader."""
+    location = fs_utils.resolve(str(dataset_url), storage_options, filesystem)
+    _core.write_dataset_metadata(location.filesystem, location.paths[0], location.url, schema.core_schema(),
                                  petastorm_metadata(schema, petastorm_compatible))
 
 
@@ -76,28 +78,20 @@ _HADOOP_KEYS = ('parquet.summary.metadata.level', 'parquet.enable.summary-metada
                 'parquet.row-group.size.row.check.min', 'parquet.page.size.row.check.min', 'parquet.block.size')
 
 
-def _local_url(dataset_url, filesystem_factory):
-    """The URL the metadata is written to. A `filesystem_factory` (Petastorm's recipe for a
-    pyarrow filesystem) is honoured when it makes a local filesystem; others need the remote
-    filesystems of a later release."""
+def _factory_filesystem(filesystem_factory):
+    """The filesystem a `filesystem_factory` (Petastorm's recipe for a pyarrow filesystem, or the
+    filesystem itself) makes, or None."""
     if filesystem_factory is None:
-        return dataset_url
-    import pyarrow.fs
+        return None
     filesystem = filesystem_factory() if callable(filesystem_factory) else filesystem_factory
     if isinstance(filesystem, type):  # pyarrow.LocalFileSystem, the class itself (legacy pyarrow)
         filesystem = filesystem()
-    if not isinstance(filesystem, pyarrow.fs.LocalFileSystem) and \
-            type(filesystem).__name__ not in ('LocalFileSystem', 'LocalFileSystem_'):
-        raise NotImplementedError('materialize_dataset: filesystem_factory made a {}; only local filesystems are '
-                                  'supported so far (pass a URL instead)'.format(type(filesystem).__name__))
-    from urllib.parse import urlparse
-    parsed = urlparse(str(dataset_url))
-    return 'file://' + os.path.abspath(parsed.path if parsed.scheme == 'file' else str(dataset_url))
+    return filesystem
 
 
 @contextmanager
 def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_summary_metadata=False,
-                        filesystem_factory=None, petastorm_compatible=None):
+                        filesystem_factory=None, petastorm_compatible=None, storage_options=None):
     """Wraps the Spark job that writes a dataset's Parquet files to `dataset_url`
     (``df.write.parquet(dataset_url)``): sets Petastorm's Hadoop settings for the job (row groups
     of `row_group_size_mb` through ``parquet.block.size``, summary metadata level ``ALL`` when
@@ -105,7 +99,9 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
     without an error writes the dataset's metadata (write_dataset_metadata: the Unischema, in our
     form and Petastorm's, and every file's row-group count from its footer, read in C++ in
     parallel). The Hadoop settings are restored in every case (unset when they were unset).
-    Row-group indexes are built after the block (petastorm.etl.rowgroup_indexing).
+    Row-group indexes are built after the block (petastorm.etl.rowgroup_indexing). The metadata
+    is written through `filesystem_factory`'s filesystem when given (a pyarrow or fsspec one),
+    else through the URL's with `storage_options` (``s3a://`` is read as ``s3://``).
 
     Raises PetastormMetadataGenerationError when the metadata cannot be written (no Parquet
     files at the URL, an unreadable footer, ...)."""
@@ -120,9 +116,9 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
         if row_group_size_mb:
             hadoop_config.setInt('parquet.block.size', int(row_group_size_mb * 1024 * 1024))
         yield
-        url = _local_url(dataset_url, filesystem_factory)
         try:
-            write_dataset_metadata(url, schema, petastorm_compatible)
+            write_dataset_metadata(dataset_url, schema, petastorm_compatible, storage_options,
+                                   _factory_filesystem(filesystem_factory))
         except (ValueError, OSError, RuntimeError) as e:
             raise PetastormMetadataGenerationError(
                 'Writing the Petastorm metadata of {} failed: {}. The Parquet files may exist; run '
@@ -143,7 +139,7 @@ def _dataset_of(dataset):
     url = dataset if isinstance(dataset, str) else getattr(dataset, 'url', None) or getattr(dataset, 'paths', None)
     if not isinstance(url, str):
         raise ValueError('Expected a dataset URL or a dataset of a single path, got {!r}'.format(dataset))
-    return _core.Dataset(url)
+    return fs_utils.open_dataset(url)
 
 
 def get_schema(dataset):
@@ -169,4 +165,4 @@ def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', sto
                                 filesystem=None):
     """The Unischema stored in a dataset. Raises PetastormMetadataError when there is none."""
     url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
-    return get_schema(str(url))
+    return get_schema(fs_utils.open_dataset(str(url), storage_options, filesystem, hdfs_driver))

@@ -9,7 +9,7 @@ Without --schema, --row-groups or --index, prints all three.
 import argparse
 import sys
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.etl.rowgroup_indexing import get_row_group_indexes_of
 
@@ -18,7 +18,7 @@ def print_metadata(dataset_url, schema=False, row_groups=False, index=False, pri
                    out=None):
     """Prints what petastorm-metadata prints to `out` (default stdout)."""
     out = out or sys.stdout
-    dataset = _core.Dataset(str(dataset_url).rstrip('/'))
+    dataset = fs_utils.open_dataset(str(dataset_url).rstrip('/'))
     print_all = not (schema or row_groups or index)
     if schema or print_all:
         print('*** Schema from dataset metadata ***', file=out)

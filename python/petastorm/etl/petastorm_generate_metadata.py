@@ -14,7 +14,7 @@ import argparse
 import sys
 from pydoc import locate
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.etl.dataset_metadata import (PetastormMetadataError, ROWGROUPS_INDEX_JSON_KEY, ROWGROUPS_INDEX_KEY,
                                             petastorm_metadata, stored_unischema)
 from petastorm.unischema import Unischema
@@ -34,11 +34,11 @@ def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_su
                 unischema_class))
         previous = {}
         try:
-            previous = _core.Dataset(str(dataset_url)).metadata
+            previous = fs_utils.open_dataset(str(dataset_url)).metadata
         except (ValueError, OSError):
             pass
     else:
-        dataset = _core.Dataset(str(dataset_url))
+        dataset = fs_utils.open_dataset(str(dataset_url))
         schema, _ = stored_unischema(dataset)
         if schema is None:
             raise PetastormMetadataError('Unischema class could not be located in existing dataset, please '
@@ -54,7 +54,8 @@ def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_su
     extra = petastorm_metadata(schema)
     # Spark's summary file replaced _common_metadata: the indexes come back from before.
     extra.update({key: previous[key] for key in _INDEX_KEYS if key in previous})
-    _core.write_dataset_metadata(str(dataset_url), schema.core_schema(), extra)
+    location = fs_utils.resolve(str(dataset_url))
+    _core.write_dataset_metadata(location.filesystem, location.paths[0], location.url, schema.core_schema(), extra)
 
 
 def _main(args):

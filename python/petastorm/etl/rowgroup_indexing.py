@@ -11,7 +11,7 @@ import logging
 import time
 from collections import namedtuple
 
-from petastorm import _core
+from petastorm import _core, fs_utils
 from petastorm.etl.dataset_metadata import ROWGROUPS_INDEX_JSON_KEY, ROWGROUPS_INDEX_KEY
 from petastorm.etl.rowgroup_indexers import INDEXER_CLASSES, FieldNotNullIndexer, SingleFieldIndexer
 
@@ -38,7 +38,7 @@ def build_rowgroup_index(dataset_url, spark_context, indexers, hdfs_driver='libh
         if type(indexer) not in INDEXER_CLASSES.values():
             raise TypeError('Index {!r}: only {} can be stored, got {}'.format(
                 indexer.index_name, ' and '.join(sorted(INDEXER_CLASSES)), type(indexer).__name__))
-    dataset = _core.Dataset(url)
+    dataset = fs_utils.open_dataset(url)
     num_row_groups = dataset.num_row_groups
     columns = sorted({name for indexer in indexers for name in indexer.column_names})
     start = time.time()
@@ -58,7 +58,7 @@ def build_rowgroup_index(dataset_url, spark_context, indexers, hdfs_driver='libh
     value = json.dumps({'version': 1, 'num_row_groups': num_row_groups,
                         'indexes': {name: indexer.to_json() for name, indexer in indexes.items()}})
     # Petastorm's pickled index (if any) would now disagree: ours is the one read first.
-    _core.update_dataset_metadata(url, {ROWGROUPS_INDEX_JSON_KEY: value.encode(), ROWGROUPS_INDEX_KEY: b''})
+    fs_utils.update_dataset_metadata(url, {ROWGROUPS_INDEX_JSON_KEY: value.encode(), ROWGROUPS_INDEX_KEY: b''})
     logger.info('Elapsed time of index creation: %f s', time.time() - start)
 
 
@@ -97,7 +97,7 @@ def get_row_group_indexes(dataset):
     """{index name: indexer} stored in a dataset (a URL, or a ``_core.Dataset``): ours (JSON)
     or Petastorm's pickled ones. ValueError when it has none."""
     if not isinstance(dataset, _core.Dataset):
-        dataset = _core.Dataset(str(getattr(dataset, 'url', dataset)))
+        dataset = fs_utils.open_dataset(str(getattr(dataset, 'url', dataset)))
     return get_row_group_indexes_of(dataset)
 
 
