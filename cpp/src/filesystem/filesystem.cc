@@ -168,6 +168,17 @@ arrow::Result<std::shared_ptr<fs::FileSystem>> MakeS3(const arrow::util::Uri& ur
     s.endpoint_override = host;
     if (!scheme.empty()) s.scheme = scheme;
   }
+  if (s.endpoint_override.empty()) {
+    // The AWS SDKs' variables, as Arrow's own URI factory reads them.
+    for (const char* var : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+      const char* value = std::getenv(var);
+      if (value == nullptr || *value == '\0') continue;
+      auto [scheme, host] = SplitEndpoint(value);
+      s.endpoint_override = host;
+      if (!scheme.empty()) s.scheme = scheme;
+      break;
+    }
+  }
   if (auto scheme = o.Take({"scheme"})) s.scheme = *scheme;
   ARROW_ASSIGN_OR_RAISE(auto use_ssl, o.TakeBool({"use_ssl"}));
   if (use_ssl.has_value()) s.scheme = *use_ssl ? "https" : "http";
