@@ -137,7 +137,7 @@ class Dataset {
   arrow::Status FinishFileList(const std::vector<std::string>& dirs);
   // Sets the filesystem-dependent read properties and one footer slot per file.
   void PrepareFiles();
-  // Opens files_[file_index] for reading (by its listed size when known: no request for it).
+  // Opens files_[file_index] for reading (by its known size: no request for it).
   arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenRaw(int file_index) const;
   // Parses the footer of files_[file_index] (no caching).
   arrow::Result<std::shared_ptr<parquet::FileMetaData>> ReadFileFooter(int file_index) const;
@@ -150,7 +150,6 @@ class Dataset {
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   std::string root_;
   std::vector<std::string> files_;
-  std::vector<int64_t> file_sizes_;  // per file, from the listing; -1 when not listed
   std::unordered_map<std::string, int64_t> listed_sizes_;  // while the file list is made
   std::vector<RowGroupRef> row_groups_;
   std::shared_ptr<const Unischema> schema_;

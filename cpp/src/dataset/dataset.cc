@@ -196,6 +196,9 @@ struct Dataset::FooterSlot {
   // The row groups the dataset metadata says the file has (-1: none said); set before the
   // dataset is shared, then only read.
   int claimed_row_groups = -1;
+  // The file's size in bytes (-1: not known yet): from the listing, else from the first open
+  // (which asked the filesystem); later opens pass it on and cost no request of their own.
+  std::atomic<int64_t> size{-1};
 };
 
 void Dataset::FooterSlotDeleter::operator()(FooterSlot* slot) const { delete slot; }
@@ -418,9 +421,8 @@ void Dataset::PrepareFiles() {
   footers_.clear();
   footers_.reserve(files_.size());
   for (size_t i = 0; i < files_.size(); ++i) footers_.emplace_back(new FooterSlot());
-  file_sizes_.assign(files_.size(), -1);
   for (size_t i = 0; i < files_.size(); ++i) {
-    if (auto it = listed_sizes_.find(files_[i]); it != listed_sizes_.end()) file_sizes_[i] = it->second;
+    if (auto it = listed_sizes_.find(files_[i]); it != listed_sizes_.end()) footers_[i]->size = it->second;
   }
   listed_sizes_.clear();
   read_properties_ = parquet::ArrowReaderProperties(/*use_threads=*/false);
@@ -511,8 +513,16 @@ arrow::Status Dataset::ReadPartitions() {
 
 arrow::Result<std::shared_ptr<arrow::io::RandomAccessFile>> Dataset::OpenRaw(int file_index) const {
   const std::string& path = files_[static_cast<size_t>(file_index)];
-  const int64_t size = file_sizes_[static_cast<size_t>(file_index)];
-  if (size < 0) return fs_->OpenInputFile(path);
+  std::atomic<int64_t>& known = footers_[static_cast<size_t>(file_index)]->size;
+  const int64_t size = known.load();
+  if (size < 0) {
+    ARROW_ASSIGN_OR_RAISE(auto file, fs_->OpenInputFile(path));
+    if (fs_->type_name() != "local") {
+      auto got = file->GetSize();
+      if (got.ok()) known = *got;
+    }
+    return file;
+  }
   arrow::fs::FileInfo info(path, arrow::fs::FileType::File);
   info.set_size(size);
   return fs_->OpenInputFile(info);
