@@ -2,6 +2,9 @@
 
     python benchmarks/report.py RESULTS.json [--out docs/benchmarks.md] [--plots-dir docs/benchmarks] [--no-plots]
 
+Results of the remote workloads (results-remote.json, 'kind': 'remote') make docs/benchmarks-remote.md
+instead (report_remote.py).
+
 Plots need matplotlib (installed in .venv-ref); without it the tables are written alone.
 Standard library only otherwise, so it runs in either environment.
 """
@@ -327,6 +330,9 @@ METHOD = """\
   memory beforehand, one thread.
 - Start-up (W6): the same, with a pass being `make_reader(...)` then `next(reader)`; "first call in the
   process" is the warm-up pass, which also pays for lazy imports and first-time initialisation.
+- The remote-storage and many-files workloads (W6b, W6c, W2s3, W3s3: start-up on 10,000 local files
+  and on 1,000 files on an S3 test server, W2 and W3 read from it) have a report of their own,
+  `docs/benchmarks-remote.md`, written by the same `make bench`.
 - "n/a (not implemented yet)": this project raised `NotImplementedError` or `ImportError` for the
   feature; the row fills in by itself once it lands.
 """
@@ -411,7 +417,9 @@ def write_markdown(results, out, plots_dir, plot_files, note, quiet=None):
 
 def _label(record):
     unit = 'thread' if record['family'] in ('cpp', 'pyarrow', 'numpy', 'tensorflow') else 'worker'
-    return '{}\n{} {}{}'.format(record['label'], record['workers'], unit, 's' if record['workers'] > 1 else '')
+    variant = ', ' + record['variant'] if record.get('variant') else ''  # the remote report's dataset variants
+    return '{}{}\n{} {}{}'.format(record['label'], variant, record['workers'], unit,
+                                  's' if record['workers'] > 1 else '')
 
 
 def _short_number_formatter():
@@ -425,7 +433,8 @@ def _short_number_formatter():
     return FuncFormatter(short)
 
 
-def plot_workload(plt, workload, path):
+def plot_workload(plt, workload, path, figures=figures):
+    """`figures`: the figures of a record (report_remote's for its workloads)."""
     metric = workload['metric']
     records = workload['contenders']
     height = 1.2 + 0.55 * len(records)
@@ -564,18 +573,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(args.results) as f:
         results = json.load(f)
+    remote = results.get('kind') == 'remote'  # the remote workloads' report (report_remote.py)
+    if remote:
+        import report_remote
     quiet = report_load.read_quiet(args.quiet_results) if results.get('load') else None
     plot_files, note = {}, None
     if not args.no_plots:
         try:
-            plot_files = draw_plots(results, args.plots_dir)
+            plot_files = (report_remote.draw_plots if remote else draw_plots)(results, args.plots_dir)
         except ImportError as e:
             note = 'Plots not drawn: {} (matplotlib is installed in .venv-ref by `make bench`).'.format(e)
     elif results.get('load'):
         note = 'A loaded run draws no plots: its tables compare each figure with the quiet run\'s.'
     else:
         note = 'Plots not drawn (--no-plots).'
-    write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files, note, quiet)
+    if remote:
+        report_remote.write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files,
+                                     note)
+    else:
+        write_markdown(results, os.path.abspath(args.out), os.path.abspath(args.plots_dir), plot_files, note, quiet)
     print('wrote {}{}'.format(args.out, ' and {} plots in {}'.format(len(plot_files), args.plots_dir)
                               if plot_files else ''), file=sys.stderr)
 

@@ -22,6 +22,13 @@ way as "n/a" with its reason. The exit status is 1 when a contender other than a
 is still written). Peers that read a converted copy of the data (hf, lance) get it made once, before
 their workload, and cached beside the dataset; the conversions are reported apart.
 
+Remote storage (W6b, W6c, W2s3, W3s3): their report is docs/benchmarks-remote.md (report_remote.py),
+their raw results docs/benchmarks/results-remote.json, merged by workload with the ones measured
+before (a run of W2s3 alone keeps W6c's figures); a run of these only leaves docs/benchmarks.md and
+results.json as they are. Before the first of them that reads from S3, the S3 test server (moto_server,
+beside --our-python) is started on a free loopback port and the datasets uploaded to it
+(remote.py); it is stopped at the end of the run, also on error. They are not measured under --load.
+
 Loaded machine (--load N, --load-threads N; load.py): the background load runs during every
 contender's process; the report goes to docs/benchmarks-load.md and compares each figure with the
 quiet run's docs/benchmarks/results.json (every run saves its raw results beside its plots).
@@ -32,11 +39,14 @@ import hashlib
 import json
 import os
 import platform
+import re
+import signal
 import subprocess
 import sys
 import time
 
 import load
+import remote
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,6 +63,76 @@ CONVERTED = ('hf', 'lance')
 
 # Options of every peer contender: its ratio to our row with as many workers is in its label.
 PEER = {'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'this project'}
+
+# The remote-storage and many-files workloads (W6b, W6c, W2s3, W3s3): 'report': 'remote' puts them in
+# a report of their own, docs/benchmarks-remote.md (report.py), whose results
+# (docs/benchmarks/results-remote.json) are merged by workload: a run of some of them keeps the
+# others' figures, and docs/benchmarks.md and results.json are left as they are by a run of these
+# only. 'remote': the S3 test server (remote.py) runs for them. Contender options: 'storage': 's3'
+# reads the dataset from that server (uploaded once per run), 'local' (the default) from its
+# directory; 'dataset': another cached dataset than the workload's; 'variant': the dataset variant,
+# shown in the table (the ratios pair contenders of the same variant and storage).
+WITH_METADATA, WITHOUT_METADATA = 'with _common_metadata', 'without _common_metadata'
+
+
+def _startup_contenders(dataset, storage):
+    contenders = []
+    for variant, name in ((WITH_METADATA, dataset), (WITHOUT_METADATA, dataset + '_nometa')):
+        common = {'variant': variant, 'dataset': name, 'storage': storage}
+        contenders += [
+            ('ours', 'this project, make_reader', 'startup', dict(common)),
+            ('petastorm', 'Petastorm 0.13.1, make_reader' + (' (s3fs)' if storage == 's3' else ''), 'startup',
+             dict(common)),
+            ('pyarrow', 'pyarrow.dataset, first batch', 'pyarrow-dataset-startup', dict(common, workers=[1])),
+        ]
+    return contenders
+
+
+def _s3_contenders(kind, pyarrow_label):
+    """Each of this project, Petastorm 0.13.1 and pyarrow on S3, then on the same files locally."""
+    contenders = []
+    for family, label, family_kind in (('ours', 'this project', kind), ('petastorm', 'Petastorm 0.13.1', kind),
+                                       ('pyarrow', pyarrow_label, 'pyarrow-dataset')):
+        for storage, where in (('s3', 'S3 (s3fs)' if family == 'petastorm' else 'S3'), ('local', 'local files')):
+            contenders.append((family, '{}, {}'.format(label, where), family_kind, {'storage': storage}))
+    return contenders
+
+
+_S3_ABOUT = ('On the S3 test server, moto\'s own request rate bounds every reader: about 410 requests/s on this '
+             'machine (pyarrow alone needs 4.8 s for 1,000 HEAD + GET pairs), and the server shares the 2 cores '
+             'with the reader (its CPU is the "server CPU" column).')
+
+REMOTE_WORKLOADS = [
+    {'id': 'W6b', 'title': 'start-up on 10,000 local files', 'dataset': 'many_files_10k', 'metric': 'startup',
+     'report': 'remote',
+     'about': 'W6 ten times over: time from the factory call to the first row on 10,000 small local files (10 rows '
+              'each, W6\'s schema), with the `_common_metadata` this project\'s writer writes, and a copy of the '
+              'same files without it (hard links), where a reader must read every footer to plan its row groups. '
+              'pyarrow: `pyarrow.dataset.dataset(path, format=\'parquet\')` (which lists the directory, skips '
+              '`_common_metadata`, reads the first footer for the schema) then the first batch of its scanner: '
+              'the same in both variants, as pyarrow does not read `_common_metadata`. Without it, Petastorm '
+              '0.13.1\'s `make_reader` infers a schema from Parquet (its NdarrayCodec column comes as bytes).',
+     'contenders': _startup_contenders('many_files_10k', 'local')},
+    {'id': 'W6c', 'title': 'start-up on 1,000 files on S3', 'dataset': 'many_files', 'metric': 'startup',
+     'report': 'remote', 'remote': True,
+     'about': 'W6\'s 1,000 files on the S3 test server, with and without `_common_metadata`, as in W6b. ' + _S3_ABOUT +
+              ' Without `_common_metadata` a reader needs a request or more per file: this project keeps 32 in '
+              'flight, so the server\'s rate is its bound there.',
+     'contenders': _startup_contenders('many_files', 's3')},
+    {'id': 'W2s3', 'title': 'W2 from S3 (JPEG images, make_reader)', 'dataset': 'jpeg', 'metric': 'throughput',
+     'report': 'remote', 'remote': True, 'pyarrow_same_work': False,
+     'about': 'W2\'s files read from the S3 test server, beside the same files read locally. pyarrow reads the '
+              'same columns with `pyarrow.dataset` (`to_batches`, each column to numpy) and decodes no JPEG: it '
+              'is the I/O of the same bytes, not the same work. ' + _S3_ABOUT,
+     'contenders': _s3_contenders('reader', 'pyarrow.dataset to_batches (JPEG bytes, no decoding)')},
+    {'id': 'W3s3', 'title': 'W3 from S3 (scalars, make_batch_reader)', 'dataset': 'scalars', 'metric': 'throughput',
+     'report': 'remote', 'remote': True,
+     'about': 'W3\'s files (346 MB) read from the S3 test server, beside the same files read locally. pyarrow '
+              'reads every column with `pyarrow.dataset` (`to_batches`, each column to numpy): the same work. ' +
+              _S3_ABOUT,
+     'contenders': _s3_contenders('batch', 'pyarrow.dataset to_batches')},
+]
+
 
 # The workloads. Each contender: (family, label, runner kind or 'cpp', options). `workers`
 # contenders run once per --workers value; `limit` marks the limit the ratio "÷ limit" uses.
@@ -251,7 +331,7 @@ WORKLOADS = [
                        'and shows what the step costs it.'),
         ('W10b', 50, 2, 'At 50 ms per batch (1,280 rows/s) every loader here could keep up on its own: the '
                         'ratio is the overlap.'))
-]
+] + REMOTE_WORKLOADS
 
 
 def log(message):
@@ -497,12 +577,20 @@ def main(argv=None):
         parser.error('unknown contender families: {}'.format(', '.join(sorted(unknown))))
     worker_counts = [int(w) for w in args.workers.split(',')]
     selected = [w for w in WORKLOADS if not args.workloads or w['id'] in args.workloads.split(',')]
+    if loaded:  # the remote workloads have no loaded report
+        asked = [w['id'] for w in selected if w.get('report') == 'remote' and args.workloads]
+        if asked:
+            parser.error('{} are not measured on a loaded machine (--load, --load-threads)'.format(', '.join(asked)))
+        selected = [w for w in selected if w.get('report') != 'remote']
     if not selected:
         parser.error('no workload matches --workloads {}'.format(args.workloads))
+    main_selected = any(w.get('report') != 'remote' for w in selected)
 
     started = time.perf_counter()
     check_our_environment(args)
-    datasets = prepare_datasets(args, {w['dataset'] for w in selected if w['dataset']})
+    datasets = prepare_datasets(args, {w['dataset'] for w in selected if w['dataset']} |
+                                {options['dataset'] for w in selected for _f, _l, _k, options in w['contenders']
+                                 if 'dataset' in options})
     log_dir = os.path.join(args.data_dir, 'logs')
     os.makedirs(log_dir, exist_ok=True)
     unavailable = {f: family_unavailable(args, f) for f in families}
@@ -512,12 +600,13 @@ def main(argv=None):
 
     results = {'machine': machine_info(), 'size': args.size, 'runs': args.runs, 'warmup': args.warmup,
                'workers': worker_counts, 'workloads': []}
+    remote_entries = []  # the entries of the remote report's workloads
     if loaded:
         results['load'] = {'processes': args.load, 'threads': args.load_threads,
                            'description': load.describe(args.load, args.load_threads)}
         log('loaded machine: {} during every measurement'.format(results['load']['description']))
     failed = []
-    if unavailable.get('petastorm', 'not asked') is None:
+    if main_selected and unavailable.get('petastorm', 'not asked') is None:
         log('checking compatibility with Petastorm 0.13.1, both ways ...')
         compat = run_json([args.our_python, os.path.join(HERE, 'compat_check.py'), '--ref-python', args.ref_python,
                            '--work-dir', os.path.join(args.data_dir, 'compat')], args.timeout,
@@ -529,95 +618,255 @@ def main(argv=None):
         if compat['status'] != 'ok':
             failed.append('compatibility with Petastorm 0.13.1: {}'.format(
                 compat.get('reason') or '; '.join(d for c in compat.get('checks', []) for d in c['differences'][:3])))
-    for workload in selected:
-        if workload['dataset'] is None:  # a generation workload: its output, described after the runs
-            dataset = {'path': os.path.join(args.data_dir, 'generated', workload['id'])}
-        else:
-            dataset = datasets[workload['dataset']]
-        entry = {key: workload[key] for key in ('id', 'title', 'about', 'metric')}
-        entry['dataset'] = {k: dataset.get(k, 0) for k in ('rows', 'files', 'row_groups', 'bytes')}
-        entry['contenders'] = []
-        not_converted = convert_for_peers(args, workload, dataset['path'], conversions, log_dir) \
-            if workload['dataset'] else {}
-        for family, label, kind, options in workload['contenders']:
-            if family not in families:
-                continue
-            for workers in options.get('workers', worker_counts):
-                max_rows = options.get('max_rows', {}).get(args.size)
-                if max_rows:
-                    label += ' (first {:,} rows of each pass)'.format(max_rows)
-                record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit')),
-                          'vs_ours': bool(options.get('vs_ours')), 'peer': family in PEERS,
-                          'processes': bool(options.get('processes'))}
-                if options.get('busy_ms'):
-                    record['busy_ms'] = options['busy_ms']
-                if isinstance(options.get('vs_ours'), str):
-                    record['vs_ours_text'] = options['vs_ours']
-                for key in ('vs_ours_text', 'vs_ours_invert'):
-                    if key in options:
-                        record[key] = options[key]
-                entry['contenders'].append(record)
-                reason = unavailable[family] or not_converted.get(family)
-                path = dataset['path']
-                if reason is not None:
-                    record['result'] = {'status': 'not run', 'reason': reason}
-                    continue
-                argv = contender_command(args, workload, family, kind, options, path, workers)
-                name = '{}-{}-{}{}{}-w{}'.format(workload['id'], family, kind,
-                                                 '-' + options['pool'] if 'pool' in options else '',
-                                                 '-' + options['loader'] if 'loader' in options else '', workers)
-                log('{} {}: {} (workers={}) ...'.format(workload['id'], workload['title'], label, workers))
-                t0 = time.perf_counter()
-                with background:
-                    result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))
-                result.pop('traceback', None)
-                if result['status'] == 'error' and family in PEERS:
-                    result['status'] = 'n/a'  # a peer's failure is its own: reported, the bench goes on
-                elif result['status'] == 'n/a' and family not in ('ours',) + PEERS:
-                    result['status'] = 'error'  # only this project may lack a feature
-                record['result'] = result
-                record['seconds'] = round(time.perf_counter() - t0, 1)
-                if result.get('output') and not entry['dataset']['rows']:
-                    entry['dataset'] = result['output']
-                summary = result['status']
-                if result['status'] == 'ok':
-                    rates = sorted(r / w for r, w in zip(result['rows'], result['wall_s']))
-                    summary = ('{:.0f} ms to the first row'.format(1000 * sorted(result['wall_s'])[len(rates) // 2])
-                               if workload['metric'] == 'startup' else '{:,.0f} rows/s'.format(rates[len(rates) // 2]))
-                elif result['status'] == 'error':
-                    failed.append('{} {} (workers={}): {}'.format(workload['id'], label, workers, result['reason']))
-                    summary = 'ERROR ' + result['reason']
-                else:
-                    summary += ': ' + result.get('reason', '')
-                log('    {} [{:.1f} s; log {}]'.format(summary, record['seconds'], name + '.log'))
-        results['workloads'].append(entry)
+    server = S3TestServer(args, selected, datasets, log_dir)
+    # A SIGTERM (a killed make) ends the run through the finally below, which stops the server.
+    previous_sigterm = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        for workload in selected:
+            entry = run_workload(args, workload, datasets, worker_counts, conversions, log_dir, background, server,
+                                 failed)
+            if workload.get('report') == 'remote':
+                remote_entries.append(entry)
+            else:
+                results['workloads'].append(entry)
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous_sigterm)
     results['conversions'] = list(conversions.values())
     results['seconds'] = round(time.perf_counter() - started, 1)
 
     # Every run saves its raw results beside the report; a loaded run's go to results-load.json and
-    # its report compares with the quiet run's results.json.
+    # its report compares with the quiet run's results.json. The remote workloads' go to
+    # results-remote.json, merged with the workloads measured before, and their report to
+    # benchmarks-remote.md beside --out.
     os.makedirs(args.plots_dir, exist_ok=True)
-    results_path = os.path.join(args.plots_dir, 'results-load.json' if loaded else 'results.json')
-    with open(results_path, 'w') as f:
-        json.dump(results, f, indent=1)
-        f.write('\n')
-    extra = []
-    if loaded:
-        extra = ['--no-plots', '--quiet-results', os.path.abspath(
-            args.quiet_results or os.path.join(args.plots_dir, 'results.json'))]
-    plot_python = args.plot_python or (args.ref_python if args.ref_python and os.access(args.ref_python, os.X_OK)
-                                       else sys.executable)
-    report = [plot_python, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
-              '--plots-dir', args.plots_dir] + extra
-    if subprocess.run(report, cwd=ROOT).returncode != 0:
-        log('report.py failed with {}; writing the tables without plots'.format(plot_python))
-        subprocess.run([sys.executable, os.path.join(HERE, 'report.py'), results_path, '--out', args.out,
-                        '--plots-dir', args.plots_dir, '--no-plots'] + extra[1:], cwd=ROOT, check=True)
-    log('wrote {} and {} in {:.0f} s'.format(args.out, args.plots_dir, time.perf_counter() - started))
+    if main_selected:
+        results_path = os.path.join(args.plots_dir, 'results-load.json' if loaded else 'results.json')
+        with open(results_path, 'w') as f:
+            json.dump(results, f, indent=1)
+            f.write('\n')
+        extra = []
+        if loaded:
+            extra = ['--no-plots', '--quiet-results', os.path.abspath(
+                args.quiet_results or os.path.join(args.plots_dir, 'results.json'))]
+        write_report(args, results_path, args.out, extra)
+    if remote_entries:
+        remote_path = os.path.join(args.plots_dir, 'results-remote.json')
+        remote_results = merge_remote_results(remote_path, results, remote_entries, server.info)
+        with open(remote_path, 'w') as f:
+            json.dump(remote_results, f, indent=1)
+            f.write('\n')
+        write_report(args, remote_path, os.path.join(os.path.dirname(args.out), 'benchmarks-remote.md'), [])
+    log('wrote the report{} in {:.0f} s'.format(' and the remote report' if remote_entries else '',
+                                                time.perf_counter() - started))
     if failed:
         log('FAILED contenders (logs in {}):\n  {}'.format(log_dir, '\n  '.join(failed)))
         return 1
     return 0
+
+
+def write_report(args, results_path, out, extra):
+    plot_python = args.plot_python or (args.ref_python if args.ref_python and os.access(args.ref_python, os.X_OK)
+                                       else sys.executable)
+    report = [plot_python, os.path.join(HERE, 'report.py'), results_path, '--out', out,
+              '--plots-dir', args.plots_dir] + extra
+    if subprocess.run(report, cwd=ROOT).returncode != 0:
+        log('report.py failed with {}; writing the tables without plots'.format(plot_python))
+        subprocess.run([sys.executable, os.path.join(HERE, 'report.py'), results_path, '--out', out,
+                        '--plots-dir', args.plots_dir, '--no-plots'] + extra[1:], cwd=ROOT, check=True)
+    log('wrote {} and {}'.format(out, args.plots_dir))
+
+
+def merge_remote_results(path, results, entries, server_info):
+    """The remote report's results: this run's entries, then those of the other remote workloads
+    measured before (same --size) from `path`, in WORKLOADS' order. Each entry carries its own
+    measurement details ('measured'): the report's figures may come from several runs."""
+    merged = {entry['id']: entry for entry in entries}
+    try:
+        with open(path) as f:
+            before = json.load(f)
+    except (OSError, ValueError):
+        before = None
+    if not (before and before.get('size') == results['size'] and before.get('kind') == 'remote'):
+        before = None  # another size's figures are not merged
+    for entry in (before or {}).get('workloads', []):
+        merged.setdefault(entry['id'], entry)
+    order = [w['id'] for w in WORKLOADS]
+    workloads = sorted(merged.values(), key=lambda e: order.index(e['id']) if e['id'] in order else len(order))
+    server = dict((before or {}).get('server') or {})  # the uploads and probe of every run merged
+    if server_info:
+        uploads = dict(server.get('uploads') or {}, **server_info.get('uploads', {}))
+        server.update({k: v for k, v in server_info.items() if v is not None}, uploads=uploads)
+    return {'kind': 'remote', 'machine': results['machine'], 'size': results['size'],
+            'workers': sorted({w for e in workloads for w in e['measured']['workers']}),
+            'server': server, 'workloads': workloads}
+
+
+REQUEST_LINE = re.compile(r'"(?:\x1b\[[0-9;]*m)*(GET|HEAD|PUT|POST|DELETE) /')
+
+
+class S3TestServer(object):
+    """The S3 test server of the selected remote workloads (remote.py): started, and the datasets
+    their S3 contenders read uploaded, before the first of them; `reason` says why it is not there."""
+
+    def __init__(self, args, selected, datasets, log_dir):
+        self.args, self.log_dir = args, log_dir
+        self.server, self.reason, self.info = None, None, {}
+        self.names = sorted({options.get('dataset', w['dataset']) for w in selected if w.get('remote')
+                             for family, _l, _k, options in w['contenders']
+                             if options.get('storage') == 's3' and family in args.families
+                             and not args.unavailable.get(family)})
+        self.datasets = datasets
+
+    def ensure(self):
+        """Starts it once; returns None when it runs, else the reason it does not."""
+        if self.server is not None or self.reason is not None or not self.names:
+            return self.reason
+        log('starting the S3 test server (moto) and uploading {} ...'.format(', '.join(self.names)))
+        self.server = remote.S3Server(self.args.our_python, os.path.join(self.log_dir, 'moto_server.log'))
+        t0 = time.perf_counter()
+        try:
+            self.server.start()
+        except RuntimeError as e:
+            self.server, self.reason = None, 'the S3 test server did not start: {}'.format(e)
+            log('    ' + self.reason)
+            return self.reason
+        argv = [self.args.our_python, os.path.join(HERE, 'remote.py'), 'upload', '--endpoint', self.server.endpoint]
+        for name in self.names:
+            argv += [self.datasets[name]['path'], name]
+        uploaded = run_json(argv, self.args.timeout, os.path.join(self.log_dir, 'upload.log'))
+        if uploaded['status'] != 'ok':
+            self.reason = 'uploading to the S3 test server failed: {}'.format(uploaded.get('reason', '?'))
+            log('    ' + self.reason)
+            self.stop()
+            return self.reason
+        self.info = {'program': 'moto_server (moto[server] {}), in memory, on 127.0.0.1'.format(uploaded.get('moto')),
+                     'uploads': uploaded['uploads'], 'probe': uploaded.get('probe'),
+                     'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}
+        log('    {} on port {}; uploaded in {:.1f} s ({})'.format(
+            self.info['program'], self.server.port, time.perf_counter() - t0,
+            ', '.join('{} {} files {:.1f} MB {:.1f} s'.format(k, v['files'], v['bytes'] / 1e6, v['seconds'])
+                      for k, v in uploaded['uploads'].items())))
+        return None
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.server.log_path)
+        except (OSError, AttributeError):
+            return None
+
+    def requests_since(self, offset):
+        """{method: count} of the requests the server logged after `offset` (a line per request)."""
+        counts = {}
+        try:
+            with open(self.server.log_path, 'rb') as f:
+                f.seek(offset)
+                for line in f.read().decode(errors='replace').splitlines():
+                    found = REQUEST_LINE.search(line)  # '"GET /bench/... HTTP/1.1" 206', maybe in colours
+                    if found:
+                        counts[found.group(1)] = counts.get(found.group(1), 0) + 1
+        except (OSError, AttributeError):
+            pass
+        return counts
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            log('stopped the S3 test server')
+            self.server = None
+
+
+def run_workload(args, workload, datasets, worker_counts, conversions, log_dir, background, server, failed):
+    """Runs every contender of one workload; returns its results entry (failures appended to `failed`)."""
+    if workload['dataset'] is None:  # a generation workload: its output, described after the runs
+        dataset = {'path': os.path.join(args.data_dir, 'generated', workload['id'])}
+    else:
+        dataset = datasets[workload['dataset']]
+    entry = {key: workload[key] for key in ('id', 'title', 'about', 'metric')}
+    if 'pyarrow_same_work' in workload:  # the remote report: whether pyarrow's row does the readers' work
+        entry['pyarrow_same_work'] = workload['pyarrow_same_work']
+    entry['dataset'] = {k: dataset.get(k, 0) for k in ('rows', 'files', 'row_groups', 'bytes')}
+    entry['contenders'] = []
+    t_workload = time.perf_counter()
+    if workload.get('report') == 'remote':
+        entry['measured'] = {'date': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
+                             'commit': machine_info().get('commit'), 'runs': args.runs, 'warmup': args.warmup,
+                             'workers': worker_counts}
+    not_converted = convert_for_peers(args, workload, dataset['path'], conversions, log_dir) \
+        if workload['dataset'] else {}
+    for family, label, kind, options in workload['contenders']:
+        if family not in args.families:
+            continue
+        for workers in options.get('workers', worker_counts):
+            max_rows = options.get('max_rows', {}).get(args.size)
+            if max_rows:
+                label += ' (first {:,} rows of each pass)'.format(max_rows)
+            record = {'family': family, 'label': label, 'workers': workers, 'limit': bool(options.get('limit')),
+                      'vs_ours': bool(options.get('vs_ours')), 'peer': family in PEERS,
+                      'processes': bool(options.get('processes'))}
+            if options.get('busy_ms'):
+                record['busy_ms'] = options['busy_ms']
+            if isinstance(options.get('vs_ours'), str):
+                record['vs_ours_text'] = options['vs_ours']
+            for key in ('vs_ours_text', 'vs_ours_invert', 'variant', 'storage'):
+                if key in options:
+                    record[key] = options[key]
+            if workload.get('report') == 'remote':
+                record['kind'] = kind
+            entry['contenders'].append(record)
+            reason = args.unavailable[family] or not_converted.get(family)
+            path = datasets[options['dataset']]['path'] if 'dataset' in options else dataset['path']
+            remote_argv = []
+            if reason is None and options.get('storage') == 's3':
+                reason = server.ensure()
+                if reason is None:
+                    path = remote.url(options.get('dataset', workload['dataset']))
+                    remote_argv = remote.contender_options(family, server.server.endpoint) + \
+                        ['--server-pid', str(server.server.pid)]
+            if reason is not None:
+                record['result'] = {'status': 'not run', 'reason': reason}
+                continue
+            argv = contender_command(args, workload, family, kind, options, path, workers) + remote_argv
+            name = '{}-{}-{}{}{}{}{}-w{}'.format(workload['id'], family, kind,
+                                                 '-' + options['pool'] if 'pool' in options else '',
+                                                 '-' + options['loader'] if 'loader' in options else '',
+                                                 '-' + options['storage'] if 'storage' in options else '',
+                                                 '-nometa' if options.get('variant') == WITHOUT_METADATA else '',
+                                                 workers)
+            log('{} {}: {}{} (workers={}) ...'.format(workload['id'], workload['title'], label,
+                                                      ', ' + options['variant'] if 'variant' in options else '',
+                                                      workers))
+            t0 = time.perf_counter()
+            log_offset = server.log_size() if remote_argv else None
+            with background:
+                result = run_json(argv, args.timeout, os.path.join(log_dir, name + '.log'))
+            result.pop('traceback', None)
+            if log_offset is not None and result['status'] == 'ok':  # the server logs a line per request
+                passes = len(result['wall_s']) + len(result.get('warmup_s', []))
+                result['server_requests_per_pass'] = {method: round(count / passes, 1) for method, count in
+                                                      sorted(server.requests_since(log_offset).items())}
+            if result['status'] == 'error' and family in PEERS:
+                result['status'] = 'n/a'  # a peer's failure is its own: reported, the bench goes on
+            elif result['status'] == 'n/a' and family not in ('ours',) + PEERS:
+                result['status'] = 'error'  # only this project may lack a feature
+            record['result'] = result
+            record['seconds'] = round(time.perf_counter() - t0, 1)
+            if result.get('output') and not entry['dataset']['rows']:
+                entry['dataset'] = result['output']
+            summary = result['status']
+            if result['status'] == 'ok':
+                rates = sorted(r / w for r, w in zip(result['rows'], result['wall_s']))
+                summary = ('{:.0f} ms to the first row'.format(1000 * sorted(result['wall_s'])[len(rates) // 2])
+                           if workload['metric'] == 'startup' else '{:,.0f} rows/s'.format(rates[len(rates) // 2]))
+            elif result['status'] == 'error':
+                failed.append('{} {} (workers={}): {}'.format(workload['id'], label, workers, result['reason']))
+                summary = 'ERROR ' + result['reason']
+            else:
+                summary += ': ' + result.get('reason', '')
+            log('    {} [{:.1f} s; log {}]'.format(summary, record['seconds'], name + '.log'))
+    if 'measured' in entry:
+        entry['measured']['seconds'] = round(time.perf_counter() - t_workload, 1)
+    return entry
 
 
 if __name__ == '__main__':

@@ -5,10 +5,16 @@
 Kinds: reader (make_reader), batch (make_batch_reader), torch (petastorm.pytorch's
 BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), tf (petastorm.tf_utils'
 make_petastorm_dataset batched in TF), tf-limit (TF over the same batches in memory), startup (factory call to the first
-row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, numpy-load (numpy.load over a
+row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, pyarrow-dataset (pyarrow.dataset's
+to_batches over every column), pyarrow-dataset-startup (its first row), numpy-load (numpy.load over a
 column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory),
 and the peers' kinds of peers.py (hf, lance, torch-parquet, torch-pil). Torch loaders spend --busy-ms
 per batch in training_loop.consume (the overlap workloads).
+
+DATASET is a directory, or an s3:// URL (the remote workloads, remote.py): then --storage-options
+(this project's storage_options, in Arrow's names; the pyarrow kinds make their S3FileSystem from
+them) or --s3fs (Petastorm 0.13.1: s3fs's arguments, see petastorm_s3_filesystem) give the
+connection, and --server-pid the S3 server whose CPU each pass adds ("server_cpu_s").
 
 The same file runs in this project's environment (.venv: `petastorm` is this project) and in the
 reference one (.venv-ref: `petastorm` is Petastorm 0.13.1): it only uses their common API, and
@@ -17,7 +23,9 @@ dataset once (one epoch) and includes making the reader, as a training loop does
 
 Output: {"status": "ok", "wall_s": [...], "cpu_s": [...], "rows": [...], "bytes": [...],
 "warmup_s": [...], "peak_rss_mb": x, "versions": {...}}, one entry per measured run (torch loaders add
-"batches": [...]; --tree-memory adds "peak_tree_mb"); cpu_s counts the worker processes too
+"batches": [...]; --tree-memory adds "peak_tree_mb"; reader, batch, pyarrow-dataset and the startup kinds add "first_row_s": [...],
+the seconds from the start of each pass to its first row or batch, before the reader is stopped, and
+"warmup_first_row_s"); cpu_s counts the worker processes too
 (cpu_seconds); or {"status": "n/a",
 "reason": ...} when the contender raises NotImplementedError or ImportError (not implemented
 yet); or {"status": "error", "reason": ...}.
@@ -35,6 +43,7 @@ import traceback
 import warnings
 
 import peers
+from remote import process_cpu_seconds
 from training_loop import consume, nbytes_of
 
 
@@ -135,7 +144,40 @@ def data_files(path):
 
 
 def url(path):
+    if '://' in path:  # a remote dataset (s3://bucket/key)
+        return path
     return 'file://' + os.path.abspath(path)
+
+
+_PASS = {'t0': None, 'first': None}
+
+
+def _first_item():
+    """Called by a pass at its first row (or batch): the seconds since the pass began."""
+    if _PASS['first'] is None and _PASS['t0'] is not None:
+        _PASS['first'] = time.perf_counter() - _PASS['t0']
+
+
+def petastorm_s3_filesystem(s3fs_kwargs):
+    """Petastorm 0.13.1's S3 filesystem: an s3fs.S3FileSystem in pyarrow's legacy S3FSWrapper.
+
+    `make_reader('s3://...', storage_options=s3fs_kwargs)` makes a bare s3fs filesystem, which
+    pyarrow 14's ParquetDataset takes to its new Dataset API, where Petastorm's `validate_schema=False`
+    is a ValueError ("not yet supported with the new Dataset API"; uber/petastorm#758, #803). Only a
+    legacy `pyarrow.filesystem.FileSystem` keeps it on the legacy path, so Petastorm's users pass
+    `filesystem=S3FSWrapper(s3fs.S3FileSystem(...))` (uber/petastorm#210) -- whose `walk` calls
+    s3fs's `_ls`, a coroutine since s3fs 0.5 (fsspec/s3fs#366): here it calls s3fs's own `walk`.
+    A new s3fs filesystem each pass (`skip_instance_cache`): fsspec would otherwise hand back the
+    same instance, whose listings cache spares later passes in the process the listing, a cache
+    this project's reader does not keep."""
+    import s3fs
+    from pyarrow.filesystem import S3FSWrapper
+
+    class Wrapper(S3FSWrapper):
+        def walk(self, path, refresh=False):
+            return self.fs.walk(path)
+
+    return Wrapper(s3fs.S3FileSystem(skip_instance_cache=True, **s3fs_kwargs))
 
 
 _nbytes = nbytes_of
@@ -144,7 +186,12 @@ _nbytes = nbytes_of
 # --- One pass per kind: each returns (rows, decoded bytes) -----------------------------------
 
 def _reader_kwargs(args):
-    return dict(reader_pool_type=args.pool_type, workers_count=args.workers, shuffle_row_groups=False, num_epochs=1)
+    kwargs = dict(reader_pool_type=args.pool_type, workers_count=args.workers, shuffle_row_groups=False, num_epochs=1)
+    if args.storage_options:
+        kwargs['storage_options'] = json.loads(args.storage_options)
+    if args.s3fs:  # made in the pass, as make_reader makes its filesystem from storage_options
+        kwargs['filesystem'] = petastorm_s3_filesystem(json.loads(args.s3fs))
+    return kwargs
 
 
 def pass_reader(args):
@@ -152,6 +199,8 @@ def pass_reader(args):
     rows = nbytes = 0
     with make_reader(url(args.dataset), **_reader_kwargs(args)) as reader:
         for row in reader:
+            if not rows:
+                _first_item()
             rows += 1
             nbytes += sum(_nbytes(v) for v in row)
     return rows, nbytes
@@ -162,6 +211,8 @@ def pass_batch(args):
     rows = nbytes = 0
     with make_batch_reader(url(args.dataset), **_reader_kwargs(args)) as reader:
         for batch in reader:
+            if not rows:
+                _first_item()
             rows += len(batch[0])
             nbytes += sum(_nbytes(column) for column in batch)
     return rows, nbytes
@@ -237,6 +288,7 @@ def pass_startup(args):
     reader = make_reader(url(args.dataset), **_reader_kwargs(args))
     try:
         next(reader)
+        _first_item()
     finally:
         reader.stop()
         reader.join()
@@ -254,6 +306,58 @@ def pass_pyarrow_startup(args):
     table = pq.ParquetFile(first).read_row_group(0)
     table.slice(0, 1).to_pylist()
     return 1, 0
+
+
+def _pyarrow_filesystem(args):
+    """(pyarrow filesystem, path) of DATASET: an S3FileSystem made from --storage-options for s3://."""
+    import pyarrow.fs as pafs
+    if args.dataset.startswith('s3://'):
+        options = json.loads(args.storage_options)
+        scheme, _, host = options['endpoint_override'].partition('://')
+        return pafs.S3FileSystem(access_key=options['access_key'], secret_key=options['secret_key'],
+                                 endpoint_override=host, scheme=scheme, region=options['region']), \
+            args.dataset[len('s3://'):]
+    return pafs.LocalFileSystem(), os.path.abspath(args.dataset)
+
+
+def pass_pyarrow_dataset_startup(args):
+    """pyarrow's own way to the first row of a directory of Parquet files: `pyarrow.dataset.dataset`
+    (lists the directory, skipping `_`-prefixed files such as `_common_metadata`, and reads the first
+    file's footer for the schema), then the first batch of its scanner (which opens the first files)."""
+    import pyarrow.dataset as ds
+    filesystem, path = _pyarrow_filesystem(args)
+    reader = ds.dataset(path, filesystem=filesystem, format='parquet').scanner().to_reader()
+    try:
+        batch = reader.read_next_batch()
+        batch.slice(0, 1).to_pylist()
+        _first_item()
+    finally:
+        reader.close()  # which waits for the scan of every file to end: after the first row's time
+    return 1, 0
+
+
+class PyarrowDataset(object):
+    """`pyarrow.dataset.dataset(...).to_batches()` over every column of every file (threads on, on
+    --workers CPU threads; Arrow's I/O pool as it comes, 8 threads), each column to numpy (the binary
+    ones to arrays of bytes objects): reading the same columns as the readers, decoding nothing."""
+
+    def __init__(self, args):
+        import pyarrow as pa
+        pa.set_cpu_count(max(1, args.workers))
+
+    def __call__(self, args):
+        import pyarrow.dataset as ds
+        filesystem, path = _pyarrow_filesystem(args)
+        dataset = ds.dataset(path, filesystem=filesystem, format='parquet')
+        rows = nbytes = 0
+        for batch in dataset.to_batches(columns=dataset.schema.names, use_threads=True):
+            if not rows:
+                _first_item()
+            rows += batch.num_rows
+            for column in batch.columns:
+                column.to_numpy(zero_copy_only=False)
+                nbytes += column.nbytes
+        return rows, nbytes
 
 
 class PyarrowLimit(object):
@@ -432,16 +536,17 @@ def _row_groups(path):
 
 
 PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'startup': pass_startup,
-          'pyarrow-startup': pass_pyarrow_startup, 'tf': pass_tf}
+          'pyarrow-startup': pass_pyarrow_startup, 'pyarrow-dataset-startup': pass_pyarrow_dataset_startup,
+          'tf': pass_tf}
 LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate,
-          'tf-limit': TfLimit}
+          'tf-limit': TfLimit, 'pyarrow-dataset': PyarrowDataset}
 LIMITS.update(peers.KINDS)  # other libraries' loaders (peers.py): classes made once per process
 
 
 def versions():
     found = {'python': platform.python_version()}
     for module in ('petastorm', 'pyarrow', 'numpy', 'cv2', 'torch', 'pandas', 'tensorflow', 'datasets', 'lance',
-                   'PIL', 'ray'):
+                   'PIL', 'ray', 's3fs'):
         if module in sys.modules:
             found[module] = getattr(sys.modules[module], '__version__', '?')
     return found
@@ -454,18 +559,33 @@ def run(args):
     else:
         one_pass = PASSES[args.kind]
     warmup_s = []
+    warmup_first = []
     for _ in range(args.warmup):
-        t0 = time.perf_counter()
+        _PASS['first'] = None
+        t0 = _PASS['t0'] = time.perf_counter()
         one_pass(args)
         warmup_s.append(time.perf_counter() - t0)
+        if _PASS['first'] is not None:
+            warmup_first.append(_PASS['first'])
     result = {'status': 'ok', 'wall_s': [], 'cpu_s': [], 'rows': [], 'bytes': [], 'warmup_s': warmup_s}
+    if warmup_first:
+        result['warmup_first_row_s'] = warmup_first
     cpu = getattr(one_pass, 'cpu_seconds', cpu_seconds)
     tree = TreeMemory() if args.tree_memory else None
     for _ in range(args.runs):
+        server0 = process_cpu_seconds(args.server_pid)
+        _PASS['first'] = None
         cpu0, t0 = cpu(), time.perf_counter()
+        _PASS['t0'] = t0
         counted = one_pass(args)
         result['wall_s'].append(time.perf_counter() - t0)
         result['cpu_s'].append(cpu() - cpu0)
+        if _PASS['first'] is not None:
+            result.setdefault('first_row_s', []).append(_PASS['first'])
+        if server0 is not None:
+            server1 = process_cpu_seconds(args.server_pid)
+            if server1 is not None:
+                result.setdefault('server_cpu_s', []).append(server1 - server0)
         result['rows'].append(counted[0])
         result['bytes'].append(counted[1])
         if len(counted) > 2:  # a loader of batches: how many (the overlap workloads need them)
@@ -507,6 +627,9 @@ def main(argv=None):
                         help='torch loaders: milliseconds of GIL-holding Python work per batch (a training step)')
     parser.add_argument('--max-rows', type=int, default=0,
                         help='torch loaders: end a pass after this many rows (for the slowest peers)')
+    parser.add_argument('--storage-options', help='remote DATASET: storage_options (JSON, Arrow names)')
+    parser.add_argument('--s3fs', help='remote DATASET, Petastorm 0.13.1: s3fs.S3FileSystem arguments (JSON)')
+    parser.add_argument('--server-pid', type=int, help='the S3 server process: its CPU per pass is recorded')
     parser.add_argument('--tree-memory', action='store_true',
                         help="sample this process's RSS plus its worker processes' private memory")
     peers.add_arguments(parser)

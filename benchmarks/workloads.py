@@ -8,6 +8,9 @@ Runs in the project's environment (.venv): datasets are written by this project'
 regenerates everything, and older copies of the same size are removed. A dataset is complete when
 its ``.complete`` stamp exists (a killed run regenerates it).
 
+`many_files_nometa` and `many_files_10k_nometa` are hard-linked copies of `many_files` (W6, W6c)
+and `many_files_10k` (W6b) without their `_common_metadata`: the start-up workloads' second variant.
+
 The datasets carry Petastorm's pickled Unischema too (written by default): the original
 Petastorm 0.13.1 reads the very same files. PNGs are written with OpenCV's settings (zlib level 1,
 run-length strategy, Sub filter), as Petastorm writes them.
@@ -31,6 +34,9 @@ SIZES = {
         'scalars': {'rows': 10_000_000, 'files': 4, 'rows_per_rowgroup': 250_000},
         'tensors': {'rows': 10_000, 'rows_per_rowgroup': 500, 'rows_per_file': 2500},
         'many_files': {'files': 1000, 'rows_per_file': 10},
+        'many_files_10k': {'files': 10_000, 'rows_per_file': 10},
+        'many_files_nometa': {'copy_of': 'many_files'},
+        'many_files_10k_nometa': {'copy_of': 'many_files_10k'},
     },
     'tiny': {
         'hello_world': {'rows': 24, 'rows_per_rowgroup': 8, 'rows_per_file': 12},
@@ -38,11 +44,17 @@ SIZES = {
         'scalars': {'rows': 20_000, 'files': 2, 'rows_per_rowgroup': 5_000},
         'tensors': {'rows': 24, 'rows_per_rowgroup': 8, 'rows_per_file': 12},
         'many_files': {'files': 8, 'rows_per_file': 2},
+        'many_files_10k': {'files': 40, 'rows_per_file': 2},
+        'many_files_nometa': {'copy_of': 'many_files'},
+        'many_files_10k_nometa': {'copy_of': 'many_files_10k'},
     },
 }
 
 # Which datasets are written as Petastorm datasets (the others are plain Parquet).
-PETASTORM_DATASETS = ('hello_world', 'jpeg', 'tensors', 'many_files')
+PETASTORM_DATASETS = ('hello_world', 'jpeg', 'tensors', 'many_files', 'many_files_10k')
+# Datasets {'copy_of': name} are that dataset's files without its `_common_metadata` (hard links, made
+# after it): the start-up workloads' variant where every footer must be read (W6b, W6c).
+WITHOUT_METADATA = ('_common_metadata', '_metadata')
 
 SCALAR_COLUMNS = [  # name, numpy type: W3's 8 numeric columns
     ('id', 'int64'), ('user', 'int32'), ('item', 'int64'), ('count', 'int32'),
@@ -149,14 +161,14 @@ def small_row(i):
 
 def _write_petastorm(name, path, params):
     from petastorm import write_dataset
-    schema = _schemas()[name]
+    schema = _schemas()['many_files' if name == 'many_files_10k' else name]
     if name == 'hello_world':
         rows = (hello_world_row(i) for i in range(params['rows']))
     elif name == 'jpeg':
         rows = ({'id': i, 'image': photo_like(i)} for i in range(params['rows']))
     elif name == 'tensors':
         rows = (tensor_row(i) for i in range(params['rows']))
-    elif name == 'many_files':
+    elif name in ('many_files', 'many_files_10k'):
         rows = (small_row(i) for i in range(params['files'] * params['rows_per_file']))
     else:
         raise ValueError(name)
@@ -194,6 +206,18 @@ def _write_scalars(path, params):
         start += n
 
 
+def _copy_without_metadata(source, path):
+    """`source`'s files but its metadata files, hard-linked (copied where links fail)."""
+    os.makedirs(path)
+    for name in sorted(os.listdir(source)):
+        if name in WITHOUT_METADATA:
+            continue
+        try:
+            os.link(os.path.join(source, name), os.path.join(path, name))
+        except OSError:
+            shutil.copy2(os.path.join(source, name), os.path.join(path, name))
+
+
 def prepare(data_dir, size='full', only=None, log=print):
     """Writes the datasets of `size` that are missing; returns {name: describe(path)}."""
     params_by_name = SIZES[size]
@@ -207,6 +231,8 @@ def prepare(data_dir, size='full', only=None, log=print):
             log('removing stale benchmark data {}'.format(stale))
             shutil.rmtree(stale)
     paths = {}
+    if only:  # a copy needs its source
+        only = set(only) | {params_by_name[n]['copy_of'] for n in only if 'copy_of' in params_by_name.get(n, {})}
     for name, params in params_by_name.items():
         if only and name not in only:
             continue
@@ -219,7 +245,9 @@ def prepare(data_dir, size='full', only=None, log=print):
             continue
         shutil.rmtree(path, ignore_errors=True)
         start = time.perf_counter()
-        if name == 'scalars':
+        if 'copy_of' in params:  # SIZES lists it after its source
+            _copy_without_metadata(os.path.join(root, params['copy_of']), path)
+        elif name == 'scalars':
             _write_scalars(path, params)
         else:
             _write_petastorm(name, path, params)
