@@ -121,7 +121,9 @@ class Dataset {
   // Opens one data file for reading, with its kept footer (read now if it was not yet) and
   // read_properties(). The FileReader is the caller's; it is not thread-safe. Errors name the
   // file.
-  arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenFile(int file_index) const;
+  // `pre_buffer` false: read_properties() without pre-buffering (the caller pre-buffers what it
+  // will read, as the reader's read-ahead does).
+  arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> OpenFile(int file_index, bool pre_buffer = true) const;
 
  private:
   Dataset() = default;

@@ -582,7 +582,7 @@ arrow::Result<std::shared_ptr<arrow::Schema>> Dataset::FileSchema(int file_index
   return schema;
 }
 
-arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index) const {
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int file_index, bool pre_buffer) const {
   ARROW_ASSIGN_OR_RAISE(auto metadata, FileMetadata(file_index));
   const std::string& path = files_[static_cast<size_t>(file_index)];
   auto file = OpenRaw(file_index);
@@ -593,7 +593,9 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> Dataset::OpenFile(int
     parquet::arrow::FileReaderBuilder builder;
     auto opened = builder.Open(*file, parquet::default_reader_properties(), std::move(metadata));
     if (!opened.ok()) return opened.WithMessage("Opening '", path, "': ", opened.message());
-    auto reader = builder.memory_pool(arrow::default_memory_pool())->properties(read_properties_)->Build();
+    parquet::ArrowReaderProperties properties = read_properties_;
+    if (!pre_buffer) properties.set_pre_buffer(false);
+    auto reader = builder.memory_pool(arrow::default_memory_pool())->properties(properties)->Build();
     if (!reader.ok()) {
       return reader.status().WithMessage("Opening '", path, "': ", reader.status().message());
     }

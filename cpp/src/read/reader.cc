@@ -1,5 +1,6 @@
 #include "petastorm/reader.h"
 
+
 #include <algorithm>
 #include <iterator>
 
@@ -7,6 +8,7 @@
 #include <arrow/scalar.h>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <random>
 #include <set>
 
@@ -36,7 +38,11 @@ class Reader::Impl {
   using Executor = internal::OrderedExecutor<WorkItem, RowGroupPtr>;
 
   Impl(WorkProcessor::Config config, std::shared_ptr<const Plan> plan, ReaderOptions options, ItemSlice slice)
-      : config_(std::move(config)), plan_(std::move(plan)), options_(std::move(options)), slice_(slice) {}
+      : read_ahead_(MakeReadAhead(config)),
+        config_(WithReadAhead(std::move(config), read_ahead_.get())),
+        plan_(std::move(plan)),
+        options_(std::move(options)),
+        slice_(slice) {}
 
   ~Impl() {
     Stop();
@@ -48,6 +54,8 @@ class Reader::Impl {
     plan_position_ = 0;
     epoch_items_.clear();
     epoch_pos_ = 0;
+    upcoming_.clear();
+    if (read_ahead_) read_ahead_->Clear();
     const bool threads = options_.pool == PoolType::kThread;
     processors_.clear();
     for (int w = 0; w < (threads ? options_.workers_count : 1); ++w) {
@@ -93,6 +101,7 @@ class Reader::Impl {
 
   void Stop() {
     if (executor_) executor_->Stop();
+    if (read_ahead_) read_ahead_->Clear();
   }
 
   void Join() {
@@ -136,9 +145,46 @@ class Reader::Impl {
     return RowGroupPtr(std::move(empty));
   }
 
-  // The next work item of the plan for this reader (those of its slice), epoch after epoch.
-  // Called by the executor, one call at a time.
+  // Work items whose column chunks are requested ahead (remote storage), beyond those the
+  // workers have.
+  static constexpr size_t kReadAheadItems = 2;
+
+  // Read-ahead on remote storage only (locally a read costs no latency to hide), and not with
+  // a cache (an item found there reads nothing).
+  static std::unique_ptr<internal::ReadAhead> MakeReadAhead(const WorkProcessor::Config& config) {
+    if (config.cache || config.dataset->filesystem()->type_name() == "local") return nullptr;
+    return std::make_unique<internal::ReadAhead>(config.dataset,
+                                                 config.load_schema ? config.load_schema : config.output_schema);
+  }
+  static WorkProcessor::Config WithReadAhead(WorkProcessor::Config config, internal::ReadAhead* read_ahead) {
+    config.read_ahead = read_ahead;
+    return config;
+  }
+
+  // The next work item of the plan for this reader; with read-ahead, the next kReadAheadItems
+  // items are started. Called by the executor, one call at a time.
   std::optional<WorkItem> TakeNextItem() {
+    std::optional<WorkItem> item;
+    if (!read_ahead_) {
+      item = PullItem();
+    } else {
+      while (upcoming_.size() <= kReadAheadItems) {
+        std::optional<WorkItem> next = PullItem();
+        if (!next) break;
+        upcoming_.push_back(*next);
+      }
+      if (!upcoming_.empty()) {
+        item = upcoming_.front();
+        upcoming_.pop_front();
+        for (const WorkItem& ahead : upcoming_) read_ahead_->Start(ahead);
+      }
+    }
+    if (item) last_epoch_ = item->epoch;
+    return item;
+  }
+
+  // The next work item of the plan for this reader (those of its slice), epoch after epoch.
+  std::optional<WorkItem> PullItem() {
     while (true) {
       while (epoch_pos_ == epoch_items_.size()) {
         if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
@@ -148,13 +194,11 @@ class Reader::Impl {
       }
       const int64_t position = plan_position_++;
       const WorkItem& item = epoch_items_[epoch_pos_++];
-      if (position % slice_.count == slice_.index) {
-        last_epoch_ = item.epoch;
-        return item;
-      }
+      if (position % slice_.count == slice_.index) return item;
     }
   }
 
+  std::unique_ptr<internal::ReadAhead> read_ahead_;  // before config_, which points at it
   const WorkProcessor::Config config_;
   const std::shared_ptr<const Plan> plan_;
   const ReaderOptions options_;
@@ -169,6 +213,7 @@ class Reader::Impl {
   int64_t plan_position_ = 0;
   std::vector<WorkItem> epoch_items_;
   size_t epoch_pos_ = 0;
+  std::deque<WorkItem> upcoming_;  // pulled from the plan, started ahead, not yet taken
 
   std::vector<std::unique_ptr<WorkProcessor>> processors_;  // one per worker
   std::unique_ptr<Executor> executor_;

@@ -5,6 +5,8 @@
 #include <arrow/array/builder_binary.h>
 #include <arrow/array/util.h>
 #include <arrow/scalar.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/filesystem/mockfs.h>
 #include <arrow/io/file.h>
 #include <arrow/table.h>
 #include <parquet/arrow/writer.h>
@@ -108,6 +110,49 @@ TEST(ReaderTest, SeededSequenceIsTheSameForAnyWorkerCount) {
   std::sort(sorted.begin(), sorted.end());
   ASSERT_EQ(sorted.size(), 180u);
   for (int64_t i = 0; i < 180; ++i) EXPECT_EQ(sorted[i], i / 2);
+}
+
+// On a filesystem other than the local one the reader requests the next items' column chunks
+// ahead (read/read_ahead_internal.h): the rows and their order are the same as without.
+TEST(ReaderTest, ReadAheadOnRemoteStorageDeliversTheSameSequence) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 90, 7);
+  std::string root;
+  auto local = FileSystemFromUrl(url, &root).ValueOrDie();
+  // SlowFileSystem: another type_name (so not "local") and a latency on every call.
+  auto remote = std::make_shared<arrow::fs::SlowFileSystem>(local, 0.0005);
+  auto read = [&](std::shared_ptr<arrow::fs::FileSystem> fs, ReaderOptions options) {
+    options.fields = {"id", "label"};
+    auto reader = Reader::Open(Dataset::Open(fs, {root}).ValueOrDie(), options).ValueOrDie();
+    std::vector<std::string> rows;
+    while (auto batch = reader->Next().ValueOrDie()) {
+      const auto& ids = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+      const auto& labels = static_cast<const arrow::StringArray&>(*batch->columns[1].values);
+      for (int64_t i = 0; i < batch->num_rows; ++i) {
+        rows.push_back(std::to_string(ids.Value(i)) + ":" + (labels.IsNull(i) ? "-" : labels.GetString(i)));
+      }
+    }
+    return rows;
+  };
+  ReaderOptions options;
+  options.seed = 5;
+  options.shuffle_rows = true;
+  options.shuffle_row_drop_partitions = 2;
+  options.num_epochs = 3;
+  for (int workers : {1, 4}) {
+    options.workers_count = workers;
+    const auto expected = read(local, options);
+    ASSERT_EQ(expected.size(), 270u);
+    EXPECT_EQ(read(remote, options), expected) << workers << " workers";
+  }
+  options.pool = PoolType::kDummy;
+  EXPECT_EQ(read(remote, options), read(local, options));
+  // Stopped with read-ahead pending: nothing is left running or leaked (ASan/TSan builds).
+  options.pool = PoolType::kThread;
+  options.num_epochs = std::nullopt;
+  auto reader = Reader::Open(Dataset::Open(remote, {root}).ValueOrDie(), options).ValueOrDie();
+  ASSERT_NE(reader->Next().ValueOrDie(), nullptr);
+  reader.reset();
 }
 
 TEST(ReaderTest, ShardsPartitionTheRows) {

@@ -14,7 +14,9 @@ namespace petastorm::internal {
 using RowGroupPtr = std::shared_ptr<const DecodedRowGroup>;
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::Process(const WorkItem& item) {
+    if (config_->read_ahead) item_file_ = config_->read_ahead->Take(item);
     auto result = ProcessItem(item);
+    item_file_.reset();
     ReleaseReadCache();
     return result;
   }
@@ -36,7 +38,10 @@ void WorkItemProcessor::ReleaseReadCache() {
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::ProcessItem(const WorkItem& item) {
     const Dataset& dataset = *config_->dataset;
     const RowGroupRef ref = dataset.row_groups()[static_cast<size_t>(item.row_group)];
-    ARROW_ASSIGN_OR_RAISE(parquet::arrow::FileReader* file, OpenFile(ref.file_index));
+    parquet::arrow::FileReader* file = item_file_.get();
+    if (file == nullptr) {
+      ARROW_ASSIGN_OR_RAISE(file, OpenFile(ref.file_index));
+    }
     ARROW_ASSIGN_OR_RAISE(const int64_t num_rows, dataset.RowGroupNumRows(item.row_group));
 
     RowGroupPtr full;       // every loaded field decoded for every row (cache path)

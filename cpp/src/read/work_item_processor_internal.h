@@ -19,6 +19,7 @@
 #include "petastorm/plan.h"
 #include "petastorm/predicate.h"
 #include "petastorm/row_group_cache.h"
+#include "read/read_ahead_internal.h"
 #include "read/row_group_loader_internal.h"
 
 namespace petastorm::internal {
@@ -35,6 +36,8 @@ class WorkItemProcessor {
     bool shuffle_rows = false;
     int64_t partition_overlap_rows = 0;
     uint64_t seed = 0;
+    // Remote storage: the readers the reader started ahead for its items (else null).
+    ReadAhead* read_ahead = nullptr;
   };
 
   WorkItemProcessor(const Config* config, StageStats* stats) : config_(config), stats_(stats) {}
@@ -62,6 +65,7 @@ class WorkItemProcessor {
   StageStats* stats_;
   int open_file_index_ = -1;
   std::unique_ptr<parquet::arrow::FileReader> open_file_;
+  std::unique_ptr<parquet::arrow::FileReader> item_file_;  // the read-ahead's, for one item
 };
 
 }  // namespace petastorm::internal
