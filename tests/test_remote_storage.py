@@ -296,3 +296,14 @@ def test_tools_take_s3_urls_with_the_endpoint_from_the_environment(s3_auth_serve
     out = io.StringIO()
     print_metadata('s3://tools/copy', schema=True, out=out)
     assert 'matrix' in out.getvalue() and 'image' not in out.getvalue()
+
+
+def test_get_filesystem_and_path_or_paths_gives_pyarrow_filesystems(tmp_path):
+    fs, path = fs_utils.get_filesystem_and_path_or_paths('file://' + str(tmp_path))
+    assert isinstance(fs, pafs.LocalFileSystem) and path == str(tmp_path)
+    fs, paths = fs_utils.get_filesystem_and_path_or_paths(['s3://b/x', 's3://b/y'], filesystem=fs)
+    assert paths == ['b/x', 'b/y']
+    fs, path = fs_utils.get_filesystem_and_path_or_paths('memory://petastorm-tests/ds')
+    assert isinstance(fs, pafs.PyFileSystem) and path == 'petastorm-tests/ds'
+    with pytest.raises(ValueError, match='same scheme and netloc'):
+        fs_utils.get_filesystem_and_path_or_paths(['s3://a/x', 's3://b/y'])

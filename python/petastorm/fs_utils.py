@@ -314,7 +314,7 @@ def get_filesystem_and_path_or_paths(url_or_urls, hdfs_driver='libhdfs3', storag
         import pyarrow.fs as pafs
         try:
             filesystem, _ = pafs.FileSystem.from_uri(urls[0] if parsed[0].scheme else 'file://' + urls[0])
-        except (pafs.ArrowInvalid if hasattr(pafs, 'ArrowInvalid') else ValueError, ValueError, OSError):
+        except (ValueError, OSError):  # pyarrow's ArrowInvalid is a ValueError
             import fsspec
             filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(
                 fsspec.core.url_to_fs(urls[0], **(storage_options or {}))[0]))

@@ -154,11 +154,12 @@ arrow::Result<std::shared_ptr<fs::FileSystem>> MakeS3(const arrow::util::Uri& ur
   if (access.has_value() != secret.has_value()) {
     return arrow::Status::Invalid("storage options of '", o.url(), "': access_key and secret_key go together");
   }
+  // Empty values are unset (a pickled pyarrow S3FileSystem carries role_arn='').
   if (anonymous.value_or(false)) {
     s.ConfigureAnonymousCredentials();
-  } else if (access) {
+  } else if (access && !access->empty()) {
     s.ConfigureAccessKey(*access, *secret, token.value_or(""));
-  } else if (role_arn) {
+  } else if (role_arn && !role_arn->empty()) {
     s.ConfigureAssumeRoleCredentials(*role_arn, session_name.value_or(""), external_id.value_or(""),
                                      static_cast<int>(load_frequency.value_or(900)));
   }

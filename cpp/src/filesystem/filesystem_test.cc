@@ -43,6 +43,13 @@ TEST(ResolveUrl, S3TakesArrowAndFsspecOptionNames) {
   EXPECT_EQ(q.path, "bucket/ds");
 }
 
+TEST(ResolveUrl, EmptyCredentialOptionsAreUnset) {
+  ASSERT_OK_AND_ASSIGN(auto loc, ResolveUrl("s3://bucket/ds", {{"endpoint_override", "127.0.0.1:9"}, {"role_arn", ""},
+                                                               {"region", "us-east-1"}}));
+  auto options = std::static_pointer_cast<arrow::fs::S3FileSystem>(loc.filesystem)->options();
+  EXPECT_EQ(options.credentials_kind, arrow::fs::S3CredentialsKind::Default);
+}
+
 TEST(ResolveUrl, AnUnknownOptionIsAnErrorNamingItTheUrlAndTheKnownOnes) {
   auto r = ResolveUrl("s3://bucket/ds", {{"endpoint_override", "127.0.0.1:9"}, {"regoin", "x"}});
   ASSERT_TRUE(r.status().IsInvalid());
