@@ -469,3 +469,36 @@ def test_len_of_a_sharded_reader(tmp_path):
             loader = BatchedDataLoader(reader, batch_size=7)
             rows = sum(len(batch['id']) for batch in loader)
             assert len(loader) == -(-rows // 7)
+
+
+_ONE_SEED_RUN = '''
+import sys
+from petastorm import make_reader
+from petastorm.pytorch import BatchedDataLoader, DataLoader
+cls = {'batched': BatchedDataLoader, 'rows': DataLoader}[sys.argv[2]]
+with cls(make_reader(sys.argv[1], schema_fields=['id'], seed=7, workers_count=3), batch_size=8, shuffling_queue_capacity=20) as loader:
+    print(' '.join(str(int(i)) for batch in loader for i in batch['id']))
+'''
+
+
+@pytest.mark.parametrize('kind', ['batched', 'rows'])
+def test_a_loader_without_a_seed_takes_the_readers_in_every_run(url, kind):
+    """One seed for the whole pipeline: two processes give the same batches."""
+    import subprocess
+    import sys
+    runs = [subprocess.run([sys.executable, '-c', _ONE_SEED_RUN, url, kind], capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert sorted(map(int, runs[0])) == list(range(ROWS))
+    assert list(map(int, runs[0])) != list(range(ROWS))  # shuffled
+
+
+def test_the_loaders_own_seed_wins_over_the_readers(url):
+    def ids(reader_seed, loader_seed):
+        with BatchedDataLoader(make_reader(url, schema_fields=['id'], seed=reader_seed, shuffle_row_groups=False,
+                                           workers_count=1),
+                               batch_size=8, shuffling_queue_capacity=20, seed=loader_seed) as loader:
+            return [int(i) for batch in loader for i in batch['id']]
+    assert ids(1, 5) == ids(2, 5)  # the reader reads in storage order: only the loader shuffles
+    assert ids(1, None) != ids(2, None)
+    assert ids(1, None) == ids(1, None)

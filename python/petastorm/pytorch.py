@@ -312,8 +312,11 @@ class LoaderBase(object):
         return self._len
 
     def _batches(self, pass_index, draw_seed):
+        # One seed for the whole pipeline: without a seed of its own, the loader's comes from
+        # its reader's (make_reader(url, seed=7) then gives the same batches on every run).
+        seed = self.seed if self.seed is not None else getattr(self.reader, 'seed', None)
         return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity,
-                              _pass_seed(self.seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0)
+                              _pass_seed(seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0)
 
     # Context manager: stops the reader on exit.
     def __enter__(self):
@@ -344,8 +347,8 @@ class DataLoader(LoaderBase):
         Batches are drawn at random from the buffer once it holds
         ``shuffling_queue_capacity - 1 + batch_size`` rows.
     :param drop_last: drop the last batch when it has fewer than ``batch_size`` rows.
-    :param seed: seeds the shuffling buffer (the same batches on every run); None draws it from
-        numpy's global generator.
+    :param seed: seeds the shuffling buffer (the same batches on every run); None takes the
+        reader's ``seed``, and when that is None too draws it from numpy's global generator.
     """
 
     def __init__(self, reader, batch_size=1, collate_fn=decimal_friendly_collate, shuffling_queue_capacity=0,
@@ -389,8 +392,8 @@ class BatchedDataLoader(LoaderBase):
         Batches are drawn at random from the buffer once it holds
         ``shuffling_queue_capacity - 1 + batch_size`` rows (Petastorm's BatchedRandomShufflingBuffer).
     :param drop_last: drop the last batch when it has fewer than ``batch_size`` rows.
-    :param seed: seeds the shuffling buffer (the same batches on every run); None draws it from
-        torch's global generator.
+    :param seed: seeds the shuffling buffer (the same batches on every run); None takes the
+        reader's ``seed``, and when that is None too draws it from torch's global generator.
     """
 
     def __init__(self, reader, batch_size=1, transform_fn=None, shuffling_queue_capacity=0, drop_last=False,

@@ -238,6 +238,7 @@ class Reader(object):
             raise ValueError('results_queue_size must be a positive integer, got {!r}'.format(results_queue_size))
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
+        self.seed = seed  # a loader without a seed of its own takes it (petastorm.pytorch)
         self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
