@@ -255,27 +255,38 @@ def conversions_section(results):
     return lines + ['']
 
 
-def header(results):
+# The contenders whose library versions a report's header names, and how.
+ENV_NAMES = (('ours', 'this project'), ('petastorm', 'Petastorm'), ('hf', 'HF peer'), ('lance', 'Lance peer'),
+             ('ray', 'Ray peer'))
+
+
+def machine_and_versions(results, families=ENV_NAMES):
+    """The header's first lines: the machine, and the versions of `families`' environments."""
     m = results['machine']
+    wanted = dict(families)
     envs = {}
     for workload in results['workloads']:
         for record in workload['contenders']:
             versions = record.get('result', {}).get('versions')
-            if versions and record['family'] in ('ours', 'petastorm', 'hf', 'lance', 'ray'):
+            if versions and record['family'] in wanted:
                 envs.setdefault(record['family'], {}).update(versions)
 
     def env_text(v, name):
         parts = ['petastorm {}'.format(v['petastorm'])] if 'petastorm' in v else []
         parts += ['{} {}'.format(label, v[key]) for key, label in
-                  (('datasets', 'datasets'), ('lance', 'pylance'), ('ray', 'ray'), ('pyarrow', 'pyarrow'), ('numpy', 'numpy'),
-                   ('pandas', 'pandas'), ('cv2', 'OpenCV'), ('PIL', 'Pillow'), ('torch', 'torch'),
-                   ('python', 'Python')) if key in v]
+                  (('datasets', 'datasets'), ('lance', 'pylance'), ('ray', 'ray'), ('pyarrow', 'pyarrow'),
+                   ('s3fs', 's3fs'), ('numpy', 'numpy'), ('pandas', 'pandas'), ('cv2', 'OpenCV'), ('PIL', 'Pillow'),
+                   ('torch', 'torch'), ('python', 'Python')) if key in v]
         return '{}: {}'.format(name, ', '.join(parts))
 
-    lines = ['Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])]
-    versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'),
-                                                         ('hf', 'HF peer'), ('lance', 'Lance peer'), ('ray', 'Ray peer'))
-                if k in envs]
+    machine = 'Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])
+    return machine, [env_text(envs[k], name) for k, name in families if k in envs]
+
+
+def header(results):
+    m = results['machine']
+    machine, versions = machine_and_versions(results)
+    lines = [machine]
     libs = ['{} {}'.format(k, m[k]) for k in ('libjpeg-turbo', 'libspng') if m.get(k)]
     if libs:
         versions.append('C++ limit: ' + ', '.join(libs))

@@ -182,22 +182,8 @@ def summary_tables(results):
 
 
 def header(results):
-    m = results['machine']
-    envs = {}
-    for workload in results['workloads']:
-        for record in workload['contenders']:
-            versions = record.get('result', {}).get('versions')
-            if versions and record['family'] in ('ours', 'petastorm'):
-                envs.setdefault(record['family'], {}).update(versions)
-
-    def env_text(v, name):
-        parts = ['petastorm {}'.format(v['petastorm'])] if 'petastorm' in v else []
-        parts += ['{} {}'.format(key, v[key]) for key in ('pyarrow', 's3fs', 'numpy', 'python') if key in v]
-        return '{}: {}'.format(name, ', '.join(parts))
-
-    lines = ['Machine: **{}**, {} cores, {} GiB RAM, {}.'.format(m['cpu'], m['cores'], m['memory_gib'], m['os'])]
-    versions = [env_text(envs[k], name) for k, name in (('ours', 'this project'), ('petastorm', 'Petastorm'))
-                if k in envs]
+    machine, versions = report.machine_and_versions(results, report.ENV_NAMES[:2])
+    lines = [machine]
     if versions:
         lines.append('Versions: ' + '; '.join(versions) + '.')
     server = results.get('server') or {}

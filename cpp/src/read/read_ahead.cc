@@ -1,5 +1,7 @@
 #include "read/read_ahead_internal.h"
 
+#include "read/row_group_loader_internal.h"
+
 #include <vector>
 
 #include <arrow/io/caching.h>
@@ -9,15 +11,6 @@
 #include <parquet/file_reader.h>
 
 namespace petastorm::internal {
-
-namespace {
-
-void AppendLeafColumns(const parquet::arrow::SchemaField& field, std::vector<int>* out) {
-  if (field.is_leaf()) out->push_back(field.column_index);
-  for (const auto& child : field.children) AppendLeafColumns(child, out);
-}
-
-}  // namespace
 
 void ReadAhead::Start(const WorkItem& item) {
   {
@@ -37,7 +30,7 @@ void ReadAhead::Start(const WorkItem& item) {
     for (const auto& field : fields->fields()) {
       const int index = schema->GetFieldIndex(field.name);
       if (index < 0 || static_cast<size_t>(index) >= file->manifest().schema_fields.size()) continue;
-      AppendLeafColumns(file->manifest().schema_fields[static_cast<size_t>(index)], &columns);
+      AppendLeaves(file->manifest().schema_fields[static_cast<size_t>(index)], &columns);
     }
     try {
       // Returns once the (coalesced) ranges are requested; the reads complete on the I/O pool.

@@ -20,13 +20,6 @@ namespace petastorm {
 
 namespace {
 
-// The Parquet leaf columns of a top-level field (one for a flat column, several for a struct,
-// list or map), appended to `out`.
-void AppendLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* out) {
-  if (field.is_leaf()) out->push_back(field.column_index);
-  for (const auto& child : field.children) AppendLeaves(child, out);
-}
-
 bool IsBinaryLike(arrow::Type::type id) {
   return id == arrow::Type::BINARY || id == arrow::Type::LARGE_BINARY;
 }
@@ -140,6 +133,11 @@ arrow::Status DecodeColumn(const Field& field, const arrow::Array& cells,
 }  // namespace
 
 namespace internal {
+
+void AppendLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* out) {
+  if (field.is_leaf()) out->push_back(field.column_index);
+  for (const auto& child : field.children) AppendLeaves(child, out);
+}
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,

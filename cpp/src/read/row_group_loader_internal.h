@@ -8,6 +8,7 @@
 
 #include <arrow/result.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
 
 #include "petastorm/dataset.h"
 #include "petastorm/decoded_row_group.h"
@@ -30,6 +31,10 @@ struct LoadOptions {
 };
 
 // Errors name the file, row group and field.
+// The Parquet leaf columns of a top-level field (one for a flat column, several for a struct,
+// list or map), appended to `out`.
+void AppendLeaves(const parquet::arrow::SchemaField& field, std::vector<int>* out);
+
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file, const LoadOptions& options);
