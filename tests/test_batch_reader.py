@@ -21,7 +21,11 @@ NULL_ROW = 1
 
 def test_signature_is_petastorms():
     import inspect
-    params = [(p.name, p.default) for p in inspect.signature(make_batch_reader).parameters.values()]
+    signature = inspect.signature(make_batch_reader).parameters.values()
+    params = [(p.name, p.default) for p in signature if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    # Beyond Petastorm, keyword-only after its parameters: the row shards (docs/resume.md).
+    assert [(p.name, p.default) for p in signature if p.kind == inspect.Parameter.KEYWORD_ONLY] == [
+        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop')]
     assert params == [
         ('dataset_url_or_urls', inspect.Parameter.empty), ('schema_fields', None), ('reader_pool_type', 'thread'),
         ('workers_count', 10), ('results_queue_size', 50), ('seed', None), ('shuffle_rows', False),

@@ -19,6 +19,7 @@ from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema
 
 _POOL_TYPES = ('thread', 'process', 'dummy')
+_STATE_VERSION = 1
 
 
 def _normalize_url(dataset_url):
@@ -59,7 +60,8 @@ def make_reader(dataset_url,
                 storage_options=None,
                 zmq_copy_buffers=True,
                 filesystem=None,
-                convert_early_to_numpy=False):
+                convert_early_to_numpy=False,
+                *, shard_mode='row_groups', shard_remainder='drop'):
     """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values
     (with an NGram, a dict {offset: namedtuple}).
 
@@ -70,6 +72,14 @@ def make_reader(dataset_url,
     (``s3://``, ``gs://``, ``hdfs://``, fsspec's schemes); ``storage_options`` go to its filesystem;
     ``filesystem`` (a pyarrow or fsspec filesystem) is used as is; ``hdfs_driver='libhdfs3'``
     resolves HDFS namenodes from the Hadoop configuration, as Petastorm's.
+
+    Beyond Petastorm: ``shard_mode='rows'`` splits each epoch's rows (not row groups) among the
+    ``shard_count`` shards so that each gets the same number of rows (``shard_count`` may exceed
+    the number of row groups); ``shard_remainder`` says what happens to the ``rows % shard_count``
+    left over: ``'drop'`` (the last rows of the row stream, storage order) or ``'pad'`` (every
+    shard gets ``ceil(rows / shard_count)``, repeating rows from the start of the stream). Not
+    with a ``predicate`` (ValueError). ``state_dict()`` / ``load_state_dict()`` save and resume
+    the position (docs/resume.md).
     """
     if pyarrow_serialize:
         warnings.warn('pyarrow_serialize was deprecated and has no effect')
@@ -84,7 +94,8 @@ def make_reader(dataset_url,
                   shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                   results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
-                  storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)
+                  storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
+                  shard_mode=shard_mode, shard_remainder=shard_remainder)
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -104,7 +115,8 @@ def make_batch_reader(dataset_url_or_urls,
                       storage_options=None,
                       zmq_copy_buffers=True,
                       filesystem=None,
-                      convert_early_to_numpy=False):
+                      convert_early_to_numpy=False,
+                      *, shard_mode='row_groups', shard_remainder='drop'):
     """Reads any Parquet store in batches: each item is a namedtuple of numpy arrays, one per
     field, whose first dimension is the number of rows in the batch (a row group, or a part of
     one with ``shuffle_row_drop_partitions``). docs/types.md lists what each Arrow type becomes.
@@ -132,7 +144,8 @@ def make_batch_reader(dataset_url_or_urls,
                        shard_seed=shard_seed or None, cache=cache, cleanup_cache=cleanup_cache,
                        transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                        results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
-                       storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)
+                       storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
+                       shard_mode=shard_mode, shard_remainder=shard_remainder)
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -225,7 +238,7 @@ class Reader(object):
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
                  rowgroup_selector=None, row_groups=None, storage_options=None, filesystem=None,
-                 hdfs_driver='libhdfs3'):
+                 hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop'):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
         (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
@@ -236,9 +249,18 @@ class Reader(object):
         if not isinstance(results_queue_size, (int, np.integer)) or isinstance(results_queue_size, bool) \
                 or results_queue_size < 1:
             raise ValueError('results_queue_size must be a positive integer, got {!r}'.format(results_queue_size))
+        if shard_mode not in ('row_groups', 'rows'):
+            raise ValueError("shard_mode must be 'row_groups' or 'rows', got {!r}".format(shard_mode))
+        if shard_remainder not in ('drop', 'pad'):
+            raise ValueError("shard_remainder must be 'drop' or 'pad', got {!r}".format(shard_remainder))
+        if shard_mode == 'rows' and predicate is not None:
+            raise ValueError("shard_mode='rows' gives every shard the same number of rows, which a predicate (known "
+                             'only by reading) would not keep: filter with `filters` or after reading')
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self.seed = seed  # a loader without a seed of its own takes it (petastorm.pytorch)
+        self._seed_given = seed is not None
+        self._shard = (cur_shard, shard_count, shard_mode)
         self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
@@ -312,6 +334,8 @@ class Reader(object):
         options.cur_shard = cur_shard
         options.shard_count = shard_count
         options.shard_seed = shard_seed
+        options.shard_mode = shard_mode
+        options.shard_remainder = shard_remainder
         options.predicate = core_predicate
         options.selected_row_groups = selected
         options.cache = self.cache
@@ -330,6 +354,12 @@ class Reader(object):
         self._item_schema = self.schema if transform_spec is not None else storage_schema
         self._item_core = self._reader.schema if transform_spec is None else \
             self._item_schema.core_schema_in_memory(self._reader.schema.name + '_transformed')
+        self._start = self._reader.start
+        self._first_skip = 0   # outputs of the sequence's first item a resume drops
+        self._outputs = []     # of the current item
+        self._taken = 0        # of them already returned
+        self._offset = 0       # outputs of the current item dropped before the first returned
+        self._pool_items = 0   # items taken from the process pool
         self._process_pool = None
         if pool == 'process':
             from petastorm.process_pool import ProcessPool
@@ -340,9 +370,9 @@ class Reader(object):
                 shard_seed=False if shard_seed is None else shard_seed, cache=cache, transform_spec=transform_spec,
                 filters=filters,
                 partition_overlap_rows=partition_overlap_rows, row_groups=selected,
-                storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver)}
+                storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
+                shard_mode=shard_mode, shard_remainder=shard_remainder)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
-        self._rows = iter(())
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
@@ -372,14 +402,106 @@ class Reader(object):
     def __next__(self):
         self._check_not_stopped()
         while True:
-            row = next(self._rows, None)
-            if row is not None:
-                return row
+            if self._taken < len(self._outputs):
+                self._taken += 1
+                return self._outputs[self._taken - 1]
             item = self._next_item()
             if item is None:
+                self._outputs, self._taken = [], 0
                 self.last_row_consumed = True
                 raise StopIteration
-            self._rows = iter(self._item_output(item))
+            self._set_outputs(self._item_output(item))
+
+    def _set_outputs(self, outputs):
+        """The outputs of the item just taken; the first item after a resume drops those the
+        saved run had returned."""
+        self._offset = 0
+        if self._first_skip and self._items_taken() == 1:
+            self._offset = self._first_skip
+        self._outputs, self._taken = outputs, self._offset
+
+    def _items_taken(self):
+        """Work items of the sequence taken since its start (empty ones too)."""
+        if self._process_pool is not None:
+            return self._pool_items
+        return self._reader.diagnostics['items_consumed']
+
+    def state_dict(self):
+        """The reader's position, small and JSON-able: resumed with ``load_state_dict`` by a
+        reader made with the same arguments, in a new process too, it goes on with exactly the
+        outputs (rows, windows, batches) this one would have returned next. Also saves the seed
+        (a drawn one too). Not taken inside ``decoded_row_groups()`` items."""
+        k = self._items_taken()
+        if k and self._taken < len(self._outputs):
+            position, skip = self._reader.position_at(self._start, k - 1), self._taken
+        else:
+            position, skip = self._reader.position_at(self._start, k), 0
+        first_items, epoch, item = position
+        cur_shard, shard_count, shard_mode = self._shard
+        return {'version': _STATE_VERSION, 'kind': 'petastorm.reader', 'seed': int(self._reader.seed),
+                'cur_shard': cur_shard, 'shard_count': shard_count, 'shard_mode': shard_mode,
+                'items_per_epoch': int(self._reader.items_per_epoch),
+                'position': {'first_items': [list(i) for i in first_items], 'epoch': epoch, 'item': item},
+                'skip': skip}
+
+    def load_state_dict(self, state):
+        """Goes on from a saved position: ``state`` from ``state_dict()`` of a reader made with the
+        same arguments (same shard), or, for an elastic resume, the list of the states of every
+        shard of the saving run (any shard_count, the same seed): the rest of that epoch is then
+        split among this run's shards, each remaining row read once by exactly one of them (in
+        another order than the saving run's), and the next epochs follow this run's sharding."""
+        if self._process_pool is not None:
+            raise NotImplementedError("load_state_dict: reader_pool_type='process' cannot resume yet; use 'thread'")
+        states = list(state) if isinstance(state, (list, tuple)) else [state]
+        if not states:
+            raise ValueError('load_state_dict: no state')
+        for s in states:
+            if not isinstance(s, dict) or s.get('kind') != 'petastorm.reader':
+                raise ValueError('load_state_dict: not a reader state (from Reader.state_dict()): {!r}'.format(
+                    type(s).__name__))
+            if s.get('version') != _STATE_VERSION:
+                raise ValueError('load_state_dict: state version {!r}, this reader reads version {}'.format(
+                    s.get('version'), _STATE_VERSION))
+        seeds = {s['seed'] for s in states}
+        if len(seeds) != 1:
+            raise ValueError('load_state_dict: the shard states have different seeds {}: an elastic resume needs '
+                             'one seed for every shard'.format(sorted(seeds)))
+        seed = seeds.pop()
+        if self._seed_given and seed != self._reader.seed:
+            raise ValueError('load_state_dict: the state was saved by a reader with seed={}, this one has seed={}'
+                             .format(seed, self._reader.seed))
+        cur_shard, shard_count, shard_mode = self._shard
+        same_shard = len(states) == 1 and (states[0]['cur_shard'], states[0]['shard_count']) == (cur_shard, shard_count)
+        if same_shard:
+            s = states[0]
+            if s['shard_mode'] != shard_mode or s['items_per_epoch'] != self._reader.items_per_epoch:
+                raise ValueError('load_state_dict: the state was saved by a reader of another plan ({} work items '
+                                 'per epoch, shard_mode={!r}; this one: {}, {!r})'.format(
+                                     s['items_per_epoch'], s['shard_mode'], self._reader.items_per_epoch, shard_mode))
+            p = s['position']
+            start = ([tuple(i) for i in p['first_items']], p['epoch'], p['item'])
+            skip = s['skip']
+        else:
+            if self.ngram is not None:
+                raise NotImplementedError('load_state_dict: an elastic resume of an NGram reader is not supported')
+            count = len(states)
+            by_shard = sorted(states, key=lambda s: -1 if s['cur_shard'] is None else s['cur_shard'])
+            if [s['shard_count'] for s in by_shard] != [count] * count or \
+                    [s['cur_shard'] for s in by_shard] != list(range(count)):
+                raise ValueError('load_state_dict: an elastic resume needs the states of every shard of the saving '
+                                 'run (cur_shard 0 .. shard_count - 1), got shards {} of {}'.format(
+                                     [s['cur_shard'] for s in states], [s['shard_count'] for s in states]))
+            modes = {s['shard_mode'] for s in by_shard}
+            progress = [(([tuple(i) for i in s['position']['first_items']], s['position']['epoch'],
+                          s['position']['item']), s['skip']) for s in by_shard]
+            items, epoch = _core.elastic_share(self._reader, count, progress, cur_shard, shard_count, modes.pop())
+            start, skip = (items, epoch + 1, 0), 0
+        self._reader.restart(start, seed)
+        self.seed = seed if self.seed is None else self.seed
+        self._start = self._reader.start
+        self._first_skip = skip
+        self._outputs, self._taken, self._offset = [], 0, 0
+        self.last_row_consumed = False
 
     next = __next__
 
@@ -402,7 +524,7 @@ class Reader(object):
         if self.ngram is not None:
             raise TypeError('An NGram reader delivers windows of rows, not row groups')
         self._check_not_stopped()
-        if next(self._rows, None) is not None:
+        if self._taken < len(self._outputs):
             raise RuntimeError('decoded_row_groups() cannot continue a reader in the middle of a row group')
         keep_empty = self._reader.slice_count > 1
         while True:
@@ -418,7 +540,10 @@ class Reader(object):
         """The next work item: a DecodedRowGroup, or (with a transform run here) the transformed
         rows (a list of dicts; make_batch_reader: a dict of numpy columns); None at the end."""
         if self._process_pool is not None:
-            return self._process_pool.next()
+            item = self._process_pool.next()
+            if item is not None:
+                self._pool_items += 1
+            return item
         group = self._reader.next()
         if group is None or not self._transform_here:
             return group
@@ -478,7 +603,7 @@ class Reader(object):
             return None
         if self.is_batched_reader and self._transform_spec is not None and self._transform_spec.func is not None:
             return None
-        return int(sum(_core.row_group_num_rows(self._dataset, list(self._reader.planned_row_groups))))
+        return self._reader.rows_per_epoch
 
     def reset(self):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
@@ -486,7 +611,7 @@ class Reader(object):
             self._process_pool.restart()
         else:
             self._reader.reset()
-        self._rows = iter(())
+        self._outputs, self._taken, self._offset = [], 0, 0
         self.last_row_consumed = False
 
     def stop(self):

@@ -42,6 +42,35 @@ class ReaderHandle {
   std::unique_ptr<Reader> reader_;
 };
 
+// A WorkItem as a tuple (row_group, partition, num_partitions, epoch, index, row_begin,
+// row_end, skip, limit), and back: how resume states carry them (JSON-able).
+nb::tuple ItemToPython(const WorkItem& w) {
+  return nb::make_tuple(w.row_group, w.partition, w.num_partitions, w.epoch, w.index, w.row_begin, w.row_end,
+                        w.skip, w.limit);
+}
+WorkItem ItemFromPython(nb::handle h) {
+  auto t = nb::cast<std::vector<int64_t>>(h);
+  if (t.size() != 9) throw nb::value_error("A work item of a resume state has 9 numbers");
+  WorkItem w;
+  w.row_group = t[0]; w.partition = t[1]; w.num_partitions = t[2]; w.epoch = t[3]; w.index = t[4];
+  w.row_begin = t[5]; w.row_end = t[6]; w.skip = t[7]; w.limit = t[8];
+  return w;
+}
+nb::tuple PositionToPython(const ReaderPosition& p) {
+  nb::list items;
+  for (const WorkItem& w : p.first_items) items.append(ItemToPython(w));
+  return nb::make_tuple(items, p.epoch, p.item);
+}
+ReaderPosition PositionFromPython(nb::handle h) {
+  nb::tuple t = nb::cast<nb::tuple>(h);
+  if (t.size() != 3) throw nb::value_error("A reader position is (first_items, epoch, item)");
+  ReaderPosition p;
+  for (nb::handle item : t[0]) p.first_items.push_back(ItemFromPython(item));
+  p.epoch = nb::cast<int64_t>(t[1]);
+  p.item = nb::cast<int64_t>(t[2]);
+  return p;
+}
+
 }  // namespace
 
 void BindReader(nb::module_& m) {
@@ -145,6 +174,22 @@ void BindReader(nb::module_& m) {
       .def_rw("cur_shard", &ReaderOptions::cur_shard, nb::arg("cur_shard").none())
       .def_rw("shard_count", &ReaderOptions::shard_count, nb::arg("shard_count").none())
       .def_rw("shard_seed", &ReaderOptions::shard_seed, nb::arg("shard_seed").none())
+      .def_prop_rw("shard_mode", [](const ReaderOptions& o) { return o.shard_mode == ShardMode::kRows ? "rows" : "row_groups"; },
+                   [](ReaderOptions& o, const std::string& mode) {
+                     if (mode != "rows" && mode != "row_groups") {
+                       throw nb::value_error(("shard_mode must be 'row_groups' or 'rows', got '" + mode + "'").c_str());
+                     }
+                     o.shard_mode = mode == "rows" ? ShardMode::kRows : ShardMode::kRowGroups;
+                   })
+      .def_prop_rw("shard_remainder", [](const ReaderOptions& o) { return o.shard_remainder == ShardRemainder::kPad ? "pad" : "drop"; },
+                   [](ReaderOptions& o, const std::string& policy) {
+                     if (policy != "drop" && policy != "pad") {
+                       throw nb::value_error(("shard_remainder must be 'drop' or 'pad', got '" + policy + "'").c_str());
+                     }
+                     o.shard_remainder = policy == "pad" ? ShardRemainder::kPad : ShardRemainder::kDrop;
+                   })
+      .def_prop_rw("start", [](const ReaderOptions& o) { return PositionToPython(o.start); },
+                   [](ReaderOptions& o, nb::handle p) { o.start = PositionFromPython(p); })
       .def_prop_rw("predicate",
                    [](const ReaderOptions& o) -> nb::object {
                      return o.predicate ? nb::cast(PredicateHandle{o.predicate}) : nb::none();
@@ -195,6 +240,31 @@ void BindReader(nb::module_& m) {
         nb::gil_scoped_release release;
         ThrowIfError((*h).Reset());
       })
+      .def("restart", [](ReaderHandle& h, nb::handle start, std::optional<uint64_t> seed) {
+        ReaderPosition position = PositionFromPython(start);
+        nb::gil_scoped_release release;
+        ThrowIfError((*h).Restart(std::move(position), seed));
+      }, nb::arg("start"), nb::arg("seed").none() = nb::none(),
+         "Starts over from `start` ((first_items, epoch, item)), with `seed` when given.")
+      .def_prop_ro("start", [](const ReaderHandle& h) { return PositionToPython((*h).start()); })
+      .def_prop_ro("items_per_epoch", [](const ReaderHandle& h) { return (*h).items_per_epoch(); })
+      .def("position_at", [](const ReaderHandle& h, nb::handle from, int64_t k) {
+        return PositionToPython((*h).PositionAt(PositionFromPython(from), k));
+      }, nb::arg("start"), nb::arg("k"), "The position of the k-th work item of the sequence from `start`.")
+      .def("items_at", [](const ReaderHandle& h, nb::handle from, const std::vector<int64_t>& ks) {
+        nb::list out;
+        for (const WorkItem& w : (*h).ItemsAt(PositionFromPython(from), ks)) out.append(ItemToPython(w));
+        return out;
+      }, nb::arg("start"), nb::arg("ks"))
+      .def("item_rows", [](const ReaderHandle& h, nb::handle from, int64_t n) {
+        ReaderPosition position = PositionFromPython(from);
+        nb::gil_scoped_release release;
+        return ValueOrThrow((*h).ItemRows(position, n));
+      }, nb::arg("start"), nb::arg("n"), "Rows each of the next n work items from `start` delivers (no predicate).")
+      .def_prop_ro("rows_per_epoch", [](const ReaderHandle& h) {
+        nb::gil_scoped_release release;
+        return ValueOrThrow((*h).RowsPerEpoch());
+      })
       .def("stop", [](ReaderHandle& h) { (*h).Stop(); })
       .def("join", [](ReaderHandle& h) {
         nb::gil_scoped_release release;
@@ -212,9 +282,43 @@ void BindReader(nb::module_& m) {
         out["read_seconds"] = d.read_seconds;
         out["decode_seconds"] = d.decode_seconds;
         out["predicate_seconds"] = d.predicate_seconds;
+        out["plan_seconds"] = d.plan_seconds;
+        out["worker_blocked_seconds"] = d.worker_blocked_seconds;
+        out["consumer_wait_seconds"] = d.consumer_wait_seconds;
+        out["peak_bytes"] = d.peak_bytes;
+        out["items_consumed"] = d.items_consumed;
         out["footers_read"] = d.footers_read;
         return out;
       });
+
+  m.def("elastic_share",
+        [](const ReaderHandle& reader, const std::optional<int64_t>& old_count, nb::list progress,
+           const std::optional<int64_t>& cur_shard, const std::optional<int64_t>& shard_count, const std::string& old_mode) {
+          (void)old_count;
+          std::vector<ShardProgress> shards;
+          for (nb::handle p : progress) {
+            nb::tuple t = nb::cast<nb::tuple>(p);
+            shards.push_back(ShardProgress{PositionFromPython(t[0]), nb::cast<int64_t>(t[1])});
+          }
+          PlanOptions old = (*reader).plan_options();
+          old.shard_mode = old_mode == "rows" ? ShardMode::kRows : ShardMode::kRowGroups;
+          PlanOptions now = (*reader).plan_options();
+          now.cur_shard = cur_shard;
+          now.shard_count = shard_count;
+          int64_t epoch = 0;
+          std::vector<WorkItem> share;
+          {
+            nb::gil_scoped_release release;
+            share = ValueOrThrow(ElasticShare(*(*reader).dataset(), old, shards, now,
+                                              (*reader).partition_overlap_rows(), &epoch));
+          }
+          nb::list items;
+          for (const WorkItem& w : share) items.append(ItemToPython(w));
+          return nb::make_tuple(items, epoch);
+        },
+        nb::arg("reader"), nb::arg("old_count"), nb::arg("progress"), nb::arg("cur_shard").none(),
+        nb::arg("shard_count").none(), nb::arg("old_mode"),
+        "Elastic resume (petastorm/reader.h ElasticShare): (this shard's work items, epoch).");
 
   m.def("prune_row_groups",
         [](const DatasetHandle& dataset, nb::list dnf) {

@@ -14,6 +14,7 @@
 
 #include "petastorm/dataset.h"
 #include "petastorm/decoded_row_group.h"
+#include "petastorm/plan.h"
 #include "petastorm/schema.h"
 #include "petastorm/tensor.h"
 
@@ -30,6 +31,35 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     parquet::arrow::FileReader* file);
 
 enum class PoolType { kThread, kDummy };
+
+// Where a reader's sequence of work items starts: `first_items` in their order (a resume that
+// splits the rest of an epoch among shards), then the plan's items from item `item` of epoch
+// `epoch` on. The default is the plan's beginning.
+struct ReaderPosition {
+  std::vector<WorkItem> first_items;
+  int64_t epoch = 0;
+  int64_t item = 0;
+};
+
+// What one shard had delivered when its state was saved: the next item of its sequence, and
+// how many rows of that item it had delivered already.
+struct ShardProgress {
+  ReaderPosition position;
+  int64_t rows_delivered = 0;
+};
+
+// Elastic resume: the work items of the epoch the old shards were in that they had not
+// delivered (rows_delivered of each one's next item skipped), shared out among new shards:
+// the share of new shard `cur_shard` of `shard_count` (both in `options`). `old` is the plan
+// options the old shards ran with (any cur_shard; shard_count = progress.size()), `progress`
+// indexed by old shard. kRows: the remaining rows split into shares that differ by at most one
+// row (each remaining row exactly once); kRowGroups: remaining items dealt round-robin. Sets
+// *epoch to that epoch. Invalid when the old shards were not in the same epoch (a shard at the
+// very start of the next one counts as done with it).
+arrow::Result<std::vector<WorkItem>> ElasticShare(const Dataset& dataset, const PlanOptions& old,
+                                                  const std::vector<ShardProgress>& progress,
+                                                  const PlanOptions& options, int64_t overlap_rows,
+                                                  int64_t* epoch);
 
 struct ReaderOptions {
   // The schema to read by; null reads by the dataset's stored Unischema. A plain Parquet store
@@ -50,6 +80,10 @@ struct ReaderOptions {
   std::optional<int64_t> shard_count;
   // Decides shard membership; defaults to `seed` when that is set.
   std::optional<uint64_t> shard_seed;
+  ShardMode shard_mode = ShardMode::kRowGroups;
+  ShardRemainder shard_remainder = ShardRemainder::kDrop;
+  // Where the sequence of work items starts (resume).
+  ReaderPosition start;
   // Rows to keep; its fields are read and evaluated before the others.
   std::shared_ptr<const Predicate> predicate;
   // Row groups to read (indexes into Dataset::row_groups()); std::nullopt reads all.
@@ -85,10 +119,18 @@ struct ReaderDiagnostics {
   int64_t items_processed = 0;
   int64_t rows_delivered = 0;
   int64_t epoch = 0;              // of the last item handed out
-  double read_seconds = 0;        // summed over threads
-  double decode_seconds = 0;
+  // Time per stage, summed over the worker threads (the caller's thread with kDummy).
+  double read_seconds = 0;        // reading column chunks: I/O, decompression, Parquet decoding
+  double decode_seconds = 0;      // codec decoding (images, ndarrays)
   double predicate_seconds = 0;
+  double plan_seconds = 0;        // making the plan (row counts for shard_mode rows)
+  double worker_blocked_seconds = 0;  // workers idle because the results wait for the consumer
+  double consumer_wait_seconds = 0;   // Next() waiting for the next result
   int64_t footers_read = 0;       // Parquet footers the dataset parsed (each file at most once)
+  int64_t items_consumed = 0;     // work items Next() has gone past (empty ones too)
+  // High-water mark of the decoded bytes held: results waiting plus items being decoded (at
+  // the mean result size).
+  int64_t peak_bytes = 0;
 };
 
 // Reads a dataset through a plan (shards, shuffles, epochs), on C++ worker threads that
@@ -118,6 +160,23 @@ class Reader {
   arrow::Result<std::shared_ptr<const DecodedRowGroup>> Next();
   // Starts over from the first epoch, at any point (also mid-iteration).
   arrow::Status Reset();
+  // Starts over from `start` (and with `seed`, when set: the plan and the row shuffles follow
+  // it), at any point. The position of a resume: Reset() then starts from it too.
+  arrow::Status Restart(ReaderPosition start, std::optional<uint64_t> seed);
+  // The position of the k-th work item (0: the first) of this reader's sequence, slices aside.
+  ReaderPosition PositionAt(const ReaderPosition& from, int64_t k) const;
+  // The work items at positions `ks` (ascending) of the sequence starting at `from`.
+  std::vector<WorkItem> ItemsAt(const ReaderPosition& from, const std::vector<int64_t>& ks) const;
+  // Rows each of the first n items of the sequence from `from` delivers (before a predicate).
+  arrow::Result<std::vector<int64_t>> ItemRows(const ReaderPosition& from, int64_t n) const;
+  // Rows one epoch delivers; nullopt with a predicate (known only by reading).
+  arrow::Result<std::optional<int64_t>> RowsPerEpoch() const;
+  const ReaderPosition& start() const;
+  int64_t items_per_epoch() const;
+  // The options of the plan in use, the dataset, and the rows each drop partition takes past its end.
+  const PlanOptions& plan_options() const;
+  const std::shared_ptr<const Dataset>& dataset() const;
+  int64_t partition_overlap_rows() const;
   // Asks the workers to stop; does not wait.
   void Stop();
   // Waits for the workers to finish.

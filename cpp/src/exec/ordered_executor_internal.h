@@ -27,6 +27,8 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <map>
@@ -57,6 +59,9 @@ struct ExecutorStats {
   int64_t started = 0;     // items taken from next_item
   int64_t delivered = 0;   // results returned by Next()
   int64_t ready_bytes = 0; // of the results waiting for Next() (with a size_of)
+  int64_t blocked_ns = 0;  // workers waiting for room (the consumer is behind), summed
+  int64_t waited_ns = 0;   // Next() waiting for a result
+  int64_t peak_bytes = 0;  // high-water mark of ready bytes plus items in process (at the mean size)
 };
 
 template <typename Item, typename Output>
@@ -113,7 +118,9 @@ class OrderedExecutor {
       }
       if (no_more_items_ && next_deliver_ >= next_dispatch_) return std::optional<Output>();
       if (options_.use_threads) {
+        const auto begin = std::chrono::steady_clock::now();
         result_cv_.Wait(&mutex_);
+        waited_ns_ += Since(begin);
         continue;
       }
       // Inline: take the next item and process it here.
@@ -151,6 +158,9 @@ class OrderedExecutor {
     s.started = next_dispatch_;
     s.delivered = next_deliver_;
     s.ready_bytes = ready_bytes_;
+    s.blocked_ns = blocked_ns_;
+    s.waited_ns = waited_ns_;
+    s.peak_bytes = peak_bytes_;
     return s;
   }
 
@@ -187,6 +197,12 @@ class OrderedExecutor {
     finished_bytes_ += bytes;
     ++finished_;
     ready_.emplace(sequence, Ready{std::move(result), bytes});
+    const int64_t processing = next_dispatch_ - next_deliver_ - static_cast<int64_t>(ready_.size());
+    peak_bytes_ = std::max(peak_bytes_, ready_bytes_ + std::max<int64_t>(0, processing) * (finished_bytes_ / finished_));
+  }
+
+  static int64_t Since(std::chrono::steady_clock::time_point begin) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - begin).count();
   }
 
   // Whether one more item may start (see Bound above).
@@ -206,7 +222,11 @@ class OrderedExecutor {
       int64_t sequence = 0;
       {
         MutexLock lock(&mutex_);
-        while (!stopping_ && !no_more_items_ && !HasRoom()) work_cv_.Wait(&mutex_);
+        if (!stopping_ && !no_more_items_ && !HasRoom()) {
+          const auto begin = std::chrono::steady_clock::now();
+          while (!stopping_ && !no_more_items_ && !HasRoom()) work_cv_.Wait(&mutex_);
+          blocked_ns_ += Since(begin);
+        }
         if (stopping_ || no_more_items_) break;
         item = TakeItem();
         if (!item) break;
@@ -252,6 +272,9 @@ class OrderedExecutor {
   int64_t ready_bytes_ GUARDED_BY(mutex_) = 0;     // of the results in ready_
   int64_t finished_bytes_ GUARDED_BY(mutex_) = 0;  // of every result so far (for the mean)
   int64_t finished_ GUARDED_BY(mutex_) = 0;
+  int64_t blocked_ns_ GUARDED_BY(mutex_) = 0;
+  int64_t waited_ns_ GUARDED_BY(mutex_) = 0;
+  int64_t peak_bytes_ GUARDED_BY(mutex_) = 0;
 
   std::vector<std::thread> workers_;  // owned by the thread that calls Start/Join
 };

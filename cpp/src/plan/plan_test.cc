@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "petastorm/dataset_writer.h"
@@ -134,6 +135,58 @@ TEST_F(PlanTest, SelectedRowGroupsOnly) {
   EXPECT_EQ(RowGroups(plan->ItemsForEpoch(0)), (std::vector<int64_t>{2, 5, 7}));
   options.selected_row_groups = std::vector<int64_t>{};
   EXPECT_TRUE(Make(options)->ItemsForEpoch(0).empty());
+}
+
+}  // namespace
+}  // namespace petastorm
+
+namespace petastorm {
+namespace {
+
+// Rows of every shard's items, as (row group, row) pairs, through RowsOfItem's pieces.
+std::vector<std::pair<int64_t, int64_t>> RowsOf(const Plan& plan) {
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  for (const WorkItem& item : plan.ItemsForEpoch(0)) {
+    const int64_t end = item.row_end < 0 ? 2 : item.row_end;
+    for (int64_t r = item.row_begin; r < end; ++r) rows.emplace_back(item.row_group, r);
+  }
+  return rows;
+}
+
+TEST_F(PlanTest, RowShardsAreEqualAndCoverTheRowsOnce) {
+  // 20 rows in 10 row groups of 2, 3 shards: drop gives 6 rows each (2 dropped), pad 7 each.
+  for (ShardRemainder remainder : {ShardRemainder::kDrop, ShardRemainder::kPad}) {
+    std::map<std::pair<int64_t, int64_t>, int> seen;
+    for (int64_t shard = 0; shard < 3; ++shard) {
+      PlanOptions options;
+      options.shard_mode = ShardMode::kRows;
+      options.shard_remainder = remainder;
+      options.cur_shard = shard;
+      options.shard_count = 3;
+      auto plan = Make(options);
+      const auto rows = RowsOf(*plan);
+      EXPECT_EQ(static_cast<int64_t>(rows.size()), remainder == ShardRemainder::kDrop ? 6 : 7);
+      EXPECT_EQ(*plan->rows_per_epoch(), remainder == ShardRemainder::kDrop ? 6 : 7);
+      for (const auto& r : rows) ++seen[r];
+    }
+    if (remainder == ShardRemainder::kDrop) {
+      EXPECT_EQ(seen.size(), 18u);
+      for (const auto& [row, n] : seen) EXPECT_EQ(n, 1);
+    } else {
+      EXPECT_EQ(seen.size(), 20u);  // every row, one of them twice
+    }
+  }
+}
+
+TEST_F(PlanTest, RowShardsMayOutnumberRowGroups) {
+  PlanOptions options;
+  options.shard_mode = ShardMode::kRows;
+  options.cur_shard = 13;
+  options.shard_count = 20;
+  auto plan = Make(options);
+  const auto rows = RowsOf(*plan);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], std::make_pair(int64_t{6}, int64_t{1}));
 }
 
 }  // namespace

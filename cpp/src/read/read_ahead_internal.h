@@ -39,9 +39,9 @@ class ReadAhead {
   void Clear();
 
  private:
-  using Key = std::tuple<int64_t, int64_t, int64_t>;  // epoch, row group, partition
+  using Key = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // epoch, row group, partition, piece start
   using Opened = std::shared_ptr<std::unique_ptr<parquet::arrow::FileReader>>;
-  static Key KeyOf(const WorkItem& item) { return {item.epoch, item.row_group, item.partition}; }
+  static Key KeyOf(const WorkItem& item) { return {item.epoch, item.row_group, item.partition, item.row_begin}; }
 
   const std::shared_ptr<const Dataset> dataset_;
   const std::shared_ptr<const Unischema> fields_;

@@ -50,7 +50,10 @@ class Reader::Impl {
   }
 
   void Start() {
-    epoch_cursor_ = 0;
+    first_items_ = options_.start.first_items;
+    first_pos_ = 0;
+    epoch_cursor_ = options_.start.epoch;
+    start_item_ = options_.start.item;
     plan_position_ = 0;
     epoch_items_.clear();
     epoch_pos_ = 0;
@@ -60,6 +63,12 @@ class Reader::Impl {
     processors_.clear();
     for (int w = 0; w < (threads ? options_.workers_count : 1); ++w) {
       processors_.push_back(std::make_unique<WorkProcessor>(&config_, &stats_));
+    }
+    if (executor_) {
+      const internal::ExecutorStats before = executor_->stats();
+      blocked_ns_before_ += before.blocked_ns;
+      waited_ns_before_ += before.waited_ns;
+      peak_bytes_before_ = std::max(peak_bytes_before_, before.peak_bytes);
     }
     internal::ExecutorOptions exec_options;
     exec_options.use_threads = threads;
@@ -99,8 +108,87 @@ class Reader::Impl {
     return arrow::Status::OK();
   }
 
+  arrow::Status Restart(ReaderPosition start, std::optional<uint64_t> seed) {
+    Stop();
+    Join();
+    if (seed && *seed != config_.seed) {
+      PlanOptions plan_options = plan_->options();
+      plan_options.seed = *seed;
+      const auto begin = std::chrono::steady_clock::now();
+      ARROW_ASSIGN_OR_RAISE(plan_, Plan::Make(*config_.dataset, std::move(plan_options)));
+      plan_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - begin)
+                      .count();
+      config_.seed = *seed;
+      options_.seed = seed;
+    }
+    options_.start = std::move(start);
+    Start();
+    return arrow::Status::OK();
+  }
+
+  ReaderPosition PositionAt(const ReaderPosition& from, int64_t k) const {
+    ReaderPosition at;
+    const auto first = static_cast<int64_t>(from.first_items.size());
+    if (k < first) {
+      at.first_items.assign(from.first_items.begin() + k, from.first_items.end());
+      at.epoch = from.epoch;
+      at.item = from.item;
+      return at;
+    }
+    const int64_t per_epoch = plan_->items_per_epoch();
+    const int64_t index = from.item + (k - first);
+    at.epoch = per_epoch > 0 ? from.epoch + index / per_epoch : from.epoch;
+    at.item = per_epoch > 0 ? index % per_epoch : from.item;
+    return at;
+  }
+
+  std::vector<WorkItem> ItemsAt(const ReaderPosition& from, const std::vector<int64_t>& ks) const {
+    std::vector<WorkItem> out;
+    int64_t cached_epoch = -1;
+    std::vector<WorkItem> epoch_items;
+    for (int64_t k : ks) {
+      if (k < static_cast<int64_t>(from.first_items.size())) {
+        out.push_back(from.first_items[static_cast<size_t>(k)]);
+        continue;
+      }
+      const ReaderPosition at = PositionAt(from, k);
+      if (at.epoch != cached_epoch) {
+        epoch_items = plan_->ItemsForEpoch(at.epoch);
+        cached_epoch = at.epoch;
+      }
+      if (at.item < static_cast<int64_t>(epoch_items.size())) out.push_back(epoch_items[static_cast<size_t>(at.item)]);
+    }
+    return out;
+  }
+
+  arrow::Result<std::vector<int64_t>> ItemRows(const ReaderPosition& from, int64_t n) const {
+    std::vector<int64_t> ks(static_cast<size_t>(std::max<int64_t>(0, n)));
+    for (int64_t k = 0; k < n; ++k) ks[static_cast<size_t>(k)] = k;
+    std::vector<int64_t> rows;
+    for (const WorkItem& item : ItemsAt(from, ks)) {
+      ARROW_ASSIGN_OR_RAISE(const int64_t group_rows, config_.dataset->RowGroupNumRows(item.row_group));
+      rows.push_back(RowsOfItem(item, group_rows, config_.partition_overlap_rows));
+    }
+    return rows;
+  }
+
+  arrow::Result<std::optional<int64_t>> RowsPerEpoch() const {
+    if (config_.predicate) return std::optional<int64_t>();
+    int64_t total = 0;
+    for (const WorkItem& item : plan_->ItemsForEpoch(0)) {
+      ARROW_ASSIGN_OR_RAISE(const int64_t group_rows, config_.dataset->RowGroupNumRows(item.row_group));
+      total += RowsOfItem(item, group_rows, config_.partition_overlap_rows);
+    }
+    return std::optional<int64_t>(total);
+  }
+
+  const ReaderPosition& start() const { return options_.start; }
+  void AddPlanTime(int64_t ns) { plan_ns_ += ns; }
+
   void Stop() {
-    if (executor_) executor_->Stop();
+    if (executor_) {
+      executor_->Stop();
+    }
     if (read_ahead_) read_ahead_->Clear();
   }
 
@@ -120,7 +208,12 @@ class Reader::Impl {
     d.read_seconds = stats_.read_ns * 1e-9;
     d.decode_seconds = stats_.decode_ns * 1e-9;
     d.predicate_seconds = stats_.predicate_ns * 1e-9;
+    d.plan_seconds = plan_ns_ * 1e-9;
+    d.worker_blocked_seconds = (blocked_ns_before_ + exec.blocked_ns) * 1e-9;
+    d.consumer_wait_seconds = (waited_ns_before_ + exec.waited_ns) * 1e-9;
+    d.peak_bytes = std::max(peak_bytes_before_, exec.peak_bytes);
     d.footers_read = config_.dataset->footers_read();
+    d.items_consumed = exec.delivered;
     return d;
   }
 
@@ -186,29 +279,45 @@ class Reader::Impl {
   // The next work item of the plan for this reader (those of its slice), epoch after epoch.
   std::optional<WorkItem> PullItem() {
     while (true) {
-      while (epoch_pos_ == epoch_items_.size()) {
-        if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
-        epoch_items_ = plan_->ItemsForEpoch(epoch_cursor_++);
-        epoch_pos_ = 0;
-        if (epoch_items_.empty()) return std::nullopt;
+      WorkItem item;
+      if (first_pos_ < first_items_.size()) {
+        item = first_items_[first_pos_++];
+      } else {
+        while (epoch_pos_ == epoch_items_.size()) {
+          if (options_.num_epochs && epoch_cursor_ >= *options_.num_epochs) return std::nullopt;
+          epoch_items_ = plan_->ItemsForEpoch(epoch_cursor_++);
+          epoch_pos_ = static_cast<size_t>(std::clamp<int64_t>(start_item_, 0, static_cast<int64_t>(epoch_items_.size())));
+          start_item_ = 0;
+          if (epoch_items_.empty()) return std::nullopt;
+        }
+        item = epoch_items_[epoch_pos_++];
       }
       const int64_t position = plan_position_++;
-      const WorkItem& item = epoch_items_[epoch_pos_++];
       if (position % slice_.count == slice_.index) return item;
     }
   }
 
   std::unique_ptr<internal::ReadAhead> read_ahead_;  // before config_, which points at it
-  const WorkProcessor::Config config_;
-  const std::shared_ptr<const Plan> plan_;
-  const ReaderOptions options_;
+  // Changed only by Restart, while no worker runs.
+  WorkProcessor::Config config_;
+  std::shared_ptr<const Plan> plan_;
+  ReaderOptions options_;
   const ItemSlice slice_;
   internal::StageStats stats_;
   std::atomic<int64_t> items_processed_{0};
   std::atomic<int64_t> rows_delivered_{0};
   std::atomic<int64_t> last_epoch_{0};
 
+  std::atomic<int64_t> plan_ns_{0};
+  // The executor's counters of the executors before the current one (Reset, Restart).
+  int64_t blocked_ns_before_ = 0;
+  int64_t waited_ns_before_ = 0;
+  int64_t peak_bytes_before_ = 0;
+
   // The position in the plan: touched only by TakeNextItem, which the executor serializes.
+  std::vector<WorkItem> first_items_;
+  size_t first_pos_ = 0;
+  int64_t start_item_ = 0;  // of the first epoch built
   int64_t epoch_cursor_ = 0;
   int64_t plan_position_ = 0;
   std::vector<WorkItem> epoch_items_;
@@ -319,9 +428,20 @@ arrow::Result<std::unique_ptr<Reader>> Reader::OpenSlice(std::shared_ptr<const D
   plan_options.shard_count = options.shard_count;
   plan_options.shard_seed = options.shard_seed;
   plan_options.selected_row_groups = options.selected_row_groups;
+  plan_options.shard_mode = options.shard_mode;
+  plan_options.shard_remainder = options.shard_remainder;
+  if (options.shard_mode == ShardMode::kRows && config.predicate) {
+    return arrow::Status::Invalid(
+        "shard_mode='rows' gives every shard the same number of rows, which a predicate (known only by "
+        "reading) would not keep: filter with `filters` (row groups) or after reading");
+  }
+  const auto plan_begin = std::chrono::steady_clock::now();
   ARROW_ASSIGN_OR_RAISE(auto plan, Plan::Make(*dataset, std::move(plan_options)));
+  const int64_t plan_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - plan_begin).count();
 
   auto impl = std::make_unique<Impl>(std::move(config), std::move(plan), std::move(options), slice);
+  impl->AddPlanTime(plan_ns);
   impl->Start();
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
@@ -332,6 +452,22 @@ Reader::~Reader() = default;
 const std::shared_ptr<const Unischema>& Reader::schema() const { return impl_->config().output_schema; }
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> Reader::Next() { return impl_->Next(); }
 arrow::Status Reader::Reset() { return impl_->Reset(); }
+arrow::Status Reader::Restart(ReaderPosition start, std::optional<uint64_t> seed) {
+  return impl_->Restart(std::move(start), seed);
+}
+ReaderPosition Reader::PositionAt(const ReaderPosition& from, int64_t k) const { return impl_->PositionAt(from, k); }
+std::vector<WorkItem> Reader::ItemsAt(const ReaderPosition& from, const std::vector<int64_t>& ks) const {
+  return impl_->ItemsAt(from, ks);
+}
+arrow::Result<std::vector<int64_t>> Reader::ItemRows(const ReaderPosition& from, int64_t n) const {
+  return impl_->ItemRows(from, n);
+}
+arrow::Result<std::optional<int64_t>> Reader::RowsPerEpoch() const { return impl_->RowsPerEpoch(); }
+const ReaderPosition& Reader::start() const { return impl_->start(); }
+int64_t Reader::items_per_epoch() const { return impl_->plan().items_per_epoch(); }
+const PlanOptions& Reader::plan_options() const { return impl_->plan().options(); }
+const std::shared_ptr<const Dataset>& Reader::dataset() const { return impl_->config().dataset; }
+int64_t Reader::partition_overlap_rows() const { return impl_->config().partition_overlap_rows; }
 void Reader::Stop() { impl_->Stop(); }
 void Reader::Join() { impl_->Join(); }
 ReaderDiagnostics Reader::diagnostics() const { return impl_->Diagnostics(); }

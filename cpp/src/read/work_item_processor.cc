@@ -107,25 +107,31 @@ arrow::Result<std::vector<bool>> WorkItemProcessor::Evaluate(const DecodedRowGro
 
 std::vector<int64_t> WorkItemProcessor::SelectRows(const WorkItem& item, int64_t num_rows,
                                   const std::vector<bool>& keep) const {
-    const int64_t begin = item.partition * num_rows / item.num_partitions;
-    const int64_t end = std::min(
-        num_rows, (item.partition + 1) * num_rows / item.num_partitions + config_->partition_overlap_rows);
+    // The piece [first, last) of the row group, its drop partition [begin, end) of positions.
+    const int64_t first = std::min(item.row_begin, num_rows);
+    const int64_t last = item.row_end < 0 ? num_rows : std::min(item.row_end, num_rows);
+    const int64_t piece_rows = std::max<int64_t>(0, last - first);
+    const auto [begin, end] = PartitionRange(item, piece_rows, config_->partition_overlap_rows);
+    std::vector<int64_t> order;  // position -> row; empty: storage order
+    if (config_->shuffle_rows) {
+      order.resize(static_cast<size_t>(piece_rows));
+      for (int64_t i = 0; i < piece_rows; ++i) order[static_cast<size_t>(i)] = first + i;
+      Rng rng(DeriveSeed(config_->seed, kRowOrderTag, static_cast<uint64_t>(item.epoch),
+                         static_cast<uint64_t>(item.row_group)));
+      Shuffle(&order, &rng);
+    }
     std::vector<int64_t> rows;
     rows.reserve(static_cast<size_t>(end - begin));
-    if (!config_->shuffle_rows) {  // storage order: no permutation to build
-      for (int64_t row = begin; row < end; ++row) {
-        if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
-      }
-      return rows;
-    }
-    std::vector<int64_t> order(static_cast<size_t>(num_rows));
-    for (int64_t i = 0; i < num_rows; ++i) order[static_cast<size_t>(i)] = i;
-    Rng rng(DeriveSeed(config_->seed, kRowOrderTag, static_cast<uint64_t>(item.epoch),
-                       static_cast<uint64_t>(item.row_group)));
-    Shuffle(&order, &rng);
+    int64_t skip = item.skip;
     for (int64_t pos = begin; pos < end; ++pos) {
-      const int64_t row = order[static_cast<size_t>(pos)];
-      if (keep.empty() || keep[static_cast<size_t>(row)]) rows.push_back(row);
+      const int64_t row = order.empty() ? first + pos : order[static_cast<size_t>(pos)];
+      if (!keep.empty() && !keep[static_cast<size_t>(row)]) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      if (item.limit >= 0 && static_cast<int64_t>(rows.size()) >= item.limit) break;
+      rows.push_back(row);
     }
     return rows;
   }
