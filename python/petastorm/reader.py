@@ -416,8 +416,8 @@ class Reader(object):
         """The outputs of the item just taken; the first item after a resume drops those the
         saved run had returned."""
         self._offset = 0
-        if self._first_skip and self._items_taken() == 1:
-            self._offset = self._first_skip
+        if self._first_skip:  # the first item taken since the resume: it is the one resumed in
+            self._offset, self._first_skip = self._first_skip, 0
         self._outputs, self._taken = outputs, self._offset
 
     def _items_taken(self):
@@ -494,7 +494,7 @@ class Reader(object):
             modes = {s['shard_mode'] for s in by_shard}
             progress = [(([tuple(i) for i in s['position']['first_items']], s['position']['epoch'],
                           s['position']['item']), s['skip']) for s in by_shard]
-            items, epoch = _core.elastic_share(self._reader, count, progress, cur_shard, shard_count, modes.pop())
+            items, epoch = _core.elastic_share(self._reader, progress, cur_shard, shard_count, modes.pop())
             start, skip = (items, epoch + 1, 0), 0
         self._reader.restart(start, seed)
         self.seed = seed if self.seed is None else self.seed

@@ -292,9 +292,8 @@ void BindReader(nb::module_& m) {
       });
 
   m.def("elastic_share",
-        [](const ReaderHandle& reader, const std::optional<int64_t>& old_count, nb::list progress,
-           const std::optional<int64_t>& cur_shard, const std::optional<int64_t>& shard_count, const std::string& old_mode) {
-          (void)old_count;
+        [](const ReaderHandle& reader, nb::list progress, const std::optional<int64_t>& cur_shard,
+           const std::optional<int64_t>& shard_count, const std::string& old_mode) {
           std::vector<ShardProgress> shards;
           for (nb::handle p : progress) {
             nb::tuple t = nb::cast<nb::tuple>(p);
@@ -316,7 +315,7 @@ void BindReader(nb::module_& m) {
           for (const WorkItem& w : share) items.append(ItemToPython(w));
           return nb::make_tuple(items, epoch);
         },
-        nb::arg("reader"), nb::arg("old_count"), nb::arg("progress"), nb::arg("cur_shard").none(),
+        nb::arg("reader"), nb::arg("progress"), nb::arg("cur_shard").none(),
         nb::arg("shard_count").none(), nb::arg("old_mode"),
         "Elastic resume (petastorm/reader.h ElasticShare): (this shard's work items, epoch).");
 

@@ -186,9 +186,7 @@ class Reader::Impl {
   void AddPlanTime(int64_t ns) { plan_ns_ += ns; }
 
   void Stop() {
-    if (executor_) {
-      executor_->Stop();
-    }
+    if (executor_) executor_->Stop();
     if (read_ahead_) read_ahead_->Clear();
   }
 
