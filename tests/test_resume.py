@@ -157,3 +157,17 @@ def test_row_shards_refuse_a_predicate_and_bad_names(url):
         make_reader(url, shard_mode='row')
     with pytest.raises(ValueError, match='shard_remainder'):
         make_reader(url, shard_remainder='keep')
+
+
+def test_reset_after_a_resume_starts_from_the_first_epoch(url):
+    kwargs = dict(schema_fields=['id'], reader_pool_type='dummy', seed=5, shuffle_rows=True)
+    with make_reader(url, **kwargs) as reader:
+        full = _ids(reader)
+    with make_reader(url, **kwargs) as reader:
+        _ids(reader, 40)
+        state = reader.state_dict()
+    with make_reader(url, **kwargs) as reader:
+        reader.load_state_dict(state)
+        assert _ids(reader) == full[40:]
+        reader.reset()
+        assert _ids(reader) == full

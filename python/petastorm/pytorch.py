@@ -35,7 +35,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from petastorm import _core
+from petastorm import _core, loader_state
 
 logger = logging.getLogger(__name__)
 
@@ -160,27 +160,36 @@ def _column_input(name, values):
         raise TypeError('Field {}: cannot batch values of type {} ({})'.format(name, type(first).__name__, e))
 
 
-def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed):
+def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed, progress=None, resume=None):
     """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
-    of per-row numpy arrays, or a pyarrow.Array."""
+    of per-row numpy arrays, or a pyarrow.Array. `progress` (loader_state.PassProgress) counts
+    the pass for state_dict; `resume` is a loader state to go on from."""
     if hasattr(reader, 'decoded_row_groups') and getattr(reader, 'ngram', None) is None:
         # The reader's decoded row groups go to the C++ batcher as they are: no Python per row.
         names = list(reader.schema.fields)
         batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True,
                                 reader.is_batched_reader)
-        for group in reader.decoded_row_groups():
-            batcher.add(group)
+        if resume is not None:
+            loader_state.restore(reader, batcher, progress, resume)
+
+        def drain():
             while True:
                 columns = batcher.next()
                 if columns is None:
-                    break
+                    return
+                if progress is not None:
+                    progress.batches += 1
                 yield names, columns
-        batcher.finish()
-        while True:
-            columns = batcher.next()
-            if columns is None:
-                return
-            yield names, columns
+        yield from drain()
+        if not batcher.finished:
+            for group in reader.decoded_row_groups():
+                batcher.add(group)
+                yield from drain()
+            batcher.finish()
+            if progress is not None:
+                progress.finished = True
+            yield from drain()
+        return
 
     batcher = None
     names = None
@@ -269,6 +278,8 @@ class LoaderBase(object):
         self._error = None
         self._passes = 0
         self._len = None
+        self._progress = None   # of the current (or last) pass: loader_state.PassProgress
+        self._resume = None     # a loaded state the next pass goes on from
 
     def __iter__(self):
         if self._error is not None:
@@ -276,18 +287,25 @@ class LoaderBase(object):
                                .format(err=repr(self._error)))
         if self._in_iter is not None and self._in_iter == True:  # noqa: E712
             raise RuntimeError(_PARALLEL_ITER_ERROR)
-        if self._in_iter is not None:
-            self.reader.reset()
-            logger.warning('Start a new pass of Petastorm DataLoader, reset underlying Petastorm reader to position 0.')
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            pass_index = resume['pass_index']
+        else:
+            if self._in_iter is not None:
+                self.reader.reset()
+                logger.warning('Start a new pass of Petastorm DataLoader, reset underlying Petastorm reader to '
+                               'position 0.')
+            pass_index = self._passes
         self._in_iter = True
-        pass_index = self._passes
-        self._passes += 1
+        self._passes = pass_index + 1
         try:
             count = 0
-            for batch in self._iter_impl(pass_index):
+            for batch in self._iter_impl(pass_index, resume):
                 count += 1
                 yield batch
-            if self._len is not None and count != self._len:
+            if self._progress is not None:
+                self._progress.complete = True
+            if resume is None and self._len is not None and count != self._len:
                 logger.warning('len() of this loader said %d batches, the pass had %d: its reader filters rows in a '
                                'way len() did not know of (a predicate?)', self._len, count)
         except Exception as e:
@@ -296,6 +314,53 @@ class LoaderBase(object):
             raise
         finally:
             self._in_iter = False
+
+    def state_dict(self):
+        """The loader's position, small and JSON-able (torchdata's StatefulDataLoader protocol):
+        ``load_state_dict`` on a loader made the same way over a reader made with the same
+        arguments (in a new process too) goes on with exactly the batches this one would have
+        returned next. Counters and seeds only, never the buffered rows. Taken between batches;
+        a pass left early (``break``) is saved where it was left."""
+        loader_state.check_stateful(self.reader)
+        if self._resume is not None:
+            return self._resume
+        if self._progress is not None and not self._progress.complete:
+            return self._progress.state(self)
+        return loader_state.idle_state(self)
+
+    def load_state_dict(self, state):
+        """Goes on from ``state_dict()``: the next iteration continues the saved pass (or starts the
+        one after). Elastic: the list of the states of every shard of the saving run, for a reader
+        with another shard_count, splits the rest of the epoch among this run's shards (in the
+        middle of a pass only without a shuffling buffer)."""
+        loader_state.check_stateful(self.reader)
+        if self._in_iter:
+            raise RuntimeError('load_state_dict: this loader is in the middle of a pass')
+        states = list(state) if isinstance(state, (list, tuple)) else [state]
+        if not states:
+            raise ValueError('load_state_dict: no state')
+        for s in states:
+            loader_state.check_state(self, s)
+        self._error = None
+        self._progress = None
+        shard = (getattr(self.reader, '_shard', (None, None, None))[:2])
+        if len(states) == 1 and (states[0]['reader']['cur_shard'], states[0]['reader']['shard_count']) == shard:
+            s = states[0]
+            if s['in_pass']:
+                self._resume = s
+                self._passes, self._in_iter = s['pass_index'], None
+                return
+            self.reader.load_state_dict(s['reader'])
+        else:
+            self.reader.load_state_dict(loader_state.elastic_reader_states(self, states))
+            s = max(states, key=lambda st: st['pass_index'])
+            if any(st['in_pass'] for st in states):
+                # The rest of the epoch is this pass: the reader starts at its share.
+                self._passes, self._in_iter = s['pass_index'], None
+                return
+        self._resume = None
+        self._passes = s['pass_index']
+        self._in_iter = False if s['iterated'] else None
 
     def __len__(self):
         """Batches per pass; TypeError when the number of rows is not known before reading (a
@@ -311,12 +376,20 @@ class LoaderBase(object):
             self._len = total // self.batch_size if self.drop_last else -(-total // self.batch_size)
         return self._len
 
-    def _batches(self, pass_index, draw_seed):
+    def _batches(self, pass_index, draw_seed, resume=None):
         # One seed for the whole pipeline: without a seed of its own, the loader's comes from
         # its reader's (make_reader(url, seed=7) then gives the same batches on every run).
-        seed = self.seed if self.seed is not None else getattr(self.reader, 'seed', None)
-        return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity,
-                              _pass_seed(seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0)
+        if resume is not None:
+            seed = resume['seed']
+        else:
+            seed = self.seed if self.seed is not None else getattr(self.reader, 'seed', None)
+            seed = _pass_seed(seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0
+        self._progress = None
+        if hasattr(self.reader, '_next_group') and getattr(self.reader, 'ngram', None) is None:
+            self._progress = loader_state.PassProgress(self.reader, seed)
+            self._progress.index = pass_index
+        return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity, seed,
+                              self._progress, resume)
 
     # Context manager: stops the reader on exit.
     def __enter__(self):
@@ -362,13 +435,13 @@ class DataLoader(LoaderBase):
         self.drop_last = drop_last
         self.seed = seed
 
-    def _iter_impl(self, pass_index=0):
+    def _iter_impl(self, pass_index=0, resume=None):
         def draw():
             return int(np.random.randint(0, 2 ** 63 - 1, dtype=np.int64))
         default = self.collate_fn is decimal_friendly_collate
         from_numpy = _torch().from_numpy
         ndarray = np.ndarray
-        for names, columns in self._batches(pass_index, draw):
+        for names, columns in self._batches(pass_index, draw, resume):
             if default:
                 yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
                        for name, column in zip(names, columns)}
@@ -407,13 +480,13 @@ class BatchedDataLoader(LoaderBase):
         self.drop_last = drop_last
         self.seed = seed
 
-    def _iter_impl(self, pass_index=0):
+    def _iter_impl(self, pass_index=0, resume=None):
         def draw():
             return int(_torch().randint(0, 2 ** 62, ()).item())
         transform = self.transform_fn
         from_numpy = _torch().from_numpy
         ndarray = np.ndarray
-        for names, columns in self._batches(pass_index, draw):
+        for names, columns in self._batches(pass_index, draw, resume):
             if transform is None:
                 yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
                        for name, column in zip(names, columns)}

@@ -355,6 +355,7 @@ class Reader(object):
         self._item_core = self._reader.schema if transform_spec is None else \
             self._item_schema.core_schema_in_memory(self._reader.schema.name + '_transformed')
         self._start = self._reader.start
+        self._origin = self._start  # where reset() goes: the first epoch
         self._first_skip = 0   # outputs of the sequence's first item a resume drops
         self._outputs = []     # of the current item
         self._taken = 0        # of them already returned
@@ -528,13 +529,50 @@ class Reader(object):
             raise RuntimeError('decoded_row_groups() cannot continue a reader in the middle of a row group')
         keep_empty = self._reader.slice_count > 1
         while True:
-            item = self._next_item()
-            if item is None:
-                self.last_row_consumed = True
+            group = self._next_group()
+            if group is None:
                 return
-            group = item if isinstance(item, _core.DecodedRowGroup) else self._group_of(item)
             if group.num_rows or keep_empty:
                 yield group
+
+    def _next_group(self):
+        """The next work item as a DecodedRowGroup (maybe of no rows), None at the end."""
+        item = self._next_item()
+        if item is None:
+            self.last_row_consumed = True
+            return None
+        return item if isinstance(item, _core.DecodedRowGroup) else self._group_of(item)
+
+    # --- For the loaders' resumable state (petastorm/loader_state.py) ---
+
+    def _item_rows(self, n, state=None):
+        """Rows each of the first n work items from this reader's start (or from the position of
+        `state`, one of its states) delivers, or None when that is known only by reading
+        (rows_per_epoch is None)."""
+        if self.rows_per_epoch is None:
+            return None
+        start = self._start if state is None else _position_of(state)
+        return list(self._reader.item_rows(start, int(n)))
+
+    def _state_at(self, state, k, skip):
+        """`state` (of this reader's shard) moved on by k work items, with `skip` rows of the next
+        one delivered: the form an elastic resume takes."""
+        start = _position_of(state)
+        first_items, epoch, item = self._reader.position_at(start, int(k))
+        return dict(state, position={'first_items': [list(i) for i in first_items], 'epoch': epoch, 'item': item},
+                    skip=int(skip))
+
+    def _restart_with(self, offsets, k):
+        """Starts again with the work items at `offsets` (of the sequence from the start) first,
+        then the sequence after its first k items: a loader's resume reads again only the items
+        whose rows its shuffling buffer still held."""
+        first = self._reader.items_at(self._start, [int(i) for i in offsets])
+        first_items, epoch, item = self._reader.position_at(self._start, int(k))
+        self._reader.restart((list(first) + list(first_items), epoch, item), None)
+        self._start = self._reader.start
+        self._first_skip = 0
+        self._outputs, self._taken, self._offset = [], 0, 0
+        self.last_row_consumed = False
 
     def _next_item(self):
         """The next work item: a DecodedRowGroup, or (with a transform run here) the transformed
@@ -609,8 +647,12 @@ class Reader(object):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
         if self._process_pool is not None:
             self._process_pool.restart()
+        elif self._reader.start != self._origin:  # after a resume: the first epoch, not the resumed point
+            self._reader.restart(self._origin, None)
+            self._start = self._reader.start
         else:
             self._reader.reset()
+        self._first_skip = 0
         self._outputs, self._taken, self._offset = [], 0, 0
         self.last_row_consumed = False
 
@@ -710,6 +752,12 @@ class BatchReader(Reader):
         if not columns or not len(next(iter(columns.values()))):
             return []
         return [self.schema.namedtuple_type()(**columns)]
+
+
+def _position_of(state):
+    """The (first_items, epoch, item) position of a reader state."""
+    p = state['position']
+    return [tuple(i) for i in p['first_items']], p['epoch'], p['item']
 
 
 def _holds_tensors(field):

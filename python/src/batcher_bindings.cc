@@ -99,6 +99,20 @@ void BindBatcher(nb::module_& m) {
            "Hands over rows as columns in field order: a numeric numpy array (rows, ...) (not "
            "copied), a list of numpy arrays or None (one per row), or a pyarrow.Array.")
       .def("finish", &Batcher::Finish)
+      .def("add_placeholder", [](Batcher& b, int64_t num_rows) { ThrowIfError(b.AddPlaceholder(num_rows)); },
+           nb::arg("num_rows"), "Stands for an input of num_rows rows not read yet (a resume).")
+      .def("skip", [](Batcher& b) {
+             nb::gil_scoped_release release;
+             return b.Skip();
+           }, "Draws the next batch's rows as next() would and drops them; False when next() would give None.")
+      .def("live_placeholders", &Batcher::LivePlaceholders,
+           "The placeholders (numbered in add_placeholder order) whose rows are still held.")
+      .def("fill",
+           [](Batcher& b, int64_t placeholder, const RowGroupHandle& batch) {
+             nb::gil_scoped_release release;
+             ThrowIfError(b.Fill(placeholder, batch.batch));
+           },
+           nb::arg("placeholder"), nb::arg("batch"), "Puts the real input (a DecodedRowGroup) in place of a placeholder.")
       .def("next",
            [](Batcher& b) -> nb::object {
              std::unique_ptr<TrainingBatch> batch;

@@ -108,6 +108,18 @@ class Batcher {
   // conversion). AddColumns' inputs are always copied: their caller keeps them.
   arrow::Result<std::unique_ptr<TrainingBatch>> Next();
 
+  // Resuming a loader from counters, without its data: AddPlaceholder() stands for an input
+  // of `num_rows` rows not read yet (numbered 0, 1, ... in call order; Invalid after Finish());
+  // Skip() draws the next batch's rows as Next() would and drops them (true when it drew a
+  // batch): the draws depend on row counts only, so placeholders give the same ones.
+  // LivePlaceholders() lists the placeholders whose rows are still held, and Fill() puts in
+  // the real input of one (Invalid when its row count differs). Next() returns Invalid for a
+  // batch that would take rows of an unfilled placeholder.
+  arrow::Status AddPlaceholder(int64_t num_rows);
+  bool Skip();
+  std::vector<int64_t> LivePlaceholders() const;
+  arrow::Status Fill(int64_t placeholder, std::shared_ptr<const DecodedRowGroup> batch);
+
   // Rows handed over and not yet returned (waiting or in the shuffling buffer).
   int64_t rows_held() const;
   bool finished() const;

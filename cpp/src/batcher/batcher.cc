@@ -37,23 +37,70 @@ class Batcher::Impl {
   arrow::Status Add(std::shared_ptr<const DecodedRowGroup> batch) {
     if (finished_) return arrow::Status::Invalid("Batcher: Add after Finish");
     if (!batch || batch->num_rows == 0) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto chunk, ChunkOf(*batch));
+    return Enqueue(std::move(chunk));
+  }
+
+  arrow::Status AddPlaceholder(int64_t num_rows) {
+    if (finished_) return arrow::Status::Invalid("Batcher: AddPlaceholder after Finish");
+    if (num_rows < 0) return arrow::Status::Invalid("Batcher: a placeholder of ", num_rows, " rows");
     auto chunk = std::make_shared<Chunk>();
-    chunk->num_rows = batch->num_rows;
+    chunk->num_rows = num_rows;
+    chunk->placeholder = true;
+    if (num_rows > 0) {
+      rows_.Push(chunk);
+      ++unfilled_;
+    }
+    placeholders_.push_back(std::move(chunk));
+    return arrow::Status::OK();
+  }
+
+  std::vector<int64_t> LivePlaceholders() const {
+    std::set<const Chunk*> live;
+    rows_.Visit([&](const Chunk* chunk) { if (chunk->placeholder) live.insert(chunk); });
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < placeholders_.size(); ++i) {
+      if (live.count(placeholders_[i].get())) out.push_back(static_cast<int64_t>(i));
+    }
+    return out;
+  }
+
+  arrow::Status Fill(int64_t index, std::shared_ptr<const DecodedRowGroup> batch) {
+    if (index < 0 || index >= static_cast<int64_t>(placeholders_.size()) ||
+        !placeholders_[static_cast<size_t>(index)]->placeholder) {
+      return arrow::Status::Invalid("Batcher: no unfilled placeholder ", index);
+    }
+    Chunk& target = *placeholders_[static_cast<size_t>(index)];
+    const int64_t rows = batch ? batch->num_rows : -1;
+    if (rows != target.num_rows) {
+      return arrow::Status::Invalid("Batcher: placeholder ", index, " stands for ", target.num_rows,
+                                    " rows, its input has ", rows, " (the data changed since the state was saved?)");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto chunk, ChunkOf(*batch));
+    ARROW_RETURN_NOT_OK(CheckPlans(*chunk));
+    target = std::move(*chunk);  // the rows that refer to the placeholder now see the data
+    return arrow::Status::OK();
+  }
+
+ private:
+  arrow::Result<std::shared_ptr<Chunk>> ChunkOf(const DecodedRowGroup& batch) {
+    auto chunk = std::make_shared<Chunk>();
+    chunk->num_rows = batch.num_rows;
     chunk->lends_buffers = true;
     for (const std::string& name : names_) {
-      const DecodedColumn* column = batch->column(name);
+      const DecodedColumn* column = batch.column(name);
       if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");
       const Field& field = *column->field;
       Source source;
       if (field.is_tensor()) {
-        if (static_cast<int64_t>(column->tensors.size()) != batch->num_rows) {
+        if (static_cast<int64_t>(column->tensors.size()) != batch.num_rows) {
           return arrow::Status::Invalid("Batcher: field '", name, "' has ", column->tensors.size(),
-                                        " tensors for ", batch->num_rows, " rows");
+                                        " tensors for ", batch.num_rows, " rows");
         }
         ARROW_ASSIGN_OR_RAISE(source, TensorsSource(name, column->tensors, field.dtype));
       } else {
-        if (!column->values || column->values->length() != batch->num_rows) {
-          return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", batch->num_rows,
+        if (!column->values || column->values->length() != batch.num_rows) {
+          return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", batch.num_rows,
                                         " values");
         }
         ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column->values, field.dtype,
@@ -61,9 +108,10 @@ class Batcher::Impl {
       }
       chunk->sources.push_back(std::move(source));
     }
-    return Enqueue(std::move(chunk));
+    return chunk;
   }
 
+ public:
   arrow::Status AddColumns(int64_t num_rows, std::vector<ColumnInput> columns) {
     if (finished_) return arrow::Status::Invalid("Batcher: AddColumns after Finish");
     if (columns.size() != names_.size()) {
@@ -104,44 +152,71 @@ class Batcher::Impl {
     return Enqueue(std::move(chunk));
   }
 
-  arrow::Result<std::unique_ptr<TrainingBatch>> Next() {
-    Selection selection;
+  // Draws the next batch's rows: false when more input is needed first or, after Finish(),
+  // at the end. The draws depend on row counts only (Skip() on placeholders repeats them).
+  bool Select(Selection* selection) {
     if (options_.shuffling_queue_capacity > 0) {
       // Petastorm's BatchedRandomShufflingBuffer(capacity - 1 + batch_size, min_after=capacity - 1).
       const int64_t threshold = options_.shuffling_queue_capacity - 1 + options_.batch_size;
       rows_.Refill(threshold);
       const int64_t size = rows_.buffered_rows();
-      if (size == 0 || (size < threshold && !finished_)) return nullptr;
+      if (size == 0 || (size < threshold && !finished_)) return false;
       const int64_t n = std::min(options_.batch_size, size);
       if (n < options_.batch_size && options_.drop_last) {
         rows_.ClearBuffer();
-        return nullptr;
+        return false;
       }
-      rows_.Pick(n, &selection);
-      ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(names_, plans_, selection));
-      internal::RowPool::ReleaseTensors(selection);
-      return batch;
+      rows_.Pick(n, selection);
+      return true;
     }
     const int64_t pending = rows_.pending_rows();
-    if (pending == 0 || (pending < options_.batch_size && !finished_)) return nullptr;
+    if (pending == 0 || (pending < options_.batch_size && !finished_)) return false;
     const int64_t n = std::min(options_.batch_size, pending);
     if (n < options_.batch_size && options_.drop_last) {
       rows_.ClearPending();
-      return nullptr;
+      return false;
     }
-    rows_.TakeInOrder(n, &selection);
-    return Assemble(names_, plans_, selection);
+    rows_.TakeInOrder(n, selection);
+    return true;
+  }
+
+  arrow::Result<std::unique_ptr<TrainingBatch>> Next() {
+    if (unfilled_ > 0) {  // resuming: no batch before the live placeholders are filled
+      for (int64_t index : LivePlaceholders()) {
+        if (placeholders_[static_cast<size_t>(index)]->placeholder) {
+          return arrow::Status::Invalid("Batcher: placeholder ", index, " holds rows and is not filled yet");
+        }
+      }
+      unfilled_ = 0;  // those left unfilled hold no rows, and never will again
+    }
+    Selection selection;
+    if (!Select(&selection)) return nullptr;
+    ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(names_, plans_, selection));
+    if (options_.shuffling_queue_capacity > 0) internal::RowPool::ReleaseTensors(selection);
+    return batch;
+  }
+
+  bool Skip() {
+    Selection selection;
+    if (!Select(&selection)) return false;
+    internal::RowPool::ReleaseTensors(selection);
+    return true;
   }
 
  private:
   static constexpr uint64_t kShuffleBufferTag = 101;
 
-  arrow::Status Enqueue(std::shared_ptr<Chunk> chunk) {
+  arrow::Status CheckPlans(Chunk& chunk) {
     for (size_t f = 0; f < names_.size(); ++f) {
-      Source& source = chunk->sources[f];
+      Source& source = chunk.sources[f];
       ARROW_RETURN_NOT_OK(CheckPlan(names_[f], source, options_.promote_for_torch, &plans_[f]));
-      if (source.kind == SourceKind::kTensors) chunk->has_tensors = true;
+      if (source.kind == SourceKind::kTensors) chunk.has_tensors = true;
     }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Enqueue(std::shared_ptr<Chunk> chunk) {
+    ARROW_RETURN_NOT_OK(CheckPlans(*chunk));
     rows_.Push(std::move(chunk));
     return arrow::Status::OK();
   }
@@ -151,6 +226,8 @@ class Batcher::Impl {
   std::vector<FieldPlan> plans_;
   internal::RowPool rows_;
   bool finished_ = false;
+  std::vector<std::shared_ptr<Chunk>> placeholders_;  // every AddPlaceholder() input, in order
+  int64_t unfilled_ = 0;  // placeholders with rows added since Next() last found none live
 };
 
 arrow::Result<std::unique_ptr<Batcher>> Batcher::Make(std::vector<std::string> field_names,
@@ -183,6 +260,12 @@ arrow::Status Batcher::AddColumns(int64_t num_rows, std::vector<ColumnInput> col
 }
 void Batcher::Finish() { impl_->Finish(); }
 arrow::Result<std::unique_ptr<TrainingBatch>> Batcher::Next() { return impl_->Next(); }
+arrow::Status Batcher::AddPlaceholder(int64_t num_rows) { return impl_->AddPlaceholder(num_rows); }
+bool Batcher::Skip() { return impl_->Skip(); }
+std::vector<int64_t> Batcher::LivePlaceholders() const { return impl_->LivePlaceholders(); }
+arrow::Status Batcher::Fill(int64_t placeholder, std::shared_ptr<const DecodedRowGroup> batch) {
+  return impl_->Fill(placeholder, std::move(batch));
+}
 int64_t Batcher::rows_held() const { return impl_->rows_held(); }
 bool Batcher::finished() const { return impl_->finished(); }
 

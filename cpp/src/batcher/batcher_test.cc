@@ -425,6 +425,93 @@ TEST(BatcherTest, BatchesWhatTheReaderDelivers) {
   EXPECT_EQ(ids, expected);
 }
 
+TEST(BatcherTest, PlaceholdersResumeWithTheSameBatches) {
+  // Groups of 10 rows; save after `cut` batches; resume: placeholders for the groups fed,
+  // Skip() the batches emitted, Fill() the live placeholders, then carry on with real data.
+  for (int64_t capacity : {0, 20}) {
+    for (bool drop_last : {false, true}) {
+      BatcherOptions options;
+      options.batch_size = 8;
+      options.shuffling_queue_capacity = capacity;
+      options.drop_last = drop_last;
+      options.seed = 3;
+      auto whole = Batcher::Make({"id"}, options).ValueOrDie();
+      std::vector<int64_t> expected;
+      for (const auto& batch : RunBatcher(whole.get(), 95, 10)) {
+        auto part = Ids(*batch);
+        expected.insert(expected.end(), part.begin(), part.end());
+      }
+      const int64_t num_batches = drop_last ? 95 / 8 : (95 + 7) / 8;
+      ASSERT_EQ(static_cast<int64_t>(expected.size()), drop_last ? 88 : 95);
+      for (int64_t cut = 0; cut <= num_batches; ++cut) {
+        // The uninterrupted loop's counters after `cut` batches: groups fed, finished or not.
+        auto probe = Batcher::Make({"id"}, options).ValueOrDie();
+        int64_t groups = 0, emitted = 0;
+        bool finished = false;
+        for (; groups * 10 < 95 && emitted < cut; ) {
+          ASSERT_TRUE(probe->Add(Rows(groups * 10, std::min<int64_t>(10, 95 - groups * 10))).ok());
+          ++groups;
+          while (emitted < cut && probe->Skip()) ++emitted;
+        }
+        if (emitted < cut) {
+          probe->Finish();
+          finished = true;
+          while (emitted < cut && probe->Skip()) ++emitted;
+        }
+        ASSERT_EQ(emitted, cut);
+        auto resumed = Batcher::Make({"id"}, options).ValueOrDie();
+        int64_t skipped = 0;
+        for (int64_t g = 0; g < groups; ++g) {
+          ASSERT_TRUE(resumed->AddPlaceholder(std::min<int64_t>(10, 95 - g * 10)).ok());
+          while (skipped < cut && resumed->Skip()) ++skipped;
+        }
+        if (finished) resumed->Finish();
+        while (skipped < cut && resumed->Skip()) ++skipped;
+        ASSERT_EQ(skipped, cut);
+        for (int64_t g : resumed->LivePlaceholders()) {
+          ASSERT_TRUE(resumed->Fill(g, Rows(g * 10, std::min<int64_t>(10, 95 - g * 10))).ok());
+        }
+        std::vector<int64_t> rest;
+        auto drain = [&] {
+          while (auto batch = resumed->Next().ValueOrDie()) {
+            auto part = Ids(*batch);
+            rest.insert(rest.end(), part.begin(), part.end());
+          }
+        };
+        drain();
+        for (int64_t g = groups; g * 10 < 95; ++g) {
+          ASSERT_TRUE(resumed->Add(Rows(g * 10, std::min<int64_t>(10, 95 - g * 10))).ok());
+          drain();
+        }
+        if (!finished) resumed->Finish();
+        drain();
+        std::vector<int64_t> tail(expected.begin() + std::min<int64_t>(cut * 8, expected.size()), expected.end());
+        EXPECT_EQ(rest, tail) << "capacity " << capacity << " drop_last " << drop_last << " cut " << cut;
+      }
+    }
+  }
+}
+
+TEST(BatcherTest, PlaceholderErrors) {
+  BatcherOptions options;
+  options.batch_size = 4;
+  auto batcher = Batcher::Make({"id"}, options).ValueOrDie();
+  ASSERT_TRUE(batcher->AddPlaceholder(10).ok());
+  EXPECT_EQ(batcher->LivePlaceholders(), std::vector<int64_t>{0});
+  auto next = batcher->Next();
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.status().message().find("placeholder"), std::string::npos);
+  auto fill = batcher->Fill(0, Rows(0, 9));
+  ASSERT_TRUE(fill.IsInvalid());
+  EXPECT_NE(fill.message().find("10 rows"), std::string::npos);
+  EXPECT_TRUE(batcher->Fill(1, Rows(0, 10)).IsInvalid());
+  ASSERT_TRUE(batcher->Fill(0, Rows(0, 10)).ok());
+  EXPECT_TRUE(batcher->Fill(0, Rows(0, 10)).IsInvalid());  // filled already
+  EXPECT_EQ(Ids(*batcher->Next().ValueOrDie()), (std::vector<int64_t>{0, 1, 2, 3}));
+  batcher->Finish();
+  EXPECT_TRUE(batcher->AddPlaceholder(3).IsInvalid());
+}
+
 TEST(BatcherTest, RejectsBadOptions) {
   BatcherOptions options;
   options.batch_size = 0;

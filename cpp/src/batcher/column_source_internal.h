@@ -52,6 +52,8 @@ struct Chunk {
   // Batches of consecutive rows may be views of this input's buffers (a decoded row group:
   // its buffers are the batcher's alone). Not for AddColumns' inputs, which the caller keeps.
   bool lends_buffers = false;
+  // Stands for an input not read yet (Batcher::AddPlaceholder): num_rows only, no sources.
+  bool placeholder = false;
 };
 
 // "Pytorch does not support nullable fields. Found None in <name>" (Petastorm's TypeError text).

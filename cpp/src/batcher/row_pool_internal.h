@@ -50,6 +50,12 @@ class RowPool {
   // tensors are released row by row as they leave the buffer, not with its last row.
   static void ReleaseTensors(const Selection& selection);
   void ClearPending();
+  // Calls f on the chunk of every row held (a chunk once per run of rows, maybe more than once).
+  template <typename F>
+  void Visit(F&& f) const {
+    for (const auto& chunk : queue_) f(chunk.get());
+    for (const Entry& entry : buffer_) f(entry.chunk.get());
+  }
   void ClearBuffer() { buffer_.clear(); }
 
  private:
