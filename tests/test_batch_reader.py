@@ -25,7 +25,7 @@ def test_signature_is_petastorms():
     params = [(p.name, p.default) for p in signature if p.kind != inspect.Parameter.KEYWORD_ONLY]
     # Beyond Petastorm, keyword-only after its parameters: the row shards (docs/resume.md).
     assert [(p.name, p.default) for p in signature if p.kind == inspect.Parameter.KEYWORD_ONLY] == [
-        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop')]
+        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop'), ('item_slice', None)]
     assert params == [
         ('dataset_url_or_urls', inspect.Parameter.empty), ('schema_fields', None), ('reader_pool_type', 'thread'),
         ('workers_count', 10), ('results_queue_size', 50), ('seed', None), ('shuffle_rows', False),

@@ -35,16 +35,22 @@ class PassProgress(object):
         self.finished = False      # every item handed to the batcher
         self.complete = False      # the pass ran to its end
 
+        self.returned = None       # counters of the batch last returned, when batches go ahead
+                                   # of what the loader returned (a device copy one batch ahead)
+
     def items(self):
         return self.base + self.reader._items_taken() - self.k0
 
-    def state(self, loader):
-        items = self.items()
-        return dict(_header(loader), pass_index=self.index, iterated=True, in_pass=not self.complete,
-                    reader=self.start_state, seed=self.seed, items=items, batches=self.batches,
-                    finished=self.finished, remaining=self._remaining(loader, items))
+    def counters(self):
+        return self.items(), self.batches, self.finished
 
-    def _remaining(self, loader, items):
+    def state(self, loader):
+        items, batches, finished = self.returned if self.returned is not None else self.counters()
+        return dict(_header(loader), pass_index=self.index, iterated=True, in_pass=not self.complete,
+                    reader=self.start_state, seed=self.seed, items=items, batches=batches,
+                    finished=finished, remaining=self._remaining(loader, items, batches))
+
+    def _remaining(self, loader, items, batches):
         """Without a shuffling buffer, the reader state at the first row not returned yet (the
         form an elastic resume takes), None when rows are known only by reading."""
         if loader.shuffling_queue_capacity or self.complete:
@@ -52,7 +58,7 @@ class PassProgress(object):
         rows = self.reader._item_rows(items, self.start_state)
         if rows is None:
             return None
-        returned = min(self.batches * loader.batch_size, int(np.sum(rows, dtype=np.int64)) if rows else 0)
+        returned = min(batches * loader.batch_size, int(np.sum(rows, dtype=np.int64)) if rows else 0)
         k = 0
         while k < len(rows) and returned >= rows[k]:
             returned -= rows[k]

@@ -35,7 +35,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from petastorm import _core, loader_state
+from petastorm import _core, device_hand_off, loader_state
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +91,17 @@ def decimal_friendly_collate(batch):
         return default_collate(batch)
 
 
-def shard_for_rank(rank=None, world_size=None):
+def shard_for_rank(rank=None, world_size=None, shard_mode=None, shard_remainder=None):
     """``dict(cur_shard=..., shard_count=...)`` for ``make_reader``/``make_batch_reader``: this
     process's share of the dataset in distributed training.
 
     Rank and world size default to ``torch.distributed``'s when its process group is
     initialized, else to the ``RANK`` and ``WORLD_SIZE`` environment variables (set by
-    ``torchrun``), else to a single process (0, 1)::
+    ``torchrun``), else to a single process (0, 1). ``shard_mode='rows'`` (with
+    ``shard_remainder='drop'`` or ``'pad'``) gives every rank the same number of rows, so the
+    same number of batches: no rank waits for another in an allreduce at the end of an epoch::
 
-        reader = make_reader(url, **shard_for_rank())
+        reader = make_reader(url, **shard_for_rank(shard_mode='rows'))
     """
     if rank is None or world_size is None:
         found_rank, found_size = 0, 1
@@ -114,7 +116,16 @@ def shard_for_rank(rank=None, world_size=None):
         world_size = found_size if world_size is None else world_size
     if not isinstance(rank, int) or not isinstance(world_size, int) or world_size < 1 or not 0 <= rank < world_size:
         raise ValueError('Need 0 <= rank < world_size, got rank={!r}, world_size={!r}'.format(rank, world_size))
-    return dict(cur_shard=rank, shard_count=world_size)
+    if shard_mode not in (None, 'row_groups', 'rows'):
+        raise ValueError("shard_mode must be 'row_groups' or 'rows', got {!r}".format(shard_mode))
+    if shard_remainder not in (None, 'drop', 'pad'):
+        raise ValueError("shard_remainder must be 'drop' or 'pad', got {!r}".format(shard_remainder))
+    out = dict(cur_shard=rank, shard_count=world_size)
+    if shard_mode is not None:
+        out['shard_mode'] = shard_mode
+    if shard_remainder is not None:
+        out['shard_remainder'] = shard_remainder
+    return out
 
 
 # --- From a reader to batches of numpy columns, through the C++ batcher ---------------------
@@ -467,10 +478,17 @@ class BatchedDataLoader(LoaderBase):
     :param drop_last: drop the last batch when it has fewer than ``batch_size`` rows.
     :param seed: seeds the shuffling buffer (the same batches on every run); None takes the
         reader's ``seed``, and when that is None too draws it from torch's global generator.
+    :param pin_memory: the batches' tensors in pinned (page-locked) host memory, as torch's
+        DataLoader ``pin_memory``: copied there (``Tensor.pin_memory()``) as they are made.
+        Without an accelerator: a warning, and unpinned tensors.
+    :param device: where the batches' tensors go (``'cuda'``, ``'cuda:1'``, ``torch.device``):
+        on a CUDA device each batch is copied one batch ahead, non-blocking, on a stream of its
+        own (from pinned memory, so the copy overlaps the compute on the batch before); the
+        batch waits for its copy when it is returned. None: tensors stay on the host.
     """
 
     def __init__(self, reader, batch_size=1, transform_fn=None, shuffling_queue_capacity=0, drop_last=False,
-                 seed=None):
+                 seed=None, pin_memory=False, device=None):
         super(BatchedDataLoader, self).__init__()
         _check_sizes(batch_size, shuffling_queue_capacity)
         self.reader = reader
@@ -479,6 +497,8 @@ class BatchedDataLoader(LoaderBase):
         self.shuffling_queue_capacity = shuffling_queue_capacity
         self.drop_last = drop_last
         self.seed = seed
+        self.pin_memory = bool(pin_memory)
+        self.device = device
 
     def _iter_impl(self, pass_index=0, resume=None):
         def draw():
@@ -486,12 +506,17 @@ class BatchedDataLoader(LoaderBase):
         transform = self.transform_fn
         from_numpy = _torch().from_numpy
         ndarray = np.ndarray
-        for names, columns in self._batches(pass_index, draw, resume):
-            if transform is None:
-                yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
-                       for name, column in zip(names, columns)}
-            else:
-                yield {name: transform(_as_python(column)) for name, column in zip(names, columns)}
+
+        def batches():
+            for names, columns in self._batches(pass_index, draw, resume):
+                if transform is None:
+                    yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
+                           for name, column in zip(names, columns)}
+                else:
+                    yield {name: transform(_as_python(column)) for name, column in zip(names, columns)}
+        if not self.pin_memory and self.device is None:
+            return batches()
+        return device_hand_off.hand_off(batches(), self.pin_memory, self.device, lambda: self._progress)
 
 
 class InMemBatchedDataLoader(object):
@@ -575,5 +600,76 @@ class InMemBatchedDataLoader(object):
         pass
 
 
-__all__ = ['DataLoader', 'BatchedDataLoader', 'InMemBatchedDataLoader', 'decimal_friendly_collate',
-           'shard_for_rank']
+class _IterableReaderDatasetBase(object):
+    """A ``torch.utils.data.IterableDataset`` over a reader, for torch's own
+    ``torch.utils.data.DataLoader``, ``num_workers=N`` too: each worker process makes its own
+    reader (``reader_factory(dataset_url, item_slice=(worker id, num_workers), **reader_kwargs)``)
+    over a disjoint part of one plan, so every row of the epoch comes once (the order differs
+    from a single reader's: the workers' outputs are interleaved by torch).
+
+    Yields what the reader yields, as dicts: rows (make_reader; batch them with the
+    DataLoader's ``batch_size``) or batches of numpy columns (make_batch_reader; use
+    ``batch_size=None``). The seed is drawn here when ``reader_kwargs`` has none, so that every
+    worker plans the same epoch; ``set_epoch(n)`` (as ``DistributedSampler``'s) gives later
+    passes another order. Combine with :func:`shard_for_rank` for several ranks.
+    """
+
+    def __init__(self, dataset_url, reader_factory=None, **reader_kwargs):
+        if reader_factory is None:
+            from petastorm.reader import make_reader
+            reader_factory = make_reader
+        if 'item_slice' in reader_kwargs:
+            raise ValueError('IterableReaderDataset sets item_slice itself (one per worker)')
+        if reader_kwargs.get('reader_pool_type') == 'process':
+            raise ValueError("IterableReaderDataset: torch's DataLoader makes the processes; use "
+                             "reader_pool_type='thread' or 'dummy'")
+        if reader_kwargs.get('seed') is None:
+            reader_kwargs['seed'] = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+        self.dataset_url = dataset_url
+        self.reader_factory = reader_factory
+        self.reader_kwargs = reader_kwargs
+        self._seed = reader_kwargs['seed']
+        self._epoch = 0
+
+    def set_epoch(self, epoch):
+        """The pass number: the seed of the readers of pass `epoch` is derived from it."""
+        self._epoch = int(epoch)
+
+    def __iter__(self):
+        info = _torch().utils.data.get_worker_info()
+        item_slice = (info.id, info.num_workers) if info is not None else (0, 1)
+        kwargs = dict(self.reader_kwargs)
+        if self._epoch:
+            kwargs['seed'] = _pass_seed(self._seed, self._epoch, None) >> 1
+        reader = self.reader_factory(self.dataset_url, item_slice=item_slice, **kwargs)
+        try:
+            for item in reader:
+                yield item._asdict()
+        finally:
+            reader.stop()
+            reader.join()
+
+
+def _iterable_reader_dataset_class():
+    torch = _torch()
+
+    class IterableReaderDataset(_IterableReaderDatasetBase, torch.utils.data.IterableDataset):
+        __doc__ = _IterableReaderDatasetBase.__doc__
+
+    IterableReaderDataset.__module__ = __name__
+    IterableReaderDataset.__qualname__ = 'IterableReaderDataset'  # pickled by name (spawned workers)
+    return IterableReaderDataset
+
+
+def __getattr__(name):
+    # IterableReaderDataset derives from torch's IterableDataset: made when first asked for, so
+    # that importing this module does not import torch.
+    if name == 'IterableReaderDataset':
+        cls = _iterable_reader_dataset_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))
+
+
+__all__ = ['DataLoader', 'BatchedDataLoader', 'InMemBatchedDataLoader', 'IterableReaderDataset',
+           'decimal_friendly_collate', 'shard_for_rank']

@@ -61,7 +61,7 @@ def make_reader(dataset_url,
                 zmq_copy_buffers=True,
                 filesystem=None,
                 convert_early_to_numpy=False,
-                *, shard_mode='row_groups', shard_remainder='drop'):
+                *, shard_mode='row_groups', shard_remainder='drop', item_slice=None):
     """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values
     (with an NGram, a dict {offset: namedtuple}).
 
@@ -79,7 +79,10 @@ def make_reader(dataset_url,
     left over: ``'drop'`` (the last rows of the row stream, storage order) or ``'pad'`` (every
     shard gets ``ceil(rows / shard_count)``, repeating rows from the start of the stream). Not
     with a ``predicate`` (ValueError). ``state_dict()`` / ``load_state_dict()`` save and resume
-    the position (docs/resume.md).
+    the position (docs/resume.md). ``item_slice=(index, count)``: only the work items
+    ``index, index + count, ...`` of this shard's sequence (how the worker processes of torch's
+    DataLoader split one plan: :class:`petastorm.pytorch.IterableReaderDataset`); readers with
+    the same arguments and seed and slices 0 .. count - 1 read every row of the shard once.
     """
     if pyarrow_serialize:
         warnings.warn('pyarrow_serialize was deprecated and has no effect')
@@ -95,7 +98,7 @@ def make_reader(dataset_url,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                   results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                   storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
-                  shard_mode=shard_mode, shard_remainder=shard_remainder)
+                  shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type))
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -116,7 +119,7 @@ def make_batch_reader(dataset_url_or_urls,
                       zmq_copy_buffers=True,
                       filesystem=None,
                       convert_early_to_numpy=False,
-                      *, shard_mode='row_groups', shard_remainder='drop'):
+                      *, shard_mode='row_groups', shard_remainder='drop', item_slice=None):
     """Reads any Parquet store in batches: each item is a namedtuple of numpy arrays, one per
     field, whose first dimension is the number of rows in the batch (a row group, or a part of
     one with ``shuffle_row_drop_partitions``). docs/types.md lists what each Arrow type becomes.
@@ -131,7 +134,8 @@ def make_batch_reader(dataset_url_or_urls,
     make_reader, and the same engine runs them: shuffles, shards, epochs and the seed give the
     same sequence of batches for any ``workers_count``. ``zmq_copy_buffers`` and
     ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here;
-    ``storage_options``, ``filesystem`` and ``hdfs_driver`` mean what they mean for make_reader.
+    ``storage_options``, ``filesystem``, ``hdfs_driver`` and the keyword-only ``shard_mode``,
+    ``shard_remainder`` and ``item_slice`` mean what they mean for make_reader.
     """
     cache, cleanup_cache = _check_engine_arguments(
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
@@ -145,7 +149,7 @@ def make_batch_reader(dataset_url_or_urls,
                        transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                        results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                        storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
-                       shard_mode=shard_mode, shard_remainder=shard_remainder)
+                       shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type))
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -188,6 +192,22 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
             warnings.warn('cache_extra_settings {} have no effect on this cache'.format(sorted(settings)))
         cache = (str(cache_location), int(cache_size_limit), int(cache_row_size_estimate or 0), policy)
     return cache, cleanup_cache
+
+
+def _check_slice(item_slice, reader_pool_type):
+    if item_slice is None:
+        return (0, 1)
+    if reader_pool_type == 'process':
+        raise ValueError("item_slice is for readers in processes of their own (thread or dummy pools); "
+                         "reader_pool_type='process' splits the plan among its workers itself")
+    try:
+        index, count = item_slice
+    except (TypeError, ValueError):
+        index = count = None
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (index, count)) \
+            or count < 1 or not 0 <= index < count:
+        raise ValueError('item_slice must be (index, count) with 0 <= index < count, got {!r}'.format(item_slice))
+    return int(index), int(count)
 
 
 def _check_non_negative_int(name, value, bound):
