@@ -22,7 +22,9 @@ What a field becomes in a batch:
   in ``BatchedDataLoader``, issue #795); arrays of strings: a list of numpy arrays.
 
 Beyond Petastorm: ``drop_last``; ``len()`` when the reader knows how many rows it delivers;
-``seed`` for the shuffling buffer; :func:`shard_for_rank` for ``torch.distributed``.
+``seed`` for the shuffling buffer; :func:`shard_for_rank` for ``torch.distributed``;
+``state_dict()``/``load_state_dict()`` (docs/resume.md); ``pin_memory``/``device`` on
+BatchedDataLoader; :class:`IterableReaderDataset` for torch's own DataLoader.
 
 torch is imported when a loader is used, not when this module is.
 """
