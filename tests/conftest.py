@@ -28,6 +28,22 @@ def hello_world_dataset(tmp_path_factory):
     return 'file://' + str(path), path, rows
 
 
+ID_VEC_ROWS = 230  # 23 row groups of 10
+IdVecSchema = Unischema('IdVecSchema', [
+    UnischemaField('id', np.int64, ()),
+    UnischemaField('vec', np.float32, (2,), NdarrayCodec()),
+])
+
+
+@pytest.fixture(scope='session')
+def id_vec_url(tmp_path_factory):
+    """ID_VEC_ROWS rows {'id': i, 'vec': [i, -i]} in row groups of 10: the resume tests' dataset."""
+    path = tmp_path_factory.mktemp('id_vec') / 'ds'
+    write_dataset(str(path), IdVecSchema, [{'id': i, 'vec': np.array([i, -i], np.float32)}
+                                           for i in range(ID_VEC_ROWS)], rows_per_rowgroup=10)
+    return 'file://' + str(path)
+
+
 @pytest.fixture(scope='session')
 def spark():
     """A local[2] SparkSession (real Spark) for the tests, its Python workers this interpreter,

@@ -3,28 +3,20 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from petastorm import make_batch_reader, make_reader, write_dataset
-from petastorm.codecs import NdarrayCodec
+from petastorm import make_batch_reader, make_reader
 from petastorm.predicates import in_lambda
 from petastorm.pytorch import BatchedDataLoader, DataLoader
-from petastorm.unischema import Unischema, UnischemaField
 
-Schema = Unischema('LoaderResumeSchema', [
-    UnischemaField('id', np.int64, ()),
-    UnischemaField('vec', np.float32, (2,), NdarrayCodec()),
-])
-ROWS = 230  # 23 row groups of 10
+from conftest import ID_VEC_ROWS
+
+ROWS = ID_VEC_ROWS
 
 
 @pytest.fixture(scope='module')
-def url(tmp_path_factory):
-    path = tmp_path_factory.mktemp('loader_resume') / 'ds'
-    write_dataset(str(path), Schema, [{'id': i, 'vec': np.array([i, -i], np.float32)} for i in range(ROWS)],
-                  rows_per_rowgroup=10)
-    return 'file://' + str(path)
+def url(id_vec_url):
+    return id_vec_url
 
 
 def _make(url, factory, reader_kwargs, loader_cls, loader_kwargs):
