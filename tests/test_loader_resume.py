@@ -58,8 +58,9 @@ def _resume_in_new_process(url, factory, reader_kwargs, loader_cls, loader_kwarg
 
 
 @pytest.mark.parametrize('factory', ['make_reader', 'make_batch_reader'])
-@pytest.mark.parametrize('pool,workers', [('thread', 1), ('thread', 10), ('dummy', 1)])
-@pytest.mark.parametrize('capacity', [0, 50])
+@pytest.mark.parametrize('pool,workers,capacity', [('thread', 1, 0), ('thread', 1, 50), ('thread', 10, 0),
+                                                    ('thread', 10, 50), ('dummy', 1, 0), ('dummy', 1, 50),
+                                                    ('process', 3, 50)])
 def test_resume_in_a_new_process_gives_the_rest_of_the_uninterrupted_run(url, factory, pool, workers, capacity):
     reader_kwargs = dict(schema_fields=['id', 'vec'], reader_pool_type=pool, workers_count=workers, seed=3,
                          shuffle_rows=True, num_epochs=2)

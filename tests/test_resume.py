@@ -39,8 +39,10 @@ def _resume_in_new_process(url, kwargs, state):
     return json.loads(out.stdout)
 
 
-@pytest.mark.parametrize('pool,workers', [('thread', 1), ('thread', 10), ('dummy', 1)])
-@pytest.mark.parametrize('k', [0, 7, 10, 95, 229])
+@pytest.mark.parametrize('pool,workers,k', [(pool, workers, k) for pool, workers in
+                                             [('thread', 1), ('thread', 10), ('dummy', 1)]
+                                             for k in [0, 7, 10, 95, 229]] +
+                         [('process', 1, 7), ('process', 10, 0), ('process', 10, 95), ('process', 10, 229)])
 def test_resume_gives_the_rest_of_the_uninterrupted_run(url, pool, workers, k):
     kwargs = dict(schema_fields=['id'], reader_pool_type=pool, workers_count=workers, shuffle_rows=True,
                   shuffle_row_drop_partitions=2, num_epochs=2)
@@ -55,8 +57,9 @@ def test_resume_gives_the_rest_of_the_uninterrupted_run(url, pool, workers, k):
         assert _ids(reader) == full[k:]
 
 
-def test_resume_in_a_new_process_adopts_a_drawn_seed(url):
-    kwargs = dict(schema_fields=['id'], shuffle_rows=True, workers_count=3)
+@pytest.mark.parametrize('pool', ['thread', 'process'])
+def test_resume_in_a_new_process_adopts_a_drawn_seed(url, pool):
+    kwargs = dict(schema_fields=['id'], shuffle_rows=True, workers_count=3, reader_pool_type=pool)
     with make_reader(url, **kwargs) as reader:
         head = _ids(reader, 42)
         state = reader.state_dict()
@@ -87,10 +90,11 @@ def test_state_of_another_seed_is_refused(url):
         make_reader(url, seed=2).load_state_dict({'kind': 'x'})
 
 
-@pytest.mark.parametrize('mode', ['row_groups', 'rows'])
-@pytest.mark.parametrize('new_count', [2, 8])
-def test_elastic_resume_covers_the_rest_of_the_epoch_once(url, mode, new_count):
-    common = dict(schema_fields=['id'], seed=9, shuffle_rows=True, num_epochs=2, shard_mode=mode)
+@pytest.mark.parametrize('mode,new_count,pool', [('row_groups', 2, 'thread'), ('row_groups', 8, 'thread'),
+                                                 ('rows', 2, 'thread'), ('rows', 8, 'thread'), ('rows', 2, 'process')])
+def test_elastic_resume_covers_the_rest_of_the_epoch_once(url, mode, new_count, pool):
+    common = dict(schema_fields=['id'], seed=9, shuffle_rows=True, num_epochs=2, shard_mode=mode,
+                  reader_pool_type=pool, workers_count=2)
     states, seen = [], []
     for shard in range(4):
         with make_reader(url, cur_shard=shard, shard_count=4, **common) as reader:
@@ -151,8 +155,9 @@ def test_row_shards_refuse_a_predicate_and_bad_names(url):
         make_reader(url, shard_remainder='keep')
 
 
-def test_reset_after_a_resume_starts_from_the_first_epoch(url):
-    kwargs = dict(schema_fields=['id'], reader_pool_type='dummy', seed=5, shuffle_rows=True)
+@pytest.mark.parametrize('pool', ['dummy', 'process'])
+def test_reset_after_a_resume_starts_from_the_first_epoch(url, pool):
+    kwargs = dict(schema_fields=['id'], reader_pool_type=pool, workers_count=2, seed=5, shuffle_rows=True)
     with make_reader(url, **kwargs) as reader:
         full = _ids(reader)
     with make_reader(url, **kwargs) as reader:

@@ -193,14 +193,14 @@ class ProcessPool(object):
         self._schema = schema
         self._workers = []
         self._error = None
-        self._start()
+        self._start(None, None)
 
-    def _start(self):
+    def _start(self, start, seed):
         self._workers = _take_workers(self._count)
         for k, worker in enumerate(self._workers):
             worker.release_slots()
             job = pickle.dumps({'slice_index': k, 'slice_count': self._count, 'credits': _CREDITS,
-                                'sys_path': _import_paths(), 'spec': self._payload})
+                                'sys_path': _import_paths(), 'spec': self._payload, 'start': start, 'seed': seed})
             _send_blob(worker.sock, job)
         self._sequence = 0
         self._done = False
@@ -288,9 +288,11 @@ class ProcessPool(object):
     def join(self):
         """Waits for the workers this pool terminated."""
 
-    def restart(self):
+    def restart(self, start=None, seed=None):
+        """Stops and starts again, the workers' readers at the reader position `start` (None:
+        the plan's beginning) with the plan seed `seed` (None: the spec's)."""
         self.stop()
-        self._start()
+        self._start(start, seed)
 
 
 def recv_fds(sock, bufsize, flags=0):

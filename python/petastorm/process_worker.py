@@ -1,14 +1,15 @@
 """The entry point of a reader worker process: ``python -m petastorm.process_worker FD [IDLE]``.
 
 FD is this end of a Unix SEQPACKET socket to the parent (petastorm/process_pool.py). The worker
-serves jobs, one after the other, for as long as the parent gives it some (IDLE seconds without
-one and it exits). A job is a payload in a memfd: {slice_index, slice_count, credits, sys_path,
-spec}, spec the pickled {reader_class, dataset_url, kwargs}. For a job the worker builds the reader
+serves jobs, one after the other, for as long as the parent gives it some (IDLE seconds without one
+and it exits). A job is a payload in a memfd: {slice_index, slice_count, credits, sys_path, spec,
+start, seed}, spec the pickled {reader_class, dataset_url, kwargs}, start the reader position to
+start at (None: the plan's beginning) and seed the plan's. For a job the worker builds the reader
 (dummy pool: it is one worker) for its ItemSlice and sends the decoded row group of every one of
-its work items, in plan order, each as a header and the memfd of the shared-memory slot holding
-the row group's Arrow IPC form; then an end marker. An exception goes back pickled, with its
-type. It runs at most `credits` items ahead of the parent (a b'c' from the parent per item
-taken), and reuses a slot once the parent says it is released (b'r' + slot).
+its work items, in plan order, each as a header and the memfd of the shared-memory slot holding the
+row group's Arrow IPC form; then an end marker. An exception goes back pickled, with its type. It
+runs at most `credits` items ahead of the parent (a b'c' from the parent per item taken), and
+reuses a slot once the parent says it is released (b'r' + slot).
 """
 import os
 import pickle
@@ -71,6 +72,8 @@ class _Connection(object):
             self.credits = job['credits']
             reader = spec['reader_class'](spec['dataset_url'], pool='dummy', workers_count=1,
                                           item_slice=(job['slice_index'], job['slice_count']), **spec['kwargs'])
+            if job.get('start') is not None:  # a resume (or a reset after one): the slices count from there
+                reader._restart(job['start'], job['seed'])
             with reader:
                 for group in reader.decoded_row_groups():
                     self.wait_for_credit()

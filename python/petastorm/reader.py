@@ -471,8 +471,6 @@ class Reader(object):
         shard of the saving run (any shard_count, the same seed): the rest of that epoch is then
         split among this run's shards, each remaining row read once by exactly one of them (in
         another order than the saving run's), and the next epochs follow this run's sharding."""
-        if self._process_pool is not None:
-            raise NotImplementedError("load_state_dict: reader_pool_type='process' cannot resume yet; use 'thread'")
         states = list(state) if isinstance(state, (list, tuple)) else [state]
         if not states:
             raise ValueError('load_state_dict: no state')
@@ -517,10 +515,19 @@ class Reader(object):
                           s['position']['item']), s['skip']) for s in by_shard]
             items, epoch = _core.elastic_share(self._reader, progress, cur_shard, shard_count, modes.pop())
             start, skip = (items, epoch + 1, 0), 0
-        self._reader.restart(start, seed)
+        self._restart(start, seed)
         self.seed = seed if self.seed is None else self.seed
-        self._start = self._reader.start
         self._first_skip = skip
+
+    def _restart(self, start, seed):
+        """Starts the sequence again at `start` (a position; `seed`: the plan's, None keeps it),
+        the worker processes too: their slices count from the new start."""
+        self._reader.restart(start, seed)
+        self._start = self._reader.start
+        if self._process_pool is not None:
+            self._process_pool.restart(self._start, int(self._reader.seed))
+            self._pool_items = 0
+        self._first_skip = 0
         self._outputs, self._taken, self._offset = [], 0, 0
         self.last_row_consumed = False
 
@@ -588,11 +595,7 @@ class Reader(object):
         whose rows its shuffling buffer still held."""
         first = self._reader.items_at(self._start, [int(i) for i in offsets])
         first_items, epoch, item = self._reader.position_at(self._start, int(k))
-        self._reader.restart((list(first) + list(first_items), epoch, item), None)
-        self._start = self._reader.start
-        self._first_skip = 0
-        self._outputs, self._taken, self._offset = [], 0, 0
-        self.last_row_consumed = False
+        self._restart((list(first) + list(first_items), epoch, item), None)
 
     def _next_item(self):
         """The next work item: a DecodedRowGroup, or (with a transform run here) the transformed
@@ -665,13 +668,11 @@ class Reader(object):
 
     def reset(self):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
-        if self._process_pool is not None:
-            self._process_pool.restart()
-        elif self._reader.start != self._origin:  # after a resume: the first epoch, not the resumed point
-            self._reader.restart(self._origin, None)
-            self._start = self._reader.start
-        else:
-            self._reader.reset()
+        if self._process_pool is not None or self._reader.start != self._origin:
+            # (after a resume: the first epoch, not the resumed point)
+            self._restart(self._origin, None)
+            return
+        self._reader.reset()
         self._first_skip = 0
         self._outputs, self._taken, self._offset = [], 0, 0
         self.last_row_consumed = False
