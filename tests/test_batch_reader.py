@@ -23,9 +23,10 @@ def test_signature_is_petastorms():
     import inspect
     signature = inspect.signature(make_batch_reader).parameters.values()
     params = [(p.name, p.default) for p in signature if p.kind != inspect.Parameter.KEYWORD_ONLY]
-    # Beyond Petastorm, keyword-only after its parameters: the row shards (docs/resume.md).
+    # Beyond Petastorm, keyword-only after its parameters: row shards and slices (docs/resume.md), the
+    # memory budget (docs/memory.md).
     assert [(p.name, p.default) for p in signature if p.kind == inspect.Parameter.KEYWORD_ONLY] == [
-        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop'), ('item_slice', None)]
+        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop'), ('item_slice', None), ('memory_budget_bytes', None)]
     assert params == [
         ('dataset_url_or_urls', inspect.Parameter.empty), ('schema_fields', None), ('reader_pool_type', 'thread'),
         ('workers_count', 10), ('results_queue_size', 50), ('seed', None), ('shuffle_rows', False),

@@ -35,6 +35,7 @@ class PassProgress(object):
         self.finished = False      # every item handed to the batcher
         self.complete = False      # the pass ran to its end
 
+        self.buffer_rows = 0       # the shuffling buffer's capacity (less than the loader's in a memory budget)
         self.returned = None       # counters of the batch last returned, when batches go ahead
                                    # of what the loader returned (a device copy one batch ahead)
 
@@ -48,7 +49,8 @@ class PassProgress(object):
         items, batches, finished = self.returned if self.returned is not None else self.counters()
         return dict(_header(loader), pass_index=self.index, iterated=True, in_pass=not self.complete,
                     reader=self.start_state, seed=self.seed, items=items, batches=batches,
-                    finished=finished, remaining=self._remaining(loader, items, batches))
+                    finished=finished, remaining=self._remaining(loader, items, batches),
+                    buffer_rows=self.buffer_rows)
 
     def _remaining(self, loader, items, batches):
         """Without a shuffling buffer, the reader state at the first row not returned yet (the

@@ -30,6 +30,7 @@ torch is imported when a loader is used, not when this module is.
 """
 import collections.abc
 import decimal
+import itertools
 import logging
 import re
 
@@ -173,6 +174,47 @@ def _column_input(name, values):
         raise TypeError('Field {}: cannot batch values of type {} ({})'.format(name, type(first).__name__, e))
 
 
+def _capacity_in_budget(budget, capacity, batch_size, group):
+    """The shuffling buffer's capacity in rows that keeps it within half the memory budget (the
+    other half is the reader's). A buffered row keeps its whole row group's buffers alive (rows
+    are views, not copies), and shuffled rows come from as many row groups as there are rows,
+    so each of the up to capacity - 1 + batch_size + (a row group's rows) rows the buffer holds
+    counts as a row group the size of `group`. At least 1; a warning when less than `capacity`."""
+    fit = max(1, min(capacity, (budget.limit // 2) // max(1, group.memory_bytes) - batch_size - group.num_rows + 2))
+    if fit < capacity:
+        logger.warning('shuffling_queue_capacity=%d does not fit in half of memory_budget_bytes=%d with row groups '
+                       'of %d bytes (each buffered row keeps its row group alive): the shuffling buffer holds %d rows',
+                       capacity, budget.limit, group.memory_bytes, fit)
+    return fit
+
+
+class _BudgetMeter(object):
+    """Tells the reader's memory budget the bytes a loader holds: the row groups its buffered
+    rows keep alive (one per row when shuffled, the consecutive ones when not) and the batch in
+    the consumer's hands, at the mean sizes of the row groups so far."""
+
+    def __init__(self, budget, shuffled):
+        self.budget = budget
+        self.shuffled = shuffled
+        self.bytes = 0
+        self.rows = 0
+        self.groups = 0
+
+    def added(self, group, batcher):
+        self.bytes += group.memory_bytes
+        self.rows += group.num_rows
+        self.groups += 1
+        self.held(batcher, 0)
+
+    def held(self, batcher, batch_rows):
+        if not self.rows:
+            return
+        rows = batcher.rows_held
+        groups = rows if self.shuffled else -(-rows * self.groups // self.rows) + 1
+        self.budget.set_held(min(groups, self.groups) * self.bytes // self.groups +
+                             batch_rows * self.bytes // self.rows)
+
+
 def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed, progress=None, resume=None):
     """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
     of per-row numpy arrays, or a pyarrow.Array. `progress` (loader_state.PassProgress) counts
@@ -180,8 +222,22 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
     if hasattr(reader, 'decoded_row_groups') and getattr(reader, 'ngram', None) is None:
         # The reader's decoded row groups go to the C++ batcher as they are: no Python per row.
         names = list(reader.schema.fields)
-        batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True,
-                                reader.is_batched_reader)
+        budget = getattr(reader, 'memory_budget', None)
+        meter = None if budget is None else _BudgetMeter(budget, bool(shuffling_queue_capacity))
+        groups = reader.decoded_row_groups()
+        first = []  # read ahead of the batcher to size its buffer
+        capacity = shuffling_queue_capacity
+        if resume is not None:
+            capacity = resume.get('buffer_rows', capacity)
+        elif budget is not None and capacity:
+            for group in groups:
+                first.append(group)
+                if group.num_rows:
+                    capacity = _capacity_in_budget(budget, capacity, batch_size, group)
+                    break
+        if progress is not None:
+            progress.buffer_rows = capacity
+        batcher = _core.Batcher(names, batch_size, drop_last, capacity, seed, True, reader.is_batched_reader)
         if resume is not None:
             loader_state.restore(reader, batcher, progress, resume)
 
@@ -192,16 +248,22 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
                     return
                 if progress is not None:
                     progress.batches += 1
+                if meter is not None:
+                    meter.held(batcher, batch_size)
                 yield names, columns
         yield from drain()
         if not batcher.finished:
-            for group in reader.decoded_row_groups():
+            for group in itertools.chain(first, groups):
                 batcher.add(group)
+                if meter is not None:
+                    meter.added(group, batcher)
                 yield from drain()
             batcher.finish()
             if progress is not None:
                 progress.finished = True
             yield from drain()
+        if meter is not None:
+            budget.set_held(0)
         return
 
     batcher = None

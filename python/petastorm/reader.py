@@ -61,7 +61,8 @@ def make_reader(dataset_url,
                 zmq_copy_buffers=True,
                 filesystem=None,
                 convert_early_to_numpy=False,
-                *, shard_mode='row_groups', shard_remainder='drop', item_slice=None):
+                *, shard_mode='row_groups', shard_remainder='drop', item_slice=None,
+                memory_budget_bytes=None):
     """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values
     (with an NGram, a dict {offset: namedtuple}).
 
@@ -83,6 +84,10 @@ def make_reader(dataset_url,
     ``index, index + count, ...`` of this shard's sequence (how the worker processes of torch's
     DataLoader split one plan: :class:`petastorm.pytorch.IterableReaderDataset`); readers with
     the same arguments and seed and slices 0 .. count - 1 read every row of the shard once.
+    ``memory_budget_bytes``: a bound on the decoded data in flight — the results waiting, the row
+    groups being decoded and, under the PyTorch loaders, their shuffling buffer and batches —
+    with backpressure (read-ahead waits) instead of growth; a row group larger than the budget is
+    still read, one at a time; ``diagnostics['peak_bytes']`` is the high-water mark (docs/memory.md).
     """
     if pyarrow_serialize:
         warnings.warn('pyarrow_serialize was deprecated and has no effect')
@@ -98,7 +103,8 @@ def make_reader(dataset_url,
                   transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                   results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                   storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
-                  shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type))
+                  shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type),
+                  memory_budget_bytes=memory_budget_bytes)
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -119,7 +125,8 @@ def make_batch_reader(dataset_url_or_urls,
                       zmq_copy_buffers=True,
                       filesystem=None,
                       convert_early_to_numpy=False,
-                      *, shard_mode='row_groups', shard_remainder='drop', item_slice=None):
+                      *, shard_mode='row_groups', shard_remainder='drop', item_slice=None,
+                      memory_budget_bytes=None):
     """Reads any Parquet store in batches: each item is a namedtuple of numpy arrays, one per
     field, whose first dimension is the number of rows in the batch (a row group, or a part of
     one with ``shuffle_row_drop_partitions``). docs/types.md lists what each Arrow type becomes.
@@ -135,7 +142,7 @@ def make_batch_reader(dataset_url_or_urls,
     same sequence of batches for any ``workers_count``. ``zmq_copy_buffers`` and
     ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here;
     ``storage_options``, ``filesystem``, ``hdfs_driver`` and the keyword-only ``shard_mode``,
-    ``shard_remainder`` and ``item_slice`` mean what they mean for make_reader.
+    ``shard_remainder``, ``item_slice`` and ``memory_budget_bytes`` mean what they mean for make_reader.
     """
     cache, cleanup_cache = _check_engine_arguments(
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
@@ -149,7 +156,8 @@ def make_batch_reader(dataset_url_or_urls,
                        transform_spec=transform_spec, pool=reader_pool_type, workers_count=workers_count,
                        results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                        storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
-                       shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type))
+                       shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type),
+                       memory_budget_bytes=memory_budget_bytes)
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -258,7 +266,7 @@ class Reader(object):
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
                  rowgroup_selector=None, row_groups=None, storage_options=None, filesystem=None,
-                 hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop'):
+                 hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop', memory_budget_bytes=None):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
         (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
@@ -269,6 +277,10 @@ class Reader(object):
         if not isinstance(results_queue_size, (int, np.integer)) or isinstance(results_queue_size, bool) \
                 or results_queue_size < 1:
             raise ValueError('results_queue_size must be a positive integer, got {!r}'.format(results_queue_size))
+        if memory_budget_bytes is not None and (not isinstance(memory_budget_bytes, (int, np.integer)) or
+                                                isinstance(memory_budget_bytes, bool) or memory_budget_bytes < 1):
+            raise ValueError('memory_budget_bytes must be None or a positive integer, got {!r}'.format(
+                memory_budget_bytes))
         if shard_mode not in ('row_groups', 'rows'):
             raise ValueError("shard_mode must be 'row_groups' or 'rows', got {!r}".format(shard_mode))
         if shard_remainder not in ('drop', 'pad'):
@@ -362,6 +374,9 @@ class Reader(object):
         options.pool = _core.PoolType.thread if pool == 'thread' else _core.PoolType.dummy
         options.workers_count = int(workers_count)
         options.results_queue_size = int(results_queue_size)
+        # Shared with the loaders, which report the bytes of their shuffling buffer and batches.
+        self.memory_budget = None if memory_budget_bytes is None else _core.MemoryBudget(int(memory_budget_bytes))
+        options.memory_budget = self.memory_budget
         slice_index, slice_count = item_slice
         self._reader = _core.Reader(self._dataset, options, slice_index=int(slice_index),
                                     slice_count=int(slice_count))
@@ -414,8 +429,14 @@ class Reader(object):
 
     @property
     def diagnostics(self):
-        """Queue fill, rows delivered and time per stage of the C++ engine."""
-        return self._reader.diagnostics
+        """Queue fill, rows delivered and time per stage of the C++ engine; ``peak_bytes``, the
+        high-water mark of the decoded bytes held (with a memory budget, the loaders' too), and
+        with one ``memory_budget_bytes`` and ``held_bytes`` (what the loaders hold now)."""
+        d = self._reader.diagnostics
+        if self.memory_budget is not None:
+            d['memory_budget_bytes'] = self.memory_budget.limit
+            d['held_bytes'] = self.memory_budget.held
+        return d
 
     def __iter__(self):
         return self

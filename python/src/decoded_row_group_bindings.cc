@@ -102,6 +102,8 @@ void BindDecodedRowGroup(nb::module_& m) {
                              "The decoded rows of one row group (or a part of one), column by column: what a "
                              "reader delivers (petastorm/decoded_row_group.h).")
       .def_prop_ro("num_rows", [](const RowGroupHandle& g) { return g.batch->num_rows; })
+      .def_prop_ro("memory_bytes", [](const RowGroupHandle& g) { return g.batch->MemoryBytes(); },
+                   "The bytes its buffers hold.")
       .def_prop_ro("source",
                    [](const RowGroupHandle& g) {
                      return nb::make_tuple(g.batch->source.file_index, g.batch->source.row_group);

@@ -1,6 +1,7 @@
 // Bindings of petastorm/dataset.h and petastorm/reader.h.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
@@ -206,7 +207,18 @@ void BindReader(nb::module_& m) {
       .def_rw("pool", &ReaderOptions::pool)
       .def_rw("workers_count", &ReaderOptions::workers_count)
       .def_rw("results_queue_size", &ReaderOptions::results_queue_size)
-      .def_rw("results_queue_bytes", &ReaderOptions::results_queue_bytes);
+      .def_rw("results_queue_bytes", &ReaderOptions::results_queue_bytes)
+      .def_rw("memory_budget", &ReaderOptions::memory_budget, nb::arg("memory_budget").none());
+
+  nb::class_<MemoryBudget>(m, "MemoryBudget",
+                           "A bound in bytes on a pipeline's decoded data, shared by a reader and its consumers "
+                           "(petastorm/memory_budget.h).")
+      .def(nb::init<int64_t>(), nb::arg("limit_bytes"))
+      .def_prop_ro("limit", &MemoryBudget::limit)
+      .def_prop_ro("held", &MemoryBudget::held)
+      .def_prop_ro("reading", &MemoryBudget::reading)
+      .def_prop_ro("peak", &MemoryBudget::peak)
+      .def("set_held", &MemoryBudget::SetHeld, nb::arg("bytes"), "The bytes the consumers hold now.");
 
   nb::class_<ReaderHandle>(m, "Reader")
       .def(nb::new_([](const DatasetHandle& dataset, const ReaderOptions& options, int64_t slice_index,

@@ -14,6 +14,7 @@
 
 #include "petastorm/dataset.h"
 #include "petastorm/decoded_row_group.h"
+#include "petastorm/memory_budget.h"
 #include "petastorm/plan.h"
 #include "petastorm/schema.h"
 #include "petastorm/tensor.h"
@@ -99,6 +100,11 @@ struct ReaderOptions {
   // would pass this many bytes. 0: bounded by results_queue_size alone.
   int64_t results_queue_bytes = kDefaultResultsQueueBytes;
   static constexpr int64_t kDefaultResultsQueueBytes = int64_t{128} << 20;  // 128 MiB
+  // A bound on the decoded bytes of the whole pipeline, shared with the consumers (a loader's
+  // shuffling buffer and batches: MemoryBudget::SetHeld): when set, read-ahead stops while the
+  // results waiting plus those being decoded plus the consumers' bytes would pass its limit,
+  // one item always going ahead; results_queue_bytes is then not used. Null: no budget.
+  std::shared_ptr<MemoryBudget> memory_budget;
   static constexpr int kMinReadAheadItems = 4;
 };
 
@@ -129,7 +135,7 @@ struct ReaderDiagnostics {
   int64_t footers_read = 0;       // Parquet footers the dataset parsed (each file at most once)
   int64_t items_consumed = 0;     // work items Next() has gone past (empty ones too)
   // High-water mark of the decoded bytes held: results waiting plus items being decoded (at
-  // the mean result size).
+  // the mean result size), plus the consumers' bytes with a memory budget.
   int64_t peak_bytes = 0;
 };
 

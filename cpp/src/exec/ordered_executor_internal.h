@@ -9,7 +9,7 @@
 //     results. With `max_bytes_in_flight` (and `size_of`), also by bytes: beyond the first
 //     `min_in_flight` items, an item starts only while the ready results plus the items being
 //     processed (counted at twice the mean size of the results so far: input and output) and
-//     the new one fit in it;
+//     the new one fit in it, less `bytes_outside` (what a consumer holds: a memory budget);
 //     until the first result is in, only `min_in_flight` items start.
 //   - Errors are sticky (leveldb's Iterator::status()): the first failed item, in sequence
 //     order, is returned by Next() when the consumer reaches it, and by every later Next()
@@ -51,6 +51,12 @@ struct ExecutorOptions {
   int max_in_flight = 1;  // at least 1
   int64_t max_bytes_in_flight = 0;  // 0: no bound by bytes
   int min_in_flight = 1;            // items that may be in flight whatever their bytes
+  // Bytes held outside the executor that count against max_bytes_in_flight (a consumer's
+  // buffers); called with the executor's lock held. Null: none.
+  std::function<int64_t()> bytes_outside;
+  // Told the executor's bytes (ready plus in process, as HasRoom counts them) when they change;
+  // called with the lock held. Null: nobody is told.
+  std::function<void(int64_t)> on_bytes;
 };
 
 struct ExecutorStats {
@@ -61,7 +67,8 @@ struct ExecutorStats {
   int64_t ready_bytes = 0; // of the results waiting for Next() (with a size_of)
   int64_t blocked_ns = 0;  // workers waiting for room (the consumer is behind), summed
   int64_t waited_ns = 0;   // Next() waiting for a result
-  int64_t peak_bytes = 0;  // high-water mark of ready bytes plus items in process (at the mean size)
+  int64_t peak_bytes = 0;  // high-water mark of ready bytes plus items in process (as HasRoom counts
+                           // them) plus bytes_outside
 };
 
 template <typename Item, typename Output>
@@ -107,6 +114,7 @@ class OrderedExecutor {
         ready_bytes_ -= ready->second.bytes;
         ready_.erase(ready);
         ++next_deliver_;
+        TellBytes();
         work_cv_.NotifyAll();  // room for one more item in flight
         if (!result.ok()) {
           error_ = result.status();
@@ -118,6 +126,8 @@ class OrderedExecutor {
       }
       if (no_more_items_ && next_deliver_ >= next_dispatch_) return std::optional<Output>();
       if (options_.use_threads) {
+        // Room may have come from outside (bytes_outside went down): let blocked workers look.
+        if (options_.bytes_outside) work_cv_.NotifyAll();
         const auto begin = std::chrono::steady_clock::now();
         result_cv_.Wait(&mutex_);
         waited_ns_ += Since(begin);
@@ -197,8 +207,18 @@ class OrderedExecutor {
     finished_bytes_ += bytes;
     ++finished_;
     ready_.emplace(sequence, Ready{std::move(result), bytes});
+    const int64_t own = TellBytes();
+    peak_bytes_ = std::max(peak_bytes_, own + (options_.bytes_outside ? options_.bytes_outside() : 0));
+  }
+
+  // The executor's bytes: ready results plus the items in process (at kWorkingSetFactor times
+  // the mean result size, as HasRoom counts them); on_bytes is told them.
+  int64_t TellBytes() REQUIRES(mutex_) {
     const int64_t processing = next_dispatch_ - next_deliver_ - static_cast<int64_t>(ready_.size());
-    peak_bytes_ = std::max(peak_bytes_, ready_bytes_ + std::max<int64_t>(0, processing) * (finished_bytes_ / finished_));
+    const int64_t own =
+        ready_bytes_ + (finished_ ? std::max<int64_t>(0, processing) * kWorkingSetFactor * (finished_bytes_ / finished_) : 0);
+    if (options_.on_bytes) options_.on_bytes(own);
+    return own;
   }
 
   static int64_t Since(std::chrono::steady_clock::time_point begin) {
@@ -213,7 +233,8 @@ class OrderedExecutor {
     if (finished_ == 0) return false;  // no size known yet: the minimum only
     const int64_t mean = finished_bytes_ / finished_;
     const int64_t processing = in_flight - static_cast<int64_t>(ready_.size());
-    return ready_bytes_ + (processing + 1) * kWorkingSetFactor * mean <= options_.max_bytes_in_flight;
+    const int64_t outside = options_.bytes_outside ? options_.bytes_outside() : 0;
+    return outside + ready_bytes_ + (processing + 1) * kWorkingSetFactor * mean <= options_.max_bytes_in_flight;
   }
 
   void WorkerLoop(int worker) {
@@ -231,6 +252,7 @@ class OrderedExecutor {
         item = TakeItem();
         if (!item) break;
         sequence = next_dispatch_++;
+        TellBytes();
       }
       arrow::Result<Output> result = RunProcess(*item, worker);
       const int64_t bytes = size_of_ && result.ok() ? size_of_(*result) : 0;

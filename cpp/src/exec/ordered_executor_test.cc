@@ -184,6 +184,48 @@ TEST(OrderedExecutorTest, BoundsTheBytesInFlightBeyondAMinimumOfItems) {
   EXPECT_EQ(executor.stats().ready_bytes, 0);
 }
 
+// A consumer holding bytes outside (a memory budget's held bytes) leaves the executor only the
+// rest: 60 of 100 bytes held, results of 10 bytes counted twice while being made, so at most 2
+// items in flight; and held bytes beyond the whole bound still let one item through at a time.
+TEST(OrderedExecutorTest, BytesHeldOutsideCountAgainstTheBound) {
+  for (const int64_t outside : {int64_t{60}, int64_t{1000}}) {
+    std::atomic<int> started{0};
+    std::atomic<int> delivered{0};
+    std::atomic<int> worst{0};
+    std::atomic<int64_t> told{-1};
+    ExecutorOptions options{true, 4, 20};
+    options.max_bytes_in_flight = 100;
+    options.min_in_flight = 1;
+    options.bytes_outside = [outside] { return outside; };
+    options.on_bytes = [&told](int64_t bytes) { told = bytes; };
+    Executor executor(
+        options, Counter(100),
+        [&](const int& item, int) -> arrow::Result<int> {
+          const int in_flight = ++started - delivered.load();
+          int seen = worst.load();
+          while (in_flight > seen && !worst.compare_exchange_weak(seen, in_flight)) {
+          }
+          Jitter(item);
+          return item;
+        },
+        [](const int&) -> int64_t { return 10; });
+    executor.Start();
+    std::vector<int> got;
+    while (true) {
+      auto next = executor.Next();
+      ASSERT_TRUE(next.ok());
+      if (!*next) break;
+      ++delivered;
+      got.push_back(**next);
+    }
+    ASSERT_EQ(got.size(), 100u) << outside;
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(got[static_cast<size_t>(i)], i);
+    EXPECT_LE(worst.load(), (outside == 60 ? 2 : 1) + 1) << outside;  // +1: counted delivered after Next()
+    EXPECT_EQ(told.load(), 0) << outside;  // nothing left in the executor at the end
+    EXPECT_GE(executor.stats().peak_bytes, outside + 10);
+  }
+}
+
 TEST(OrderedExecutorTest, WorkerIndexesAreInRange) {
   std::atomic<int> bad{0};
   ExecutorOptions options{true, 4, 8};

@@ -76,6 +76,12 @@ class Reader::Impl {
     exec_options.max_in_flight = std::max(1, options_.results_queue_size);
     exec_options.max_bytes_in_flight = options_.results_queue_bytes;
     exec_options.min_in_flight = ReaderOptions::kMinReadAheadItems;
+    if (const std::shared_ptr<MemoryBudget> budget = options_.memory_budget) {
+      exec_options.max_bytes_in_flight = budget->limit();
+      exec_options.min_in_flight = 1;
+      exec_options.bytes_outside = [budget] { return budget->held(); };
+      exec_options.on_bytes = [budget](int64_t bytes) { budget->SetReading(bytes); };
+    }
     executor_ = std::make_unique<Executor>(
         exec_options, [this] { return TakeNextItem(); },
         [this](const WorkItem& item, int worker) -> arrow::Result<RowGroupPtr> {
@@ -210,6 +216,7 @@ class Reader::Impl {
     d.worker_blocked_seconds = (blocked_ns_before_ + exec.blocked_ns) * 1e-9;
     d.consumer_wait_seconds = (waited_ns_before_ + exec.waited_ns) * 1e-9;
     d.peak_bytes = std::max(peak_bytes_before_, exec.peak_bytes);
+    if (options_.memory_budget) d.peak_bytes = std::max(d.peak_bytes, options_.memory_budget->peak());
     d.footers_read = config_.dataset->footers_read();
     d.items_consumed = exec.delivered;
     return d;
