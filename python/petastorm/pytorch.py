@@ -38,7 +38,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from petastorm import _core, device_hand_off, loader_state
+from petastorm import _core, device_hand_off, loader_stages, loader_state
 
 logger = logging.getLogger(__name__)
 
@@ -215,10 +215,14 @@ class _BudgetMeter(object):
                              batch_rows * self.bytes // self.rows)
 
 
-def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed, progress=None, resume=None):
+def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed, progress=None, resume=None,
+                   clock=None):
     """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
     of per-row numpy arrays, or a pyarrow.Array. `progress` (loader_state.PassProgress) counts
-    the pass for state_dict; `resume` is a loader state to go on from."""
+    the pass for state_dict; `resume` is a loader state to go on from; `clock`
+    (loader_stages.StageClock) is charged the reader's and the batcher's time."""
+    if clock is None:
+        clock = loader_stages.StageClock()
     if hasattr(reader, 'decoded_row_groups') and getattr(reader, 'ngram', None) is None:
         # The reader's decoded row groups go to the C++ batcher as they are: no Python per row.
         names = list(reader.schema.fields)
@@ -250,10 +254,12 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
                     progress.batches += 1
                 if meter is not None:
                     meter.held(batcher, batch_size)
+                clock.mark('batching')
                 yield names, columns
         yield from drain()
         if not batcher.finished:
             for group in itertools.chain(first, groups):
+                clock.mark('reader_wait')
                 batcher.add(group)
                 if meter is not None:
                     meter.added(group, batcher)
@@ -275,6 +281,7 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
         batcher.add_columns(num_rows, [_column_input(name, column) for name, column in zip(names, columns)])
 
     for item in reader:
+        clock.mark('reader_wait')
         if not hasattr(item, '_fields'):
             raise TypeError('The PyTorch loaders take rows (namedtuples) from the reader, got {} (n-grams are '
                             'not supported)'.format(type(item).__name__))
@@ -294,6 +301,7 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
             columns = batcher.next()
             if columns is None:
                 break
+            clock.mark('batching')
             yield names, columns
     if batcher is None:
         return
@@ -304,6 +312,7 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
         columns = batcher.next()
         if columns is None:
             return
+        clock.mark('batching')
         yield names, columns
 
 
@@ -355,6 +364,7 @@ class LoaderBase(object):
         self._len = None
         self._progress = None   # of the current (or last) pass: loader_state.PassProgress
         self._resume = None     # a loaded state the next pass goes on from
+        self._clock = loader_stages.StageClock()  # time per stage, over every pass
 
     def __iter__(self):
         if self._error is not None:
@@ -373,11 +383,17 @@ class LoaderBase(object):
             pass_index = self._passes
         self._in_iter = True
         self._passes = pass_index + 1
+        clock = self._clock
         try:
             count = 0
+            _torch()  # imported before the clock starts: its import is not a stage
+            clock.start()
             for batch in self._iter_impl(pass_index, resume):
                 count += 1
+                clock.batches += 1
+                clock.mark('conversion')
                 yield batch
+                clock.mark('consumer')
             if self._progress is not None:
                 self._progress.complete = True
             if resume is None and self._len is not None and count != self._len:
@@ -388,7 +404,23 @@ class LoaderBase(object):
             logger.error('Iteration on Petastorm DataLoader raise error: %s', repr(e))
             raise
         finally:
+            clock.stop()
             self._in_iter = False
+
+    @property
+    def diagnostics(self):
+        """Seconds per stage summed over the passes so far (petastorm/loader_stages.py:
+        reader_wait, batching, conversion, consumer; they sum to wall_seconds), batches, and the
+        reader's own diagnostics under 'reader'."""
+        d = self._clock.diagnostics()
+        reader = getattr(self.reader, 'diagnostics', None)
+        d['reader'] = dict(reader) if reader is not None else None
+        return d
+
+    def stall_summary(self):
+        """One line, e.g. 'the consumer waited 41% of the time (...), mostly on codec decode'."""
+        d = self.diagnostics
+        return loader_stages.summary(d, d['reader'])
 
     def state_dict(self):
         """The loader's position, small and JSON-able (torchdata's StatefulDataLoader protocol):
@@ -464,7 +496,7 @@ class LoaderBase(object):
             self._progress = loader_state.PassProgress(self.reader, seed)
             self._progress.index = pass_index
         return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity, seed,
-                              self._progress, resume)
+                              self._progress, resume, self._clock)
 
     # Context manager: stops the reader on exit.
     def __enter__(self):

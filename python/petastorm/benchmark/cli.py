@@ -46,6 +46,8 @@ def _parse_args(args):
                         help='Read with make_batch_reader; a cycle is then one batch and samples are rows.')
     parser.add_argument('--no-progress', dest='progress', action='store_false',
                         help='Do not draw the progress bar (it is drawn only on a terminal anyway).')
+    parser.add_argument('--profile', action='store_true', default=False,
+                        help='Print where the reader spent its time (stages, consumer wait) after measuring.')
     parser.add_argument('-vv', action='store_true', default=False, help='Sets logging level to DEBUG.')
     parser.add_argument('-v', action='store_true', default=False, help='Sets logging level to INFO.')
     args = parser.parse_args(args)
@@ -70,7 +72,7 @@ def _main(args):
                                     loaders_count=args.workers_count, profile_threads=args.profile_threads,
                                     read_method=args.read_method, shuffling_queue_size=args.shuffling_queue_size,
                                     min_after_dequeue=args.min_after_dequeue, batch=args.batch,
-                                    progress=args.progress)
+                                    progress=args.progress, profile=args.profile)
     except (NotImplementedError, ValueError, OSError, RuntimeError) as e:
         print('petastorm-throughput: error: {}'.format(e), file=sys.stderr)
         return 1

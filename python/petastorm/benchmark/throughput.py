@@ -138,7 +138,7 @@ def _tf_measure(reader, warmup_cycles_count, measure_cycles_count, shuffling_que
 def reader_throughput(dataset_url, field_regex=None, warmup_cycles_count=300, measure_cycles_count=1000,
                       pool_type=WorkerPoolType.THREAD, loaders_count=3, profile_threads=False,
                       read_method=ReadMethod.PYTHON, shuffling_queue_size=500, min_after_dequeue=400,
-                      reader_extra_args=None, spawn_new_process=True, batch=False, progress=False):
+                      reader_extra_args=None, spawn_new_process=True, batch=False, progress=False, profile=False):
     """Makes a reader over `dataset_url` and measures its throughput (Petastorm's function).
 
     :param dataset_url: the dataset's URL (a plain path is taken as a local directory).
@@ -154,6 +154,7 @@ def reader_throughput(dataset_url, field_regex=None, warmup_cycles_count=300, me
     :param spawn_new_process: measure in a new process, so that the memory figures are the reader's own.
     :param batch: read with ``make_batch_reader`` instead of ``make_reader``.
     :param progress: draw a progress bar on stderr (only when it is a terminal).
+    :param profile: print where the reader's time went (stages, consumer wait) to stdout.
     :return: a :class:`BenchmarkResult`.
     """
     pool_type = WorkerPoolType(str(pool_type))
@@ -179,8 +180,13 @@ def reader_throughput(dataset_url, field_regex=None, warmup_cycles_count=300, me
         with factory(_dataset_url(dataset_url), num_epochs=None, reader_pool_type=str(pool_type),
                      workers_count=loaders_count, **reader_args) as reader:
             if read_method == ReadMethod.PYTHON:
-                return _time_warmup_and_work(reader, warmup_cycles_count, measure_cycles_count,
-                                             _python_work(reader, batch), bar)
+                begin = time.perf_counter()
+                result = _time_warmup_and_work(reader, warmup_cycles_count, measure_cycles_count,
+                                               _python_work(reader, batch), bar)
+                if profile:
+                    from petastorm.loader_stages import reader_profile
+                    print(reader_profile(reader.diagnostics, time.perf_counter() - begin), flush=True)
+                return result
             return _tf_measure(reader, warmup_cycles_count, measure_cycles_count, shuffling_queue_size,
                                min_after_dequeue, batch, bar)
     finally:

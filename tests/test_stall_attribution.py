@@ -1,0 +1,54 @@
+"""Stall attribution: the loaders' time per stage, its summary line, petastorm-throughput --profile."""
+import subprocess
+import sys
+import time
+
+import torch  # noqa: F401 -- imported here: its first import is not a loader stage
+
+from petastorm import make_reader
+from petastorm.pytorch import BatchedDataLoader, DataLoader
+
+
+def test_loader_stages_sum_to_the_wall_time_and_see_a_slow_consumer(id_vec_url):
+    with BatchedDataLoader(make_reader(id_vec_url, seed=1, workers_count=2, num_epochs=2), batch_size=10,
+                           shuffling_queue_capacity=40) as loader:
+        begin = time.perf_counter()
+        for _ in loader:
+            time.sleep(0.01)  # a consumer slower than the reader
+        wall = time.perf_counter() - begin
+        d = loader.diagnostics
+    assert d['batches'] == 46
+    assert set(d) >= {'reader_wait', 'batching', 'conversion', 'consumer', 'wall_seconds', 'reader'}
+    assert abs(sum(d[s] for s in ('reader_wait', 'batching', 'conversion', 'consumer')) - d['wall_seconds']) < 1e-9
+    assert abs(d['wall_seconds'] - wall) <= 0.1 * wall
+    assert d['consumer'] >= 46 * 0.01
+    assert d['consumer'] > d['reader_wait'] + d['batching'] + d['conversion']
+    assert d['reader']['rows_delivered'] == 460
+    line = loader.stall_summary()
+    assert line.startswith('the consumer waited ') and 'mostly on ' in line
+
+
+def test_a_slow_transform_is_named(id_vec_url):
+    def slow(column):
+        time.sleep(0.02)
+        return column
+    with BatchedDataLoader(make_reader(id_vec_url, seed=1, workers_count=1), batch_size=23, transform_fn=slow) as loader:
+        for _ in loader:
+            pass
+        assert loader.diagnostics['conversion'] >= 10 * 2 * 0.02
+        assert loader.stall_summary().endswith('mostly on conversion to torch')
+
+
+def test_data_loader_has_the_stages_too(id_vec_url):
+    with DataLoader(make_reader(id_vec_url, workers_count=1), batch_size=7) as loader:
+        assert sum(len(b['id']) for b in loader) == 230
+        d = loader.diagnostics
+    assert d['batches'] == 33 and d['wall_seconds'] > 0
+
+
+def test_throughput_profile_prints_the_breakdown(id_vec_url):
+    out = subprocess.run([sys.executable, '-m', 'petastorm.benchmark.cli', id_vec_url, '-m', '5', '-n', '50',
+                          '--no-progress', '--profile'], capture_output=True, text=True, check=True).stdout
+    assert 'Profile (worker seconds, summed over workers):' in out
+    assert 'codec decode' in out and 'consumer waiting for data' in out
+    assert 'the consumer waited ' in out and 'Average sample read rate' in out
