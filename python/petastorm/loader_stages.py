@@ -2,13 +2,17 @@
 
 A loader's pass is cut into consecutive intervals, each charged to one stage, so the stages sum
 to the pass's wall time: ``reader_wait`` (waiting for the reader's next row group: its I/O,
-decompression and decoding when they are behind), ``batching`` (the C++ batcher: assembly and the
-shuffling buffer's draws), ``conversion`` (numpy/Arrow to torch, transform_fn, device copies) and
+decompression and decoding when they are behind), ``shuffling`` (the C++ batcher's shuffling
+buffer: moving rows in, drawing them), ``batching`` (the rest of the C++ batcher: assembling the
+batch buffers), ``conversion`` (numpy/Arrow to torch, transform_fn, device copies) and
 ``consumer`` (the training loop's time between batches). Two clock reads per boundary.
 """
 import time
 
-STAGES = ('reader_wait', 'batching', 'conversion', 'consumer')
+STAGES = ('reader_wait', 'shuffling', 'batching', 'conversion', 'consumer')
+# The reader's workers' stages (diagnostics keys), as the summaries name them.
+_READER_WORK = (('I/O wait', 'io_seconds'), ('decompression and Parquet decoding', 'parquet_decode_seconds'),
+                ('codec decode', 'decode_seconds'), ('the predicate', 'predicate_seconds'))
 
 
 class StageClock(object):
@@ -16,6 +20,13 @@ class StageClock(object):
         self.seconds = dict.fromkeys(STAGES, 0.0)
         self.batches = 0
         self._last = None
+        self._batcher = None
+        self._shuffled = 0.0  # the tracked batcher's shuffle_seconds already charged
+
+    def track(self, batcher):
+        """The batcher whose shuffling buffer's time `mark('batching')` charges to shuffling."""
+        self._batcher = batcher
+        self._shuffled = 0.0
 
     def start(self):
         self._last = time.perf_counter()
@@ -24,7 +35,14 @@ class StageClock(object):
         """Charges the time since the last mark to `stage`."""
         now = time.perf_counter()
         if self._last is not None:
-            self.seconds[stage] += now - self._last
+            elapsed = now - self._last
+            if stage == 'batching' and self._batcher is not None:
+                shuffled = self._batcher.shuffle_seconds
+                part = min(elapsed, shuffled - self._shuffled)
+                self._shuffled = shuffled
+                self.seconds['shuffling'] += part
+                elapsed -= part
+            self.seconds[stage] += elapsed
         self._last = now
 
     def stop(self):
@@ -42,12 +60,10 @@ def summary(loader_diagnostics, reader_diagnostics=None):
     if wall <= 0:
         return 'no batches yet'
     waited = wall - d['consumer']
-    parts = {'batching': d['batching'], 'conversion to torch': d['conversion']}
+    parts = {'shuffling': d['shuffling'], 'batching': d['batching'], 'conversion to torch': d['conversion']}
     if reader_diagnostics is not None and d['reader_wait'] > 0:
         r = reader_diagnostics
-        reader_stages = {'reading (I/O, decompression, Parquet decoding)': r.get('read_seconds', 0.0),
-                         'codec decode': r.get('decode_seconds', 0.0),
-                         'the predicate': r.get('predicate_seconds', 0.0)}
+        reader_stages = {name: r.get(key, 0.0) for name, key in _READER_WORK}
         total = sum(reader_stages.values())
         for name, seconds in reader_stages.items():  # the reader's wait, split as its workers spent time
             parts[name] = d['reader_wait'] * (seconds / total) if total > 0 else 0.0
@@ -63,14 +79,16 @@ def summary(loader_diagnostics, reader_diagnostics=None):
 def reader_profile(d, wall_seconds):
     """The breakdown of a reader's diagnostics over `wall_seconds` of reading (petastorm-throughput
     --profile): its workers' seconds per stage (summed over workers) and one summary line."""
-    stages = [('reading (I/O, decompression, Parquet decoding)', d.get('read_seconds', 0.0)),
-              ('codec decode', d.get('decode_seconds', 0.0)), ('the predicate', d.get('predicate_seconds', 0.0)),
-              ('planning', d.get('plan_seconds', 0.0)), ('workers blocked on the consumer', d.get('worker_blocked_seconds', 0.0))]
+    work = [(name, d.get(key, 0.0)) for name, key in _READER_WORK]
+    setup = [('listing files and metadata', d.get('list_seconds', 0.0)), ('planning', d.get('plan_seconds', 0.0))]
     lines = ['Profile (worker seconds, summed over workers):']
-    lines += ['  {:<50} {:9.3f} s'.format(name, seconds) for name, seconds in stages]
+    lines += ['  {:<50} {:9.3f} s'.format(name, seconds)
+              for name, seconds in work + [('workers blocked on the consumer', d.get('worker_blocked_seconds', 0.0))]]
     waited = d.get('consumer_wait_seconds', 0.0)
     lines.append('  {:<50} {:9.3f} s'.format('consumer waiting for data', waited))
-    work = max(stages[:3], key=lambda s: s[1])
+    lines.append('Before reading:')
+    lines += ['  {:<50} {:9.3f} s'.format(name, seconds) for name, seconds in setup]
+    work = max(work, key=lambda s: s[1])
     share = waited / wall_seconds if wall_seconds > 0 else 0.0
     lines.append('the consumer waited {:.0%} of the time ({:.2f} of {:.2f} s){}'.format(
         share, waited, wall_seconds, ', mostly on ' + work[0] if work[1] > 0 else ''))

@@ -242,6 +242,7 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
         if progress is not None:
             progress.buffer_rows = capacity
         batcher = _core.Batcher(names, batch_size, drop_last, capacity, seed, True, reader.is_batched_reader)
+        clock.track(batcher)
         if resume is not None:
             loader_state.restore(reader, batcher, progress, resume)
 
@@ -288,6 +289,7 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
         if batcher is None:
             names = list(item._fields)
             batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True)
+            clock.track(batcher)
         if batched:
             num_rows = len(item[0]) if names else 0
             feed(list(item), num_rows)

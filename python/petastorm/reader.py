@@ -7,6 +7,7 @@ Both factories build the same engine in one place (Reader.__init__). Transforms 
 are applied here, on the consumer's thread.
 """
 import re
+import time
 import warnings
 from urllib.parse import urlparse
 
@@ -293,7 +294,9 @@ class Reader(object):
         self.seed = seed  # a loader without a seed of its own takes it (petastorm.pytorch)
         self._seed_given = seed is not None
         self._shard = (cur_shard, shard_count, shard_mode)
+        listing = time.perf_counter()
         self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
+        self._list_seconds = time.perf_counter() - listing  # listing files, reading the metadata
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
 
@@ -429,10 +432,14 @@ class Reader(object):
 
     @property
     def diagnostics(self):
-        """Queue fill, rows delivered and time per stage of the C++ engine; ``peak_bytes``, the
+        """Queue fill, rows delivered and time per stage of the C++ engine (``list_seconds``: listing
+        the files and reading the metadata; ``plan_seconds``; worker seconds ``io_seconds``,
+        ``parquet_decode_seconds`` (their sum ``read_seconds``), ``decode_seconds``, ``predicate_seconds``;
+        ``worker_blocked_seconds``, ``consumer_wait_seconds``); ``peak_bytes``, the
         high-water mark of the decoded bytes held (with a memory budget, the loaders' too), and
         with one ``memory_budget_bytes`` and ``held_bytes`` (what the loaders hold now)."""
         d = self._reader.diagnostics
+        d['list_seconds'] = self._list_seconds
         if self.memory_budget is not None:
             d['memory_budget_bytes'] = self.memory_budget.limit
             d['held_bytes'] = self.memory_budget.held

@@ -82,6 +82,7 @@ void BindBatcher(nb::module_& m) {
       .def_prop_ro("field_names", &Batcher::field_names)
       .def_prop_ro("rows_held", &Batcher::rows_held)
       .def_prop_ro("finished", &Batcher::finished)
+      .def_prop_ro("shuffle_seconds", [](const Batcher& b) { return b.shuffle_nanos() * 1e-9; })
       .def("add",
            [](Batcher& b, const RowGroupHandle& batch) {
              nb::gil_scoped_release release;

@@ -291,6 +291,8 @@ void BindReader(nb::module_& m) {
         out["items_processed"] = d.items_processed;
         out["rows_delivered"] = d.rows_delivered;
         out["epoch"] = d.epoch;
+        out["io_seconds"] = d.io_seconds;
+        out["parquet_decode_seconds"] = d.parquet_decode_seconds;
         out["read_seconds"] = d.read_seconds;
         out["decode_seconds"] = d.decode_seconds;
         out["predicate_seconds"] = d.predicate_seconds;

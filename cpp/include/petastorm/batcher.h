@@ -123,6 +123,9 @@ class Batcher {
   // Rows handed over and not yet returned (waiting or in the shuffling buffer).
   int64_t rows_held() const;
   bool finished() const;
+  // Nanoseconds spent in the shuffling buffer so far (moving rows in, drawing them, letting
+  // them go), a part of the time of Next() and Skip(); 0 without one.
+  int64_t shuffle_nanos() const;
 
   class Impl;
 

@@ -126,7 +126,9 @@ struct ReaderDiagnostics {
   int64_t rows_delivered = 0;
   int64_t epoch = 0;              // of the last item handed out
   // Time per stage, summed over the worker threads (the caller's thread with kDummy).
-  double read_seconds = 0;        // reading column chunks: I/O, decompression, Parquet decoding
+  double io_seconds = 0;          // waiting for column chunks' bytes (storage I/O)
+  double parquet_decode_seconds = 0;  // decompressing and decoding them (Parquet to Arrow)
+  double read_seconds = 0;        // the two: reading column chunks
   double decode_seconds = 0;      // codec decoding (images, ndarrays)
   double predicate_seconds = 0;
   double plan_seconds = 0;        // making the plan (row counts for shard_mode rows)

@@ -3,6 +3,7 @@
 #include "petastorm/batcher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "batcher/assembly_internal.h"
@@ -32,6 +33,7 @@ class Batcher::Impl {
   const BatcherOptions& options() const { return options_; }
   int64_t rows_held() const { return rows_.pending_rows() + rows_.buffered_rows(); }
   bool finished() const { return finished_; }
+  int64_t shuffle_ns() const { return shuffle_ns_; }
   void Finish() { finished_ = true; }
 
   arrow::Status Add(std::shared_ptr<const DecodedRowGroup> batch) {
@@ -157,6 +159,7 @@ class Batcher::Impl {
   bool Select(Selection* selection) {
     if (options_.shuffling_queue_capacity > 0) {
       // Petastorm's BatchedRandomShufflingBuffer(capacity - 1 + batch_size, min_after=capacity - 1).
+      ShuffleTimer timer(&shuffle_ns_);
       const int64_t threshold = options_.shuffling_queue_capacity - 1 + options_.batch_size;
       rows_.Refill(threshold);
       const int64_t size = rows_.buffered_rows();
@@ -192,7 +195,10 @@ class Batcher::Impl {
     Selection selection;
     if (!Select(&selection)) return nullptr;
     ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(names_, plans_, selection));
-    if (options_.shuffling_queue_capacity > 0) internal::RowPool::ReleaseTensors(selection);
+    if (options_.shuffling_queue_capacity > 0) {
+      ShuffleTimer timer(&shuffle_ns_);
+      internal::RowPool::ReleaseTensors(selection);
+    }
     return batch;
   }
 
@@ -205,6 +211,22 @@ class Batcher::Impl {
 
  private:
   static constexpr uint64_t kShuffleBufferTag = 101;
+
+  // Adds the time of its scope to a counter (the shuffling buffer's share of the batcher's time).
+  class ShuffleTimer {
+   public:
+    explicit ShuffleTimer(int64_t* ns) : ns_(ns), begin_(std::chrono::steady_clock::now()) {}
+    ~ShuffleTimer() {
+      *ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - begin_)
+                  .count();
+    }
+    ShuffleTimer(const ShuffleTimer&) = delete;
+    ShuffleTimer& operator=(const ShuffleTimer&) = delete;
+
+   private:
+    int64_t* ns_;
+    std::chrono::steady_clock::time_point begin_;
+  };
 
   arrow::Status CheckPlans(Chunk& chunk) {
     for (size_t f = 0; f < names_.size(); ++f) {
@@ -228,6 +250,7 @@ class Batcher::Impl {
   bool finished_ = false;
   std::vector<std::shared_ptr<Chunk>> placeholders_;  // every AddPlaceholder() input, in order
   int64_t unfilled_ = 0;  // placeholders with rows added since Next() last found none live
+  int64_t shuffle_ns_ = 0;
 };
 
 arrow::Result<std::unique_ptr<Batcher>> Batcher::Make(std::vector<std::string> field_names,
@@ -268,5 +291,6 @@ arrow::Status Batcher::Fill(int64_t placeholder, std::shared_ptr<const DecodedRo
 }
 int64_t Batcher::rows_held() const { return impl_->rows_held(); }
 bool Batcher::finished() const { return impl_->finished(); }
+int64_t Batcher::shuffle_nanos() const { return impl_->shuffle_ns(); }
 
 }  // namespace petastorm

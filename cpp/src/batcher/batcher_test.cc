@@ -228,6 +228,22 @@ TEST(BatcherTest, ShufflingBufferWaitsForCapacityMinusOnePlusBatch) {
   EXPECT_EQ(rows, 9);
 }
 
+TEST(BatcherTest, CountsTheShufflingBuffersTime) {
+  for (int64_t capacity : {0, 50}) {
+    BatcherOptions options;
+    options.batch_size = 8;
+    options.shuffling_queue_capacity = capacity;
+    auto batcher = Batcher::Make({"id"}, options).ValueOrDie();
+    EXPECT_EQ(batcher->shuffle_nanos(), 0);
+    EXPECT_EQ(RunBatcher(batcher.get(), 1000, 100).size(), 125u);
+    if (capacity == 0) {
+      EXPECT_EQ(batcher->shuffle_nanos(), 0) << "no shuffling buffer, no shuffling time";
+    } else {
+      EXPECT_GT(batcher->shuffle_nanos(), 0);
+    }
+  }
+}
+
 TEST(BatcherTest, PromotesForTorch) {
   BatcherOptions options;
   options.batch_size = 6;

@@ -209,7 +209,9 @@ class Reader::Impl {
     d.epoch = last_epoch_.load();
     d.items_processed = items_processed_;
     d.rows_delivered = rows_delivered_;
-    d.read_seconds = stats_.read_ns * 1e-9;
+    d.io_seconds = stats_.io_ns * 1e-9;
+    d.parquet_decode_seconds = stats_.read_ns * 1e-9;
+    d.read_seconds = d.io_seconds + d.parquet_decode_seconds;
     d.decode_seconds = stats_.decode_ns * 1e-9;
     d.predicate_seconds = stats_.predicate_ns * 1e-9;
     d.plan_seconds = plan_ns_ * 1e-9;

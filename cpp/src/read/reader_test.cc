@@ -155,6 +155,34 @@ TEST(ReaderTest, ReadAheadOnRemoteStorageDeliversTheSameSequence) {
   reader.reset();
 }
 
+TEST(ReaderTest, DiagnosticsTellIoWaitFromDecoding) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 40, 5);
+  std::string root;
+  auto local = FileSystemFromUrl(url, &root).ValueOrDie();
+  // 20 ms on every call: the workers wait for bytes far longer than they decode 5 rows.
+  auto slow = std::make_shared<arrow::fs::SlowFileSystem>(local, 0.02, /*seed=*/3);
+  for (auto pool : {PoolType::kThread, PoolType::kDummy}) {
+    for (const auto& fs : {std::shared_ptr<arrow::fs::FileSystem>(local), std::shared_ptr<arrow::fs::FileSystem>(slow)}) {
+      ReaderOptions options;
+      options.pool = pool;
+      options.workers_count = 2;
+      options.fields = {"id", "label"};
+      auto reader = Reader::Open(Dataset::Open(fs, {root}).ValueOrDie(), options).ValueOrDie();
+      int64_t rows = 0;
+      while (auto batch = reader->Next().ValueOrDie()) rows += batch->num_rows;
+      EXPECT_EQ(rows, 40);
+      const ReaderDiagnostics d = reader->diagnostics();
+      EXPECT_GE(d.io_seconds, 0);
+      EXPECT_GT(d.parquet_decode_seconds, 0);
+      EXPECT_DOUBLE_EQ(d.read_seconds, d.io_seconds + d.parquet_decode_seconds);
+      if (fs == slow) {
+        EXPECT_GT(d.io_seconds, d.parquet_decode_seconds) << fs->type_name();
+      }
+    }
+  }
+}
+
 TEST(ReaderTest, ShardsPartitionTheRows) {
   ScratchDir scratch;
   const std::string url = WriteTestDataset(scratch, 60, 5);

@@ -17,7 +17,8 @@ namespace petastorm::internal {
 
 // Time spent per stage, summed over threads.
 struct StageStats {
-  std::atomic<int64_t> read_ns{0};
+  std::atomic<int64_t> io_ns{0};     // waiting for column chunks' bytes
+  std::atomic<int64_t> read_ns{0};   // decompressing and decoding them (Parquet)
   std::atomic<int64_t> decode_ns{0};
   std::atomic<int64_t> predicate_ns{0};
 };
@@ -27,6 +28,10 @@ struct LoadOptions {
   const std::vector<int64_t>* decode_rows = nullptr;
   // Decode on Arrow's CPU pool instead of the calling thread.
   bool use_threads = false;
+  // A file opened without pre-buffering (Dataset::OpenFile(i, false)) has its column chunks
+  // requested and waited for apart from their decoding (the I/O time); `prebuffered` says the
+  // caller requested them already (PreBuffer of the row group's columns).
+  bool prebuffered = false;
   StageStats* stats = nullptr;
 };
 

@@ -89,6 +89,7 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> WorkItemProcessor::Process
 LoadOptions WorkItemProcessor::Options(const std::vector<int64_t>* rows) const {
     LoadOptions options;
     options.decode_rows = rows;
+    options.prebuffered = item_file_ != nullptr;  // the read-ahead requested its column chunks
     options.stats = stats_;
     return options;
   }
@@ -140,7 +141,8 @@ arrow::Result<parquet::arrow::FileReader*> WorkItemProcessor::OpenFile(int file_
     if (file_index != open_file_index_) {
       open_file_.reset();
       open_file_index_ = -1;
-      ARROW_ASSIGN_OR_RAISE(open_file_, config_->dataset->OpenFile(file_index));
+      // Without pre-buffering: LoadRowGroup requests the chunks itself, to time the I/O apart.
+      ARROW_ASSIGN_OR_RAISE(open_file_, config_->dataset->OpenFile(file_index, /*pre_buffer=*/false));
       open_file_index_ = file_index;
     }
     return open_file_.get();
