@@ -63,6 +63,11 @@ CONVERTED = ('hf', 'lance')
 
 # Options of every peer contender: its ratio to our row with as many workers is in its label.
 PEER = {'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'this project'}
+# Ours with the stage times (diagnostics) and the loaders' state tracking off: the row's label gives
+# what having them on costs (issue 16: always on, so measured).
+UNTRACKED = {'tracking': False, 'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'tracking on'}
+UNTRACKED_LABEL = 'this project, stage times and state tracking off'
+
 
 # The remote-storage and many-files workloads (W6b, W6c, W2s3, W3s3): 'report': 'remote' puts them in
 # a report of their own, docs/benchmarks-remote.md (report.py), whose results
@@ -150,6 +155,7 @@ WORKLOADS = [
               'and an int32 `id`. Read with `make_reader`.',
      'contenders': [
          ('ours', 'this project', 'reader', {}),
+         ('ours', UNTRACKED_LABEL, 'reader', UNTRACKED),
          ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ TurboJPEG loop', 'cpp', {'columns': ['image:jpeg'], 'limit': True}),
      ]},
@@ -160,6 +166,7 @@ WORKLOADS = [
               'converts it to numpy.',
      'contenders': [
          ('ours', 'this project', 'batch', {}),
+         ('ours', UNTRACKED_LABEL, 'batch', UNTRACKED),
          ('petastorm', 'Petastorm 0.13.1', 'batch', {}),
          ('pyarrow', 'limit: pyarrow iter_batches', 'pyarrow', {'limit': True}),
      ]},
@@ -192,6 +199,7 @@ WORKLOADS = [
               'many): a whole 10M-row pass takes them minutes.',
      'contenders': [
          ('ours', 'this project', 'torch', {'over': 'batch', 'batch_size': 1024}),
+         ('ours', UNTRACKED_LABEL, 'torch', dict(UNTRACKED, over='batch', batch_size=1024)),
          ('petastorm', 'Petastorm 0.13.1', 'torch', {'over': 'batch', 'batch_size': 1024}),
          ('handrolled', 'hand-rolled IterableDataset over pyarrow iter_batches, DataLoader(num_workers=2)',
           'torch-parquet', dict(PEER, batch_size=1024, workers=[2], processes=True, max_rows={'full': 2000000},
@@ -228,6 +236,7 @@ WORKLOADS = [
               'CPU, and give the process tree\'s memory beside the parent\'s peak RSS.',
      'contenders': [
          ('ours', 'this project', 'torch', {'over': 'reader', 'batch_size': 64}),
+         ('ours', UNTRACKED_LABEL, 'torch', dict(UNTRACKED, over='reader', batch_size=64)),
          ('petastorm', 'Petastorm 0.13.1 (DataLoader)', 'torch',
           {'over': 'reader', 'batch_size': 64, 'loader': 'plain', 'runs': 3}),
          ('handrolled', 'hand-rolled Pillow Dataset, DataLoader(num_workers=2)', 'torch-pil',
@@ -464,6 +473,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv += ['--pool-type', options['pool']]
     if 'tf_consume' in options:
         argv += ['--tf-consume', options['tf_consume']]
+    if options.get('tracking') is False:
+        argv += ['--no-tracking']
     if kind == 'spark-generate':
         argv += ['--generate-path', options['path'], '--rows', str(workload['generate_rows'][args.size]),
                  '--generate-schema', workload.get('generate_schema', 'hello')]

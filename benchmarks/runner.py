@@ -632,8 +632,13 @@ def main(argv=None):
     parser.add_argument('--server-pid', type=int, help='the S3 server process: its CPU per pass is recorded')
     parser.add_argument('--tree-memory', action='store_true',
                         help="sample this process's RSS plus its worker processes' private memory")
+    parser.add_argument('--no-tracking', action='store_true',
+                        help='this project: stage times and the loaders\' state tracking off (what they cost)')
     peers.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.no_tracking:
+        from petastorm import loader_stages
+        loader_stages.TRACKING = False
     try:
         result = run(args)
     except (NotImplementedError, ImportError) as e:

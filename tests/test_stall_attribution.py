@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch  # noqa: F401 -- imported here: its first import is not a loader stage
 
 from petastorm import make_reader
@@ -92,3 +93,28 @@ def test_throughput_profile_prints_the_breakdown(id_vec_url):
                   'consumer waiting for data', 'listing files and metadata', 'planning'):
         assert stage in out
     assert 'the consumer waited ' in out and 'Average sample read rate' in out
+
+
+def test_tracking_off_gives_the_same_batches_and_no_times(id_vec_url):
+    from petastorm import loader_stages
+
+    def batches():
+        with BatchedDataLoader(make_reader(id_vec_url, seed=3, workers_count=2), batch_size=16,
+                               shuffling_queue_capacity=30) as loader:
+            out = [b['id'].tolist() for b in loader]
+            return out, loader.diagnostics
+    tracked, on = batches()
+    loader_stages.TRACKING = False
+    try:
+        untracked, off = batches()
+        with BatchedDataLoader(make_reader(id_vec_url, workers_count=1), batch_size=16) as loader:
+            it = iter(loader)
+            next(it)
+            with pytest.raises(RuntimeError, match='TRACKING'):
+                loader.state_dict()
+    finally:
+        loader_stages.TRACKING = True
+    assert untracked == tracked and len(tracked) == 15
+    assert on['wall_seconds'] > 0 and on['reader']['parquet_decode_seconds'] > 0
+    assert off['wall_seconds'] == 0 and off['batches'] == 0
+    assert off['reader']['parquet_decode_seconds'] == off['reader']['decode_seconds'] == 0

@@ -9,6 +9,11 @@ batch buffers), ``conversion`` (numpy/Arrow to torch, transform_fn, device copie
 """
 import time
 
+# The stage times of readers and loaders and the loaders' state tracking (PassProgress): on.
+# `make bench` turns them off (benchmarks/runner.py --no-tracking) to measure what they cost;
+# off, diagnostics' times stay 0 and the loaders' state_dict() has no pass to save.
+TRACKING = True
+
 STAGES = ('reader_wait', 'shuffling', 'batching', 'conversion', 'consumer')
 # The reader's workers' stages (diagnostics keys), as the summaries name them.
 _READER_WORK = (('I/O wait', 'io_seconds'), ('decompression and Parquet decoding', 'parquet_decode_seconds'),
@@ -51,6 +56,19 @@ class StageClock(object):
     def diagnostics(self):
         wall = sum(self.seconds.values())
         return dict(self.seconds, wall_seconds=wall, batches=self.batches)
+
+
+class NullClock(StageClock):
+    """A StageClock that charges nothing (TRACKING off)."""
+
+    def track(self, batcher):
+        pass
+
+    def start(self):
+        pass
+
+    def mark(self, stage):
+        pass
 
 
 def summary(loader_diagnostics, reader_diagnostics=None):

@@ -385,7 +385,7 @@ class LoaderBase(object):
             pass_index = self._passes
         self._in_iter = True
         self._passes = pass_index + 1
-        clock = self._clock
+        clock = self._clock if loader_stages.TRACKING else loader_stages.NullClock()
         try:
             count = 0
             _torch()  # imported before the clock starts: its import is not a stage
@@ -433,6 +433,8 @@ class LoaderBase(object):
         loader_state.check_stateful(self.reader)
         if self._resume is not None:
             return self._resume
+        if self._in_iter and self._progress is None:
+            raise RuntimeError('state_dict: this pass is not tracked (petastorm.loader_stages.TRACKING is off)')
         if self._progress is not None and not self._progress.complete:
             return self._progress.state(self)
         return loader_state.idle_state(self)
@@ -494,11 +496,13 @@ class LoaderBase(object):
             seed = self.seed if self.seed is not None else getattr(self.reader, 'seed', None)
             seed = _pass_seed(seed, pass_index, draw_seed) if self.shuffling_queue_capacity else 0
         self._progress = None
-        if hasattr(self.reader, '_next_group') and getattr(self.reader, 'ngram', None) is None:
+        if hasattr(self.reader, '_next_group') and getattr(self.reader, 'ngram', None) is None and \
+                (loader_stages.TRACKING or resume is not None):
             self._progress = loader_state.PassProgress(self.reader, seed)
             self._progress.index = pass_index
         return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity, seed,
-                              self._progress, resume, self._clock)
+                              self._progress, resume,
+                              self._clock if loader_stages.TRACKING else loader_stages.NullClock())
 
     # Context manager: stops the reader on exit.
     def __enter__(self):

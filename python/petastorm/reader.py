@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from petastorm import _core, fs_utils
+from petastorm import _core, fs_utils, loader_stages
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
@@ -376,6 +376,7 @@ class Reader(object):
         options.cache = self.cache
         options.pool = _core.PoolType.thread if pool == 'thread' else _core.PoolType.dummy
         options.workers_count = int(workers_count)
+        options.stage_times = loader_stages.TRACKING
         options.results_queue_size = int(results_queue_size)
         # Shared with the loaders, which report the bytes of their shuffling buffer and batches.
         self.memory_budget = None if memory_budget_bytes is None else _core.MemoryBudget(int(memory_budget_bytes))

@@ -208,7 +208,8 @@ void BindReader(nb::module_& m) {
       .def_rw("workers_count", &ReaderOptions::workers_count)
       .def_rw("results_queue_size", &ReaderOptions::results_queue_size)
       .def_rw("results_queue_bytes", &ReaderOptions::results_queue_bytes)
-      .def_rw("memory_budget", &ReaderOptions::memory_budget, nb::arg("memory_budget").none());
+      .def_rw("memory_budget", &ReaderOptions::memory_budget, nb::arg("memory_budget").none())
+      .def_rw("stage_times", &ReaderOptions::stage_times);
 
   nb::class_<MemoryBudget>(m, "MemoryBudget",
                            "A bound in bytes on a pipeline's decoded data, shared by a reader and its consumers "

@@ -105,6 +105,9 @@ struct ReaderOptions {
   // results waiting plus those being decoded plus the consumers' bytes would pass its limit,
   // one item always going ahead; results_queue_bytes is then not used. Null: no budget.
   std::shared_ptr<MemoryBudget> memory_budget;
+  // The workers' time per stage in Diagnostics() (a few clock reads per row group); false
+  // leaves those figures 0.
+  bool stage_times = true;
   static constexpr int kMinReadAheadItems = 4;
 };
 

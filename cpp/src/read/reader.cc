@@ -62,7 +62,7 @@ class Reader::Impl {
     const bool threads = options_.pool == PoolType::kThread;
     processors_.clear();
     for (int w = 0; w < (threads ? options_.workers_count : 1); ++w) {
-      processors_.push_back(std::make_unique<WorkProcessor>(&config_, &stats_));
+      processors_.push_back(std::make_unique<WorkProcessor>(&config_, options_.stage_times ? &stats_ : nullptr));
     }
     if (executor_) {
       const internal::ExecutorStats before = executor_->stats();

@@ -196,14 +196,16 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     }
     AppendLeaves(schema_fields[static_cast<size_t>(index)], &column_indices);
   }
-  auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto now = [&]() { return options.stats ? Clock::now() : Clock::time_point(); };
+  auto start = now();
   if (!file->properties().pre_buffer()) {
     // The column chunks' bytes are waited for here, apart from their decoding: the I/O share
     // of the read (requested now, or earlier by the reader's read-ahead).
     const arrow::Status buffered = WaitForColumnChunks(dataset, row_group.row_group, column_indices,
                                                        options.prebuffered, file);
     if (!buffered.ok()) return buffered.WithMessage(where(), buffered.message());
-    const auto io_done = std::chrono::steady_clock::now();
+    const auto io_done = now();
     if (options.stats) {
       options.stats->io_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(io_done - start).count();
     }
@@ -213,7 +215,7 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
   auto read = file->ReadRowGroup(row_group.row_group, column_indices);
   if (!read.ok()) return read.status().WithMessage(where(), read.status().message());
   std::shared_ptr<arrow::Table> table = std::move(*read);
-  const auto read_done = std::chrono::steady_clock::now();
+  const auto read_done = now();
   if (options.stats) {
     options.stats->read_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(read_done - start).count();
   }

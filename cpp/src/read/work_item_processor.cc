@@ -95,10 +95,12 @@ LoadOptions WorkItemProcessor::Options(const std::vector<int64_t>* rows) const {
   }
 
 arrow::Result<std::vector<bool>> WorkItemProcessor::Evaluate(const DecodedRowGroup& batch) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = stats_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     auto keep = config_->predicate->Evaluate(batch);
-    stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start).count();
+    if (stats_) {
+      stats_->predicate_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - start).count();
+    }
     if (keep.ok() && static_cast<int64_t>(keep->size()) != batch.num_rows) {
       return arrow::Status::Invalid("Predicate ", config_->predicate->ToString(), " returned ",
                                     keep->size(), " flags for ", batch.num_rows, " rows");
