@@ -161,44 +161,92 @@ def test_loaded_state_must_match_the_loader(url):
             loader.load_state_dict(dict(state, version=99))
 
 
+def _elastic_loader(url, shard, count, shard_mode, capacity, **reader_kwargs):
+    reader_kwargs = dict(dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9), **reader_kwargs)
+    return _make(url, 'make_reader', dict(reader_kwargs, cur_shard=shard, shard_count=count, shard_mode=shard_mode),
+                 BatchedDataLoader, dict(batch_size=6, shuffling_queue_capacity=capacity))
+
+
+@pytest.mark.parametrize('shard_mode', ['rows', 'row_groups'])
+@pytest.mark.parametrize('capacity', [0, 20])
 @pytest.mark.parametrize('new_count', [2, 8])
-def test_elastic_loader_resume_covers_the_rest_once(url, new_count):
-    loader_kwargs = dict(batch_size=6)
+def test_elastic_loader_resume_covers_the_rest_once(url, new_count, capacity, shard_mode):
     taken = []
     states = []
-    epoch = []  # the rows the saving run's epoch covers (230 // 4 * 4: the remainder is dropped)
+    epoch = []  # the rows the saving run's epoch covers (rows: 230 // 4 * 4, the remainder dropped)
     for shard in range(4):
-        def old_loader():
-            return _make(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9,
-                                                  cur_shard=shard, shard_count=4, shard_mode='rows'),
-                         BatchedDataLoader, loader_kwargs)
-        with old_loader() as loader:
+        with _elastic_loader(url, shard, 4, shard_mode, capacity) as loader:
             epoch += sum(_batches(loader), [])
-        with old_loader() as loader:
+        with _elastic_loader(url, shard, 4, shard_mode, capacity) as loader:
             taken += sum(_batches(loader, shard + 1), [])
             states.append(json.loads(json.dumps(loader.state_dict())))
-    assert len(epoch) == 228 and len(set(epoch)) == 228
+    assert len(epoch) == len(set(epoch)) == (228 if shard_mode == 'rows' else ROWS)
     rest = []
+    counts = []
     for shard in range(new_count):
-        with _make(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9,
-                                            cur_shard=shard, shard_count=new_count, shard_mode='rows'),
-                   BatchedDataLoader, loader_kwargs) as loader:
+        with _elastic_loader(url, shard, new_count, shard_mode, capacity, reader_pool_type='thread',
+                             workers_count=2) as loader:
+            loader.load_state_dict(states)
+            mine = sum(_batches(loader), [])
+            rest += mine
+            counts.append(len(mine))
+    # Every row of the epoch the saving run had not returned, exactly once across the new shards
+    # (the rows its shuffling buffers held too).
+    assert sorted(taken + rest) == sorted(epoch)
+    if shard_mode == 'rows':
+        assert max(counts) - min(counts) <= 1
+
+
+def test_elastic_loader_resume_with_a_shuffling_buffer_onto_worker_processes(url):
+    taken, states, epoch = [], [], []
+    for shard in range(4):
+        with _elastic_loader(url, shard, 4, 'row_groups', 20) as loader:
+            epoch += sum(_batches(loader), [])
+        with _elastic_loader(url, shard, 4, 'row_groups', 20) as loader:
+            taken += sum(_batches(loader, shard + 1), [])
+            states.append(json.loads(json.dumps(loader.state_dict())))
+    rest = []
+    for shard in range(3):
+        with _elastic_loader(url, shard, 3, 'row_groups', 20, reader_pool_type='process', workers_count=2) as loader:
             loader.load_state_dict(states)
             rest += sum(_batches(loader), [])
-    assert sorted(taken + rest) == sorted(epoch)
+    assert sorted(taken + rest) == sorted(epoch) == list(range(ROWS))
 
 
-def test_elastic_resume_with_a_shuffling_buffer_is_refused(url):
+def test_elastic_resume_with_a_shuffling_buffer_resumes_exactly_again(url):
+    """A state saved in the pass an elastic resume started resumes exactly (same shard)."""
     states = []
+    for shard in range(4):
+        with _elastic_loader(url, shard, 4, 'rows', 20) as loader:
+            _batches(loader, 3)
+            states.append(loader.state_dict())
+    with _elastic_loader(url, 0, 2, 'rows', 20) as loader:
+        loader.load_state_dict(states)
+        whole = _batches(loader)
+    with _elastic_loader(url, 0, 2, 'rows', 20) as loader:
+        loader.load_state_dict(states)
+        first = _batches(loader, 4)
+        state = json.loads(json.dumps(loader.state_dict()))
+    assert any(len(item) == 10 for item in state['reader']['position']['first_items'])  # narrowed items
+    assert first + _resume_in_new_process(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy',
+                                                                    seed=9, cur_shard=0, shard_count=2,
+                                                                    shard_mode='rows'),
+                                          BatchedDataLoader, dict(batch_size=6, shuffling_queue_capacity=20),
+                                          state) == whole
+
+
+def test_elastic_resume_needs_row_counts_known_before_reading(url):
+    states = []
+    keep = in_lambda(['id'], lambda i: i % 3 != 0)
     for shard in range(2):
-        with _make(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9, cur_shard=shard,
-                                            shard_count=2), BatchedDataLoader,
+        with _make(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9,
+                                            cur_shard=shard, shard_count=2, predicate=keep), BatchedDataLoader,
                    dict(batch_size=6, shuffling_queue_capacity=20)) as loader:
             _batches(loader, 2)
             states.append(loader.state_dict())
-    with _make(url, 'make_reader', dict(schema_fields=['id'], reader_pool_type='dummy', seed=9), BatchedDataLoader,
-               dict(batch_size=6, shuffling_queue_capacity=20)) as loader:
-        with pytest.raises(NotImplementedError, match='shuffling_queue_capacity=0'):
+    with _make(url, 'make_reader', dict(schema_fields=['id', 'vec'], reader_pool_type='dummy', seed=9, predicate=keep),
+               BatchedDataLoader, dict(batch_size=6, shuffling_queue_capacity=20)) as loader:
+        with pytest.raises(NotImplementedError, match='row counts known before reading'):
             loader.load_state_dict(states)
 
 

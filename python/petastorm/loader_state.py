@@ -11,6 +11,8 @@ resume reads the pass again up to the saved point and drops the batches already 
 """
 import numpy as np
 
+from petastorm import _core
+
 STATE_VERSION = 1
 KIND = 'petastorm.loader'
 
@@ -53,19 +55,59 @@ class PassProgress(object):
                     buffer_rows=self.buffer_rows)
 
     def _remaining(self, loader, items, batches):
-        """Without a shuffling buffer, the reader state at the first row not returned yet (the
-        form an elastic resume takes), None when rows are known only by reading."""
-        if loader.shuffling_queue_capacity or self.complete:
+        """The reader state of the rows not returned yet (the form an elastic resume takes): the
+        state at the first row not returned, or with a shuffling buffer the rows it still held
+        (work items narrowed to those rows) before the items not handed to it yet. None when
+        rows are known only by reading."""
+        if self.complete:
             return None
         rows = self.reader._item_rows(items, self.start_state)
         if rows is None:
             return None
+        if loader.shuffling_queue_capacity:
+            return self._remaining_with_buffer(loader, items, batches, rows)
         returned = min(batches * loader.batch_size, int(np.sum(rows, dtype=np.int64)) if rows else 0)
         k = 0
         while k < len(rows) and returned >= rows[k]:
             returned -= rows[k]
             k += 1
         return self.reader._state_at(self.start_state, k, returned)
+
+
+    def _remaining_with_buffer(self, loader, items, batches, rows):
+        # The buffer's draws depend on row counts only: replayed on placeholders, they leave the
+        # rows it held when the state was taken.
+        batcher = _core.Batcher(['_'], loader.batch_size, bool(loader.drop_last), self.buffer_rows, self.seed)
+        _replay(batcher, rows, batches, self.returned[2] if self.returned is not None else self.finished)
+        held = batcher.held_placeholder_rows()
+        first = self.reader._items_at(self.start_state, [index for index, _ in held])
+        narrowed = []
+        for item, (_, kept) in zip(first, held):
+            item = list(item)
+            if len(item) == 10:  # already narrowed: positions among its positions
+                kept = [item[9][j] for j in kept]
+            narrowed.append(item[:9] + [list(kept)])
+        state = self.reader._state_at(self.start_state, items, 0)
+        position = dict(state['position'], first_items=narrowed + state['position']['first_items'])
+        return dict(state, position=position)
+
+
+def _replay(batcher, rows, batches, finished):
+    """Puts `batcher` where it was after `batches` batches of inputs of `rows` rows each (and
+    finish() when `finished`), on placeholders; returns the batches it drew."""
+    skipped = 0
+
+    def skip():
+        nonlocal skipped
+        while skipped < batches and batcher.skip():
+            skipped += 1
+    for count in rows:
+        batcher.add_placeholder(count)
+        skip()
+    if finished:
+        batcher.finish()
+    skip()
+    return skipped
 
 
 def _header(loader):
@@ -102,9 +144,8 @@ def elastic_reader_states(loader, states):
     if missing:
         raise NotImplementedError(
             'load_state_dict: an elastic resume (another shard_count) of a loader saved in the middle of a pass '
-            'needs shuffling_queue_capacity=0 and row counts known before reading (no predicate): the rows its '
-            'shuffling buffer held belong to no work item any more. Resume with the saving run\'s shard_count, '
-            'or save between passes')
+            'needs row counts known before reading (no predicate, no make_batch_reader transform). Resume with '
+            'the saving run\'s shard_count, or save between passes')
     return [s['remaining'] if s['in_pass'] else s['reader'] for s in states]
 
 
@@ -131,13 +172,11 @@ def restore(reader, batcher, progress, state):
                                  .format(progress.items(), n))
             batcher.add(group)
             skip()
+        if state['finished']:
+            batcher.finish()
+        skip()
     else:
-        for count in rows:
-            batcher.add_placeholder(count)
-            skip()
-    if state['finished']:
-        batcher.finish()
-    skip()
+        skipped = _replay(batcher, rows, wanted, state['finished'])
     if skipped != wanted:
         raise ValueError('load_state_dict: the state counts {} batches, its work items give {}: the data or the '
                          'loader changed since it was saved'.format(wanted, skipped))

@@ -618,6 +618,11 @@ class Reader(object):
         return dict(state, position={'first_items': [list(i) for i in first_items], 'epoch': epoch, 'item': item},
                     skip=int(skip))
 
+    def _items_at(self, state, offsets):
+        """The work items at `offsets` of the sequence from the position of `state` (one of this
+        reader's states), as the tuples of a state's position."""
+        return self._reader.items_at(_position_of(state), [int(i) for i in offsets])
+
     def _restart_with(self, offsets, k):
         """Starts again with the work items at `offsets` (of the sequence from the start) first,
         then the sequence after its first k items: a loader's resume reads again only the items

@@ -5,6 +5,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
@@ -108,6 +109,8 @@ void BindBatcher(nb::module_& m) {
            }, "Draws the next batch's rows as next() would and drops them; False when next() would give None.")
       .def("live_placeholders", &Batcher::LivePlaceholders,
            "The placeholders (numbered in add_placeholder order) whose rows are still held.")
+      .def("held_placeholder_rows", &Batcher::HeldPlaceholderRows,
+           "(placeholder, [row numbers held, ascending]) of each unfilled placeholder still holding rows.")
       .def("fill",
            [](Batcher& b, int64_t placeholder, const RowGroupHandle& batch) {
              nb::gil_scoped_release release;

@@ -1,4 +1,6 @@
 // Bindings of petastorm/dataset.h and petastorm/reader.h.
+#include <algorithm>
+
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/shared_ptr.h>
@@ -45,16 +47,33 @@ class ReaderHandle {
 
 // A WorkItem as a tuple (row_group, partition, num_partitions, epoch, index, row_begin,
 // row_end, skip, limit), and back: how resume states carry them (JSON-able).
+// A work item of a resume state: 9 numbers, and its positions as a 10th element when it has some.
 nb::tuple ItemToPython(const WorkItem& w) {
+  if (!w.positions.empty()) {
+    return nb::make_tuple(w.row_group, w.partition, w.num_partitions, w.epoch, w.index, w.row_begin, w.row_end,
+                          w.skip, w.limit, nb::cast(w.positions));
+  }
   return nb::make_tuple(w.row_group, w.partition, w.num_partitions, w.epoch, w.index, w.row_begin, w.row_end,
                         w.skip, w.limit);
 }
 WorkItem ItemFromPython(nb::handle h) {
-  auto t = nb::cast<std::vector<int64_t>>(h);
-  if (t.size() != 9) throw nb::value_error("A work item of a resume state has 9 numbers");
+  nb::sequence seq = nb::borrow<nb::sequence>(h);
+  const size_t n = nb::len(seq);
+  if (n != 9 && n != 10) {
+    throw nb::value_error("A work item of a resume state has 9 numbers (and a list of positions)");
+  }
+  std::vector<int64_t> t;
+  for (size_t i = 0; i < 9; ++i) t.push_back(nb::cast<int64_t>(seq[i]));
   WorkItem w;
   w.row_group = t[0]; w.partition = t[1]; w.num_partitions = t[2]; w.epoch = t[3]; w.index = t[4];
   w.row_begin = t[5]; w.row_end = t[6]; w.skip = t[7]; w.limit = t[8];
+  if (n == 10) {
+    w.positions = nb::cast<std::vector<int64_t>>(seq[9]);
+    if (!std::is_sorted(w.positions.begin(), w.positions.end()) ||
+        (!w.positions.empty() && w.positions.front() < 0)) {
+      throw nb::value_error("The positions of a work item of a resume state are ascending and not negative");
+    }
+  }
   return w;
 }
 nb::tuple PositionToPython(const ReaderPosition& p) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arrow/array.h>
@@ -118,6 +119,9 @@ class Batcher {
   arrow::Status AddPlaceholder(int64_t num_rows);
   bool Skip();
   std::vector<int64_t> LivePlaceholders() const;
+  // The rows still held of each unfilled placeholder that holds some: (placeholder, its row
+  // numbers ascending), by placeholder (what an elastic resume hands to other shards).
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> HeldPlaceholderRows() const;
   arrow::Status Fill(int64_t placeholder, std::shared_ptr<const DecodedRowGroup> batch);
 
   // Rows handed over and not yet returned (waiting or in the shuffling buffer).

@@ -63,7 +63,13 @@ struct WorkItem {
   // Set by resumes that split an item (elastic resume).
   int64_t skip = 0;
   int64_t limit = -1;
+  // Not empty: of the rows skip and limit leave, only these, by their place among them,
+  // ascending (the rows a loader's shuffling buffer still held, which an elastic resume hands on).
+  std::vector<int64_t> positions;
 };
+
+// `item` delivering only rows [begin, end) of the rows it delivers (end -1: to the last).
+WorkItem NarrowItem(const WorkItem& item, int64_t begin, int64_t end);
 
 // The rows of a row group of `row_group_rows` rows that `item` covers before a predicate
 // (its piece, its drop partition with `overlap_rows` more rows, then skip and limit).

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "batcher/assembly_internal.h"
 #include "batcher/column_source_internal.h"
@@ -63,6 +65,23 @@ class Batcher::Impl {
     std::vector<int64_t> out;
     for (size_t i = 0; i < placeholders_.size(); ++i) {
       if (live.count(placeholders_[i].get())) out.push_back(static_cast<int64_t>(i));
+    }
+    return out;
+  }
+
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> HeldPlaceholderRows() const {
+    std::map<const Chunk*, int64_t> index;
+    for (size_t i = 0; i < placeholders_.size(); ++i) {
+      if (placeholders_[i]->placeholder) index.emplace(placeholders_[i].get(), static_cast<int64_t>(i));
+    }
+    std::map<int64_t, std::vector<int64_t>> held;
+    rows_.VisitRows([&](const Chunk* chunk, int64_t row) {
+      if (auto it = index.find(chunk); it != index.end()) held[it->second].push_back(row);
+    });
+    std::vector<std::pair<int64_t, std::vector<int64_t>>> out;
+    for (auto& [placeholder, rows] : held) {
+      std::sort(rows.begin(), rows.end());
+      out.emplace_back(placeholder, std::move(rows));
     }
     return out;
   }
@@ -286,6 +305,9 @@ arrow::Result<std::unique_ptr<TrainingBatch>> Batcher::Next() { return impl_->Ne
 arrow::Status Batcher::AddPlaceholder(int64_t num_rows) { return impl_->AddPlaceholder(num_rows); }
 bool Batcher::Skip() { return impl_->Skip(); }
 std::vector<int64_t> Batcher::LivePlaceholders() const { return impl_->LivePlaceholders(); }
+std::vector<std::pair<int64_t, std::vector<int64_t>>> Batcher::HeldPlaceholderRows() const {
+  return impl_->HeldPlaceholderRows();
+}
 arrow::Status Batcher::Fill(int64_t placeholder, std::shared_ptr<const DecodedRowGroup> batch) {
   return impl_->Fill(placeholder, std::move(batch));
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <set>
 
 #include "petastorm/codec.h"
 #include "petastorm/dataset_writer.h"
@@ -506,6 +507,32 @@ TEST(BatcherTest, PlaceholdersResumeWithTheSameBatches) {
       }
     }
   }
+}
+
+TEST(BatcherTest, HeldPlaceholderRowsAreTheRowsNotDrawn) {
+  BatcherOptions options;
+  options.batch_size = 4;
+  options.shuffling_queue_capacity = 6;
+  options.seed = 3;
+  auto real = Batcher::Make({"id"}, options).ValueOrDie();
+  auto counted = Batcher::Make({"id"}, options).ValueOrDie();
+  std::set<int64_t> drawn;
+  for (int64_t g = 0; g < 4; ++g) {  // inputs of 5 rows: ids 5g .. 5g + 4
+    ASSERT_OK(real->Add(Rows(5 * g, 5)));
+    ASSERT_OK(counted->AddPlaceholder(5));
+    while (auto batch = real->Next().ValueOrDie()) {
+      for (int64_t id : Ids(*batch)) drawn.insert(id);
+      ASSERT_TRUE(counted->Skip());
+    }
+  }
+  EXPECT_FALSE(counted->Skip());
+  std::set<int64_t> held;
+  for (const auto& [placeholder, rows] : counted->HeldPlaceholderRows()) {
+    EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+    for (int64_t row : rows) held.insert(5 * placeholder + row);
+  }
+  EXPECT_EQ(static_cast<int64_t>(held.size()), real->rows_held());
+  for (int64_t id = 0; id < 20; ++id) EXPECT_NE(drawn.count(id), held.count(id)) << id;  // one or the other
 }
 
 TEST(BatcherTest, PlaceholderErrors) {

@@ -56,6 +56,14 @@ class RowPool {
     for (const auto& chunk : queue_) f(chunk.get());
     for (const Entry& entry : buffer_) f(entry.chunk.get());
   }
+  // Calls f(chunk, row) on every row held: the waiting ones in input order, then the buffer's.
+  template <typename F>
+  void VisitRows(F&& f) const {
+    for (size_t i = 0; i < queue_.size(); ++i) {
+      for (int64_t row = i == 0 ? front_offset_ : 0; row < queue_[i]->num_rows; ++row) f(queue_[i].get(), row);
+    }
+    for (const Entry& entry : buffer_) f(entry.chunk.get(), entry.row);
+  }
   void ClearBuffer() { buffer_.clear(); }
 
  private:

@@ -156,7 +156,29 @@ int64_t RowsOfItem(const WorkItem& item, int64_t row_group_rows, int64_t overlap
   const auto [begin, stop] = PartitionRange(item, std::max<int64_t>(0, end - item.row_begin), overlap_rows);
   int64_t rows = std::max<int64_t>(0, stop - begin - item.skip);
   if (item.limit >= 0) rows = std::min(rows, item.limit);
+  if (!item.positions.empty()) {
+    rows = std::lower_bound(item.positions.begin(), item.positions.end(), rows) - item.positions.begin();
+  }
   return rows;
+}
+
+WorkItem NarrowItem(const WorkItem& item, int64_t begin, int64_t end) {
+  WorkItem out = item;
+  if (!item.positions.empty()) {
+    const auto size = static_cast<int64_t>(item.positions.size());
+    const int64_t stop = end < 0 ? size : std::min(end, size);
+    out.positions.assign(item.positions.begin() + std::min(begin, size),
+                         item.positions.begin() + std::max(std::min(begin, size), stop));
+    if (out.positions.empty()) out.limit = 0;  // no position left: no row (not every row)
+    return out;
+  }
+  out.skip += begin;
+  if (end >= 0) {
+    out.limit = std::max<int64_t>(0, end - begin);
+  } else if (item.limit >= 0) {
+    out.limit = std::max<int64_t>(0, item.limit - begin);
+  }
+  return out;
 }
 
 }  // namespace petastorm

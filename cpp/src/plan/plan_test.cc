@@ -189,5 +189,28 @@ TEST_F(PlanTest, RowShardsMayOutnumberRowGroups) {
   EXPECT_EQ(rows[0], std::make_pair(int64_t{6}, int64_t{1}));
 }
 
+TEST(WorkItemTest, PositionsAndNarrowing) {
+  WorkItem item;
+  item.skip = 2;  // of 10 rows: delivers rows 2..9 (8 of them)
+  EXPECT_EQ(RowsOfItem(item, 10, 0), 8);
+  item.positions = {0, 3, 7, 9};  // 9 is past the 8 rows: not delivered
+  EXPECT_EQ(RowsOfItem(item, 10, 0), 3);
+  const WorkItem tail = NarrowItem(item, 1, -1);
+  EXPECT_EQ(tail.positions, (std::vector<int64_t>{3, 7, 9}));
+  EXPECT_EQ(tail.skip, 2);
+  const WorkItem none = NarrowItem(item, 4, 6);
+  EXPECT_TRUE(none.positions.empty());
+  EXPECT_EQ(RowsOfItem(none, 10, 0), 0);  // narrowed to nothing: no row, not every row
+  WorkItem plain;
+  plain.limit = 6;
+  const WorkItem middle = NarrowItem(plain, 2, 5);
+  EXPECT_EQ(middle.skip, 2);
+  EXPECT_EQ(middle.limit, 3);
+  const WorkItem rest = NarrowItem(plain, 4, -1);
+  EXPECT_EQ(rest.skip, 4);
+  EXPECT_EQ(rest.limit, 2);
+  EXPECT_EQ(RowsOfItem(rest, 10, 0), 2);
+}
+
 }  // namespace
 }  // namespace petastorm

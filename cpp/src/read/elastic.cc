@@ -14,8 +14,10 @@ arrow::Result<std::vector<WorkItem>> ElasticShare(const Dataset& dataset, const 
   const auto old_count = static_cast<int64_t>(progress.size());
   struct Where {
     std::shared_ptr<const Plan> plan;
-    int64_t epoch = 0;
-    int64_t item = 0;
+    int64_t epoch = 0;  // of the shard's next item
+    int64_t item = 0;   // -1: in its list of first items
+    int64_t plan_epoch = 0;  // where the plan's items go on, after the list
+    int64_t plan_item = 0;
   };
   std::vector<Where> where;
   for (int64_t s = 0; s < old_count; ++s) {
@@ -24,13 +26,16 @@ arrow::Result<std::vector<WorkItem>> ElasticShare(const Dataset& dataset, const 
     o.shard_count = old_count;
     ARROW_ASSIGN_OR_RAISE(auto plan, Plan::Make(dataset, o));
     const ReaderPosition& p = progress[static_cast<size_t>(s)].position;
-    Where w{plan, p.epoch, p.item};
+    Where w{plan, p.epoch, p.item, p.epoch, p.item};
+    if (const int64_t n = plan->items_per_epoch(); n > 0 && w.plan_item >= n) {
+      w.plan_epoch += w.plan_item / n;
+      w.plan_item %= n;
+    }
+    w.epoch = w.plan_epoch;
+    w.item = w.plan_item;
     if (!p.first_items.empty()) {
       w.epoch = p.first_items.front().epoch;
       w.item = -1;  // in a resume list
-    } else if (const int64_t n = plan->items_per_epoch(); n > 0 && w.item >= n) {
-      w.epoch += w.item / n;
-      w.item %= n;
     }
     where.push_back(w);
   }
@@ -46,15 +51,15 @@ arrow::Result<std::vector<WorkItem>> ElasticShare(const Dataset& dataset, const 
                                     " is in epoch ", w.epoch, ", another in epoch ", epoch);
     }
     if (next_epoch_start) continue;
+    // The items listed first, then the plan's from the position on when it is in this epoch
+    // (the rest of an elastic share is listed whole, its position the next epoch's start).
     std::vector<WorkItem> items = p.position.first_items;
-    if (items.empty()) {
+    if (w.plan_epoch == epoch) {
       std::vector<WorkItem> all = w.plan->ItemsForEpoch(epoch);
-      items.assign(all.begin() + std::min<int64_t>(w.item, static_cast<int64_t>(all.size())), all.end());
+      items.insert(items.end(), all.begin() + std::min<int64_t>(w.plan_item, static_cast<int64_t>(all.size())),
+                   all.end());
     }
-    if (!items.empty()) {
-      items.front().skip += p.rows_delivered;
-      if (items.front().limit >= 0) items.front().limit = std::max<int64_t>(0, items.front().limit - p.rows_delivered);
-    }
+    if (!items.empty()) items.front() = NarrowItem(items.front(), p.rows_delivered, -1);
     rest.insert(rest.end(), items.begin(), items.end());
   }
   const int64_t count = options.shard_count.value_or(1);
@@ -74,12 +79,7 @@ arrow::Result<std::vector<WorkItem>> ElasticShare(const Dataset& dataset, const 
     for (size_t i = 0; i < rest.size(); ++i) {
       const int64_t a = std::max(lo, offset) - offset;
       const int64_t b = std::min(hi, offset + rows[i]) - offset;
-      if (b > a) {
-        WorkItem piece = rest[i];
-        piece.skip += a;
-        piece.limit = b - a;
-        share.push_back(piece);
-      }
+      if (b > a) share.push_back(NarrowItem(rest[i], a, b));
       offset += rows[i];
     }
   } else {

@@ -183,6 +183,27 @@ TEST(ReaderTest, DiagnosticsTellIoWaitFromDecoding) {
   }
 }
 
+TEST(ReaderTest, AnItemWithPositionsDeliversOnlyThoseRows) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 57, 10);
+  ReaderOptions options;
+  options.fields = {"id"};
+  WorkItem item;
+  item.row_group = 2;  // ids 20 .. 29
+  item.skip = 1;       // 21 .. 29; positions among those
+  item.positions = {0, 4, 8, 20};
+  options.start.first_items = {item};
+  options.start.epoch = 1;  // then nothing: one epoch
+  auto reader = Reader::Open(Dataset::Open(url).ValueOrDie(), options).ValueOrDie();
+  std::vector<int64_t> ids;
+  while (auto batch = reader->Next().ValueOrDie()) {
+    const auto& column = static_cast<const arrow::Int64Array&>(*batch->columns[0].values);
+    for (int64_t i = 0; i < batch->num_rows; ++i) ids.push_back(column.Value(i));
+  }
+  EXPECT_EQ(ids, (std::vector<int64_t>{21, 25, 29}));
+  EXPECT_EQ(reader->ItemRows(options.start, 1).ValueOrDie(), std::vector<int64_t>{3});
+}
+
 TEST(ReaderTest, ShardsPartitionTheRows) {
   ScratchDir scratch;
   const std::string url = WriteTestDataset(scratch, 60, 5);

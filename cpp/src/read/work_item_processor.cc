@@ -136,6 +136,14 @@ std::vector<int64_t> WorkItemProcessor::SelectRows(const WorkItem& item, int64_t
       if (item.limit >= 0 && static_cast<int64_t>(rows.size()) >= item.limit) break;
       rows.push_back(row);
     }
+    if (!item.positions.empty()) {  // only these of them
+      std::vector<int64_t> chosen;
+      chosen.reserve(item.positions.size());
+      for (int64_t p : item.positions) {
+        if (p >= 0 && p < static_cast<int64_t>(rows.size())) chosen.push_back(rows[static_cast<size_t>(p)]);
+      }
+      rows = std::move(chosen);
+    }
     return rows;
   }
 
