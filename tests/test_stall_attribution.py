@@ -42,6 +42,29 @@ def test_a_slow_transform_is_named(id_vec_url):
         assert loader.stall_summary().endswith('mostly on conversion to torch')
 
 
+def test_a_slow_transform_spec_is_its_own_stage(id_vec_url):
+    from petastorm.transform import TransformSpec
+
+    def slow(row):
+        time.sleep(0.002)
+        return row
+    with BatchedDataLoader(make_reader(id_vec_url, seed=1, workers_count=1, transform_spec=TransformSpec(slow)),
+                           batch_size=23) as loader:
+        assert sum(len(b['id']) for b in loader) == 230
+        d = loader.diagnostics
+        line = loader.stall_summary()
+    assert d['reader']['transform_seconds'] >= 230 * 0.002
+    assert d['reader_wait'] >= d['reader']['transform_seconds'] * 0.9  # it runs inside the loader's wait
+    assert line.endswith('mostly on the transform'), line
+    # a reader on its own counts it too; without a transform it stays 0
+    with make_reader(id_vec_url, workers_count=1, transform_spec=TransformSpec(slow)) as reader:
+        assert len(list(reader)) == 230
+        assert reader.diagnostics['transform_seconds'] >= 230 * 0.002
+    with make_reader(id_vec_url, workers_count=1) as reader:
+        list(reader)
+        assert reader.diagnostics['transform_seconds'] == 0
+
+
 def test_data_loader_has_the_stages_too(id_vec_url):
     with DataLoader(make_reader(id_vec_url, workers_count=1), batch_size=7) as loader:
         assert sum(len(b['id']) for b in loader) == 230
@@ -90,7 +113,7 @@ def test_throughput_profile_prints_the_breakdown(id_vec_url):
                           '--no-progress', '--profile'], capture_output=True, text=True, check=True).stdout
     assert 'Profile (worker seconds, summed over workers):' in out
     for stage in ('I/O wait', 'decompression and Parquet decoding', 'codec decode', 'the predicate',
-                  'consumer waiting for data', 'listing files and metadata', 'planning'):
+                  'the transform (transform_spec)', 'consumer waiting for data', 'listing files and metadata', 'planning'):
         assert stage in out
     assert 'the consumer waited ' in out and 'Average sample read rate' in out
 

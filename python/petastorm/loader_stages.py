@@ -81,12 +81,17 @@ def summary(loader_diagnostics, reader_diagnostics=None):
     parts = {'shuffling': d['shuffling'], 'batching': d['batching'], 'conversion to torch': d['conversion']}
     if reader_diagnostics is not None and d['reader_wait'] > 0:
         r = reader_diagnostics
+        # The transform runs in the loader's thread, inside its wait for the reader: charged whole;
+        # the rest of the wait is split as the reader's workers spent their time.
+        transform = min(r.get('transform_seconds', 0.0), d['reader_wait'])
+        parts['the transform'] = transform
+        rest = d['reader_wait'] - transform
         reader_stages = {name: r.get(key, 0.0) for name, key in _READER_WORK}
         total = sum(reader_stages.values())
-        for name, seconds in reader_stages.items():  # the reader's wait, split as its workers spent time
-            parts[name] = d['reader_wait'] * (seconds / total) if total > 0 else 0.0
+        for name, seconds in reader_stages.items():
+            parts[name] = rest * (seconds / total) if total > 0 else 0.0
         if total <= 0:
-            parts['the reader'] = d['reader_wait']
+            parts['the reader'] = rest
     else:
         parts['the reader'] = d['reader_wait']
     worst = max(parts, key=parts.get)
@@ -102,11 +107,15 @@ def reader_profile(d, wall_seconds):
     lines = ['Profile (worker seconds, summed over workers):']
     lines += ['  {:<50} {:9.3f} s'.format(name, seconds)
               for name, seconds in work + [('workers blocked on the consumer', d.get('worker_blocked_seconds', 0.0))]]
+    transform = d.get('transform_seconds', 0.0)
     waited = d.get('consumer_wait_seconds', 0.0)
+    lines.append('In the consumer\'s thread:')
+    lines.append('  {:<50} {:9.3f} s'.format('the transform (transform_spec)', transform))
     lines.append('  {:<50} {:9.3f} s'.format('consumer waiting for data', waited))
     lines.append('Before reading:')
     lines += ['  {:<50} {:9.3f} s'.format(name, seconds) for name, seconds in setup]
-    work = max(work, key=lambda s: s[1])
+    work = max(work + [('the transform', transform)], key=lambda s: s[1])
+    waited += transform  # the transform runs between the consumer's rows: time it does not train
     share = waited / wall_seconds if wall_seconds > 0 else 0.0
     lines.append('the consumer waited {:.0%} of the time ({:.2f} of {:.2f} s){}'.format(
         share, waited, wall_seconds, ', mostly on ' + work[0] if work[1] > 0 else ''))

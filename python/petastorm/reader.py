@@ -81,7 +81,10 @@ def make_reader(dataset_url,
     left over: ``'drop'`` (the last rows of the row stream, storage order) or ``'pad'`` (every
     shard gets ``ceil(rows / shard_count)``, repeating rows from the start of the stream). Not
     with a ``predicate`` (ValueError). ``state_dict()`` / ``load_state_dict()`` save and resume
-    the position (docs/resume.md). ``item_slice=(index, count)``: only the work items
+    the position (docs/resume.md). ``filters`` (pyarrow's DNF) are row-exact, as
+    ``pyarrow.parquet.read_table(filters=...)``: row groups are first pruned by their statistics,
+    then the rows of the rest are kept only when they match (Petastorm prunes only row groups
+    and returns their non-matching rows too; docs/filters.md). ``item_slice=(index, count)``: only the work items
     ``index, index + count, ...`` of this shard's sequence (how the worker processes of torch's
     DataLoader split one plan: :class:`petastorm.pytorch.IterableReaderDataset`); readers with
     the same arguments and seed and slices 0 .. count - 1 read every row of the shard once.
@@ -286,9 +289,10 @@ class Reader(object):
             raise ValueError("shard_mode must be 'row_groups' or 'rows', got {!r}".format(shard_mode))
         if shard_remainder not in ('drop', 'pad'):
             raise ValueError("shard_remainder must be 'drop' or 'pad', got {!r}".format(shard_remainder))
-        if shard_mode == 'rows' and predicate is not None:
-            raise ValueError("shard_mode='rows' gives every shard the same number of rows, which a predicate (known "
-                             'only by reading) would not keep: filter with `filters` or after reading')
+        if shard_mode == 'rows' and (predicate is not None or filters is not None):
+            raise ValueError("shard_mode='rows' gives every shard the same number of rows, which {} (rows known "
+                             'only by reading) would not keep: select the rows after reading, or shard by row groups'
+                             .format('a predicate' if predicate is not None else 'row-exact filters'))
         self.dataset_url = dataset_url
         self.num_epochs = num_epochs
         self.seed = seed  # a loader without a seed of its own takes it (petastorm.pytorch)
@@ -297,6 +301,7 @@ class Reader(object):
         listing = time.perf_counter()
         self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
         self._list_seconds = time.perf_counter() - listing  # listing files, reading the metadata
+        self._transform_seconds = 0.0  # transform_spec run in this process (in the consumer's thread)
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
 
@@ -335,8 +340,13 @@ class Reader(object):
         self._cleanup_cache = cleanup_cache
 
         selected = None
+        row_filter = None
         if filters is not None:
-            selected = _core.prune_row_groups(self._dataset, _normalize_filters(filters))
+            # Two steps, as pyarrow: row groups pruned by their statistics, then the rest row-exact
+            # (a predicate on the filter columns, read before the others).
+            dnf = _normalize_filters(filters)
+            selected = _core.prune_row_groups(self._dataset, dnf)
+            row_filter = _core.row_filter(dnf)
         if rowgroup_selector is not None:
             selected = _keep(selected, self._dataset.num_row_groups,
                              _selected_by(self._dataset, rowgroup_selector))
@@ -346,10 +356,13 @@ class Reader(object):
             # A drop partition also reads the next length-1 rows: n-grams across the cut.
             partition_overlap_rows = self.ngram.length - 1
         self._predicate = predicate
-        core_predicate = None
+        self._row_filter = row_filter
+        core_predicate = row_filter
         if predicate is not None:
             from petastorm.predicates import core_predicate_of
             core_predicate = core_predicate_of(predicate, batched=self.is_batched_reader)
+            if row_filter is not None:
+                core_predicate = _core.in_reduce([row_filter, core_predicate], 'all')
         # Shards follow the user's seed only: without one they are the deterministic round-robin,
         # whatever the pool (the seed drawn below for worker processes must not move them).
         # (False: explicitly none, as the worker processes of an unseeded reader are told.)
@@ -436,11 +449,14 @@ class Reader(object):
         """Queue fill, rows delivered and time per stage of the C++ engine (``list_seconds``: listing
         the files and reading the metadata; ``plan_seconds``; worker seconds ``io_seconds``,
         ``parquet_decode_seconds`` (their sum ``read_seconds``), ``decode_seconds``, ``predicate_seconds``;
-        ``worker_blocked_seconds``, ``consumer_wait_seconds``); ``peak_bytes``, the
+        ``worker_blocked_seconds``, ``consumer_wait_seconds``; ``transform_seconds``, the
+        ``transform_spec``'s time, run in the consumer's thread, 0 with worker processes, which
+        transform their items themselves); ``peak_bytes``, the
         high-water mark of the decoded bytes held (with a memory budget, the loaders' too), and
         with one ``memory_budget_bytes`` and ``held_bytes`` (what the loaders hold now)."""
         d = self._reader.diagnostics
         d['list_seconds'] = self._list_seconds
+        d['transform_seconds'] = self._transform_seconds
         if self.memory_budget is not None:
             d['memory_budget_bytes'] = self.memory_budget.limit
             d['held_bytes'] = self.memory_budget.held
@@ -642,7 +658,13 @@ class Reader(object):
         group = self._reader.next()
         if group is None or not self._transform_here:
             return group
-        return self._transformed(group)
+        if not loader_stages.TRACKING:
+            return self._transformed(group)
+        began = time.perf_counter()
+        try:
+            return self._transformed(group)
+        finally:
+            self._transform_seconds += time.perf_counter() - began
 
     def _item_output(self, item):
         """What iteration yields for one work item."""
@@ -693,8 +715,8 @@ class Reader(object):
     @property
     def rows_per_epoch(self):
         """How many rows one epoch delivers, or None when that is known only by reading
-        (a predicate, n-grams, a make_batch_reader transform that may change the row count)."""
-        if self.ngram is not None or self._predicate is not None:
+        (a predicate, filters, n-grams, a make_batch_reader transform that may change the row count)."""
+        if self.ngram is not None or self._predicate is not None or self._row_filter is not None:
             return None
         if self.is_batched_reader and self._transform_spec is not None and self._transform_spec.func is not None:
             return None

@@ -91,6 +91,39 @@ ReaderPosition PositionFromPython(nb::handle h) {
   return p;
 }
 
+// [[(column, op, value), ...], ...] (normalized by petastorm.reader) as Filters; None is a null.
+Filters FiltersFromPython(nb::list dnf) {
+  Filters filters;
+  for (nb::handle conjunction : dnf) {
+    std::vector<FilterTerm> terms;
+    for (nb::handle term : conjunction) {
+      nb::tuple t = nb::cast<nb::tuple>(term);
+      if (t.size() != 3) throw nb::value_error("Each filter must be a (column, op, value) tuple");
+      FilterTerm filter;
+      filter.column = nb::cast<std::string>(t[0]);
+      filter.op = nb::cast<std::string>(t[1]);
+      const std::string what = "filter on '" + filter.column + "'";
+      const bool set_op = filter.op == "in" || filter.op == "not in";
+      nb::list values;
+      if (set_op) {
+        for (nb::handle v : t[2]) values.append(v);
+      } else {
+        values.append(t[2]);
+      }
+      for (nb::handle v : values) {
+        auto value = ScalarFromPython(v, what);
+        if (value) filter.values.push_back(std::move(*value));
+      }
+      if (!set_op && filter.values.empty()) {
+        throw nb::value_error(("Cannot compare " + what).c_str());
+      }
+      terms.push_back(std::move(filter));
+    }
+    filters.push_back(std::move(terms));
+  }
+  return filters;
+}
+
 }  // namespace
 
 void BindReader(nb::module_& m) {
@@ -355,39 +388,16 @@ void BindReader(nb::module_& m) {
 
   m.def("prune_row_groups",
         [](const DatasetHandle& dataset, nb::list dnf) {
-          Filters filters;
-          for (nb::handle conjunction : dnf) {
-            std::vector<FilterTerm> terms;
-            for (nb::handle term : conjunction) {
-              nb::tuple t = nb::cast<nb::tuple>(term);
-              if (t.size() != 3) throw nb::value_error("Each filter must be a (column, op, value) tuple");
-              FilterTerm filter;
-              filter.column = nb::cast<std::string>(t[0]);
-              filter.op = nb::cast<std::string>(t[1]);
-              const std::string what = "filter on '" + filter.column + "'";
-              const bool set_op = filter.op == "in" || filter.op == "not in";
-              nb::list values;
-              if (set_op) {
-                for (nb::handle v : t[2]) values.append(v);
-              } else {
-                values.append(t[2]);
-              }
-              for (nb::handle v : values) {
-                auto value = ScalarFromPython(v, what);
-                if (value) filter.values.push_back(std::move(*value));
-              }
-              if (!set_op && filter.values.empty()) {
-                throw nb::value_error(("Cannot compare " + what).c_str());
-              }
-              terms.push_back(std::move(filter));
-            }
-            filters.push_back(std::move(terms));
-          }
+          Filters filters = FiltersFromPython(dnf);
           nb::gil_scoped_release release;
           return ValueOrThrow(PruneRowGroups(*dataset.dataset, filters));
         },
         nb::arg("dataset"), nb::arg("filters"),
         "Indexes of the row groups that may match pyarrow-style DNF filters (by statistics).");
+  m.def("row_filter",
+        [](nb::list dnf) { return PredicateHandle{ValueOrThrow(MakeRowFilter(FiltersFromPython(dnf)))}; },
+        nb::arg("filters"),
+        "The row-exact step of pyarrow-style DNF filters: a predicate keeping exactly the matching rows.");
 
   nb::class_<CacheHandle>(m, "RowGroupCache")
       .def_prop_ro("stats", [](const CacheHandle& c) {

@@ -1,5 +1,10 @@
 #include "petastorm/filter.h"
 
+#include "plan/filter_terms_internal.h"
+
+#include <algorithm>
+#include <variant>
+
 #include <arrow/compute/api_scalar.h>
 #include <arrow/compute/cast.h>
 #include <arrow/compute/initialize.h>
@@ -12,30 +17,10 @@ namespace petastorm {
 
 namespace {
 
-arrow::Result<std::shared_ptr<arrow::Scalar>> ValueToScalar(const Value& value,
-                                                            const std::shared_ptr<arrow::DataType>& type,
-                                                            const FilterTerm& term) {
-  std::shared_ptr<arrow::Scalar> scalar;
-  if (auto* b = std::get_if<bool>(&value)) scalar = arrow::MakeScalar(*b);
-  else if (auto* i = std::get_if<int64_t>(&value)) scalar = arrow::MakeScalar(*i);
-  else if (auto* u = std::get_if<uint64_t>(&value)) scalar = arrow::MakeScalar(*u);
-  else if (auto* d = std::get_if<double>(&value)) scalar = arrow::MakeScalar(*d);
-  else if (auto* s = std::get_if<std::string>(&value)) scalar = arrow::MakeScalar(*s);
-  else if (auto* by = std::get_if<Bytes>(&value)) scalar = std::make_shared<arrow::BinaryScalar>(arrow::Buffer::FromString(by->data));
-  else if (auto* dec = std::get_if<DecimalText>(&value)) scalar = arrow::MakeScalar(dec->text);
-  else if (auto* t = std::get_if<DatetimeNs>(&value)) scalar = std::make_shared<arrow::TimestampScalar>(t->ns, arrow::timestamp(arrow::TimeUnit::NANO));
-  else {
-    return arrow::Status::Invalid("Filter on '", term.column, "': value ", DescribeValue(value),
-                                  " cannot be compared");
-  }
-  auto cast = arrow::compute::Cast(scalar, type);
-  if (!cast.ok()) {
-    return arrow::Status::Invalid("Filter on '", term.column, "': value of type ",
-                                  scalar->type->ToString(), " cannot be compared with a column of type ",
-                                  type->ToString(), ": ", cast.status().message());
-  }
-  return cast->scalar();
-}
+using internal::CheckTerm;
+using internal::HoldsNull;
+using internal::IsNull;
+using internal::ValueToScalar;
 
 arrow::Result<bool> Compare(const char* function, const std::shared_ptr<arrow::Scalar>& a,
                             const std::shared_ptr<arrow::Scalar>& b) {
@@ -44,11 +29,18 @@ arrow::Result<bool> Compare(const char* function, const std::shared_ptr<arrow::S
   return out.is_valid && out.value;
 }
 
-// Whether some row with values in [min, max] may satisfy the term.
+// Whether some row with values in [min, max] (`may_hold_nulls`: and maybe null cells) may
+// satisfy the term; `values` are its non-null values.
 arrow::Result<bool> MayMatch(const FilterTerm& term, const std::shared_ptr<arrow::Scalar>& min,
                              const std::shared_ptr<arrow::Scalar>& max,
-                             const std::vector<std::shared_ptr<arrow::Scalar>>& values) {
+                             const std::vector<std::shared_ptr<arrow::Scalar>>& values,
+                             bool may_hold_nulls) {
   const std::string& op = term.op;
+  const bool set_op = op == "in" || op == "not in";
+  if (!set_op && values.empty()) return false;  // compared with None: null, no row matches
+  // A null cell is "in" a set holding None, and "not in" one that does not.
+  if (may_hold_nulls && (op == "in") == HoldsNull(term) && set_op) return true;
+  if (!min || !max || !min->is_valid || !max->is_valid) return false;  // only null cells
   auto in_range = [&](const std::shared_ptr<arrow::Scalar>& v) -> arrow::Result<bool> {
     ARROW_ASSIGN_OR_RAISE(bool above_min, Compare("less_equal", min, v));
     ARROW_ASSIGN_OR_RAISE(bool below_max, Compare("less_equal", v, max));
@@ -81,22 +73,6 @@ arrow::Result<bool> MayMatch(const FilterTerm& term, const std::shared_ptr<arrow
     if (all_equal) return false;
   }
   return true;
-}
-
-arrow::Status CheckTerm(const FilterTerm& term) {
-  static const char* kOps[] = {"=", "==", "!=", "<", "<=", ">", ">=", "in", "not in"};
-  bool known = false;
-  for (const char* op : kOps) known = known || term.op == op;
-  if (!known) {
-    return arrow::Status::Invalid("Filter on '", term.column, "': unknown operator '", term.op,
-                                  "' (use =, ==, !=, <, <=, >, >=, in, not in)");
-  }
-  const bool set_op = term.op == "in" || term.op == "not in";
-  if (!set_op && term.values.size() != 1) {
-    return arrow::Status::Invalid("Filter on '", term.column, "': operator '", term.op,
-                                  "' takes one value");
-  }
-  return arrow::Status::OK();
 }
 
 }  // namespace
@@ -135,10 +111,11 @@ arrow::Result<std::vector<int64_t>> PruneRowGroups(const Dataset& dataset, const
           ARROW_ASSIGN_OR_RAISE(auto value, dataset.PartitionValue(ref.file_index, partition_key));
           std::vector<std::shared_ptr<arrow::Scalar>> values;
           for (const auto& v : term.values) {
+            if (IsNull(v)) continue;
             ARROW_ASSIGN_OR_RAISE(auto s, ValueToScalar(v, value->type, term));
             values.push_back(std::move(s));
           }
-          ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, value, value, values));
+          ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, value, value, values, !value->is_valid));
           if (!may) {
             all = false;
             break;
@@ -153,6 +130,7 @@ arrow::Result<std::vector<int64_t>> PruneRowGroups(const Dataset& dataset, const
         const auto type = file_schema->field(field_index)->type();
         std::vector<std::shared_ptr<arrow::Scalar>> values;
         for (const auto& v : term.values) {
+          if (IsNull(v)) continue;
           ARROW_ASSIGN_OR_RAISE(auto s, ValueToScalar(v, type, term));
           values.push_back(std::move(s));
         }
@@ -160,13 +138,26 @@ arrow::Result<std::vector<int64_t>> PruneRowGroups(const Dataset& dataset, const
         if (leaf < 0) continue;  // nested column: no statistics to judge by
         auto chunk = row_group->ColumnChunk(leaf);
         auto stats = chunk->statistics();
-        if (!stats || !stats->HasMinMax()) continue;
+        if (!stats) continue;
+        const bool may_hold_nulls = !stats->HasNullCount() || stats->null_count() > 0;
         std::shared_ptr<arrow::Scalar> min, max;
+        if (!stats->HasMinMax()) {
+          if (chunk->num_values() > 0 && stats->HasNullCount() && stats->null_count() == chunk->num_values()) {
+            // Only null cells: judged by the null rules alone.
+            ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, nullptr, nullptr, values, true));
+            if (!may) {
+              all = false;
+              break;
+            }
+          }
+          continue;
+        }
         if (!parquet::arrow::StatisticsAsScalars(*stats, &min, &max).ok()) continue;
         auto min_cast = arrow::compute::Cast(min, type);
         auto max_cast = arrow::compute::Cast(max, type);
         if (!min_cast.ok() || !max_cast.ok()) continue;
-        ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, min_cast->scalar(), max_cast->scalar(), values));
+        ARROW_ASSIGN_OR_RAISE(bool may, MayMatch(term, min_cast->scalar(), max_cast->scalar(), values,
+                                                 may_hold_nulls));
         if (!may) {
           all = false;
           break;

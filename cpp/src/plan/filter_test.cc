@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "petastorm/dataset_writer.h"
+#include "petastorm/reader.h"
 #include "util/test_macros_internal.h"
 #include "write/test_util_internal.h"
 
@@ -68,6 +69,60 @@ TEST(FilterTest, BadValuesAndOperatorsNameTheColumn) {
   EXPECT_NE(wrong_type.status().message().find("'id'"), std::string::npos) << wrong_type.status();
   // "!=" prunes only row groups whose every row holds the value.
   EXPECT_EQ(PruneRowGroups(*dataset, {{{"label", "!=", {std::string("x")}}}}).ValueOrDie().size(), 2u);
+}
+
+
+TEST(FilterTest, RowFilterKeepsExactlyTheMatchingRowsWithPyarrowsNullRules) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 12, 12);  // label null where id % 3 == 0
+  ASSERT_OK_AND_ASSIGN(auto dataset, Dataset::Open(url));
+  ASSERT_OK_AND_ASSIGN(auto view, dataset->schema()->View({"id", "label", "matrix"}));
+  ASSERT_OK_AND_ASSIGN(auto file, dataset->OpenFile(0));
+  ASSERT_OK_AND_ASSIGN(auto group, LoadRowGroup(*dataset, view, dataset->row_groups()[0], file.get()));
+  auto rows = [&](Filters filters) {
+    auto filter = MakeRowFilter(std::move(filters)).ValueOrDie();
+    std::vector<bool> keep = filter->Evaluate(*group).ValueOrDie();
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < keep.size(); ++i) if (keep[i]) out.push_back(static_cast<int64_t>(i));
+    return out;
+  };
+  EXPECT_EQ(rows({{{"id", ">=", {int64_t{9}}}}}), (std::vector<int64_t>{9, 10, 11}));
+  EXPECT_EQ(rows({{{"id", "<", {2.5}}}}), (std::vector<int64_t>{0, 1, 2}));  // by the common type
+  EXPECT_EQ(rows({{{"id", "in", {int64_t{4}, 4.5, int64_t{7}}}}}), (std::vector<int64_t>{4, 7}));
+  EXPECT_EQ(rows({{{"label", "==", {std::string("row-4")}}}}), (std::vector<int64_t>{4}));
+  // Comparisons with a null cell drop it; "not in" keeps it unless the set holds None.
+  EXPECT_EQ(rows({{{"label", "!=", {std::string("row-4")}}}}), (std::vector<int64_t>{1, 2, 5, 7, 8, 10, 11}));
+  EXPECT_EQ(rows({{{"label", "not in", {std::string("row-1")}}}, {{"id", "==", {int64_t{20}}}}}),
+            (std::vector<int64_t>{0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(rows({{{"label", "in", {Value{}, std::string("row-1")}}}}), (std::vector<int64_t>{0, 1, 3, 6, 9}));
+  EXPECT_EQ(rows({{{"label", "not in", {Value{}}}}}), (std::vector<int64_t>{1, 2, 4, 5, 7, 8, 10, 11}));
+  EXPECT_TRUE(rows({{{"label", "==", {Value{}}}}}).empty());
+  // Kleene: (null-label rows: label == x is null) or id < 1 keeps row 0 only from the nulls.
+  EXPECT_EQ(rows({{{"label", "==", {std::string("row-2")}}}, {{"id", "<", {int64_t{1}}}}}),
+            (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(rows({{{"id", ">", {int64_t{2}}}, {"id", "<", {int64_t{6}}}}}), (std::vector<int64_t>{3, 4, 5}));
+
+  auto filter = MakeRowFilter({{{"matrix", "==", {int64_t{1}}}}}).ValueOrDie();
+  EXPECT_EQ(filter->fields(), (std::vector<std::string>{"matrix"}));
+  auto on_array = filter->Evaluate(*group);
+  ASSERT_FALSE(on_array.ok());
+  EXPECT_NE(on_array.status().message().find("'matrix'"), std::string::npos) << on_array.status();
+  auto wrong = MakeRowFilter({{{"label", "<", {int64_t{3}}}}}).ValueOrDie()->Evaluate(*group);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("'label'"), std::string::npos) << wrong.status();
+  EXPECT_FALSE(MakeRowFilter({{{"id", "~", {int64_t{1}}}}}).ok());
+}
+
+TEST(FilterTest, PruningFollowsTheNullRules) {
+  ScratchDir scratch;
+  const std::string url = WriteTestDataset(scratch, 12, 3);  // row groups 0-2, 3-5, 6-8, 9-11
+  ASSERT_OK_AND_ASSIGN(auto dataset, Dataset::Open(url));
+  auto kept = [&](Filters filters) { return PruneRowGroups(*dataset, filters).ValueOrDie(); };
+  // Every row group holds a null label (ids 0, 3, 6, 9): "in" with None keeps them all.
+  EXPECT_EQ(kept({{{"label", "in", {Value{}}}}}).size(), 4u);
+  EXPECT_TRUE(kept({{{"id", "==", {Value{}}}}}).empty());  // compared with None: no row
+  // "not in" a set without None keeps a row group whose non-null cells all are in it (its nulls).
+  EXPECT_EQ(kept({{{"label", "not in", {std::string("row-1"), std::string("row-2")}}}}).size(), 4u);
 }
 
 }  // namespace
