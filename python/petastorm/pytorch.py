@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from petastorm import _core, device_hand_off, loader_stages, loader_state
+from petastorm._values import as_numpy, describe_value
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def _column_input(name, values):
         if values.dtype.kind in 'USmM' and values.ndim == 1:
             return pa.array(values)
         values = list(values)
-    values = list(values)
+    values = [as_numpy(v) for v in values]  # a transform's torch tensors batch as numpy arrays do
     present = [v for v in values if v is not None]
     if not present:
         return pa.array(values)
@@ -170,8 +171,10 @@ def _column_input(name, values):
             return array
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
-        raise TypeError('Field {}: cannot batch values of type {} ({})'.format(name, type(first).__name__, e))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        kinds = sorted({describe_value(v) for v in present})
+        raise TypeError('Field {}: cannot batch values of {}'.format(
+            name, ', '.join(kinds[:3]) + (', ...' if len(kinds) > 3 else ''))) from None
 
 
 def _capacity_in_budget(budget, capacity, batch_size, group):

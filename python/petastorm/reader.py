@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from petastorm import _core, fs_utils, loader_stages
+from petastorm._values import describe_value, scalar_or_array
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
@@ -687,8 +688,29 @@ class Reader(object):
         columns = []
         for name, field in self._item_schema.fields.items():
             values = [row.get(name) for row in rows]
-            columns.append(values if _holds_tensors(field) else _arrow_column(values))
+            columns.append(values if _holds_tensors(field) else self._same_type(name, _arrow_column(name, values)))
         return _core.DecodedRowGroup.from_columns(self._item_core, len(rows), columns)
+
+    def _same_type(self, name, array):
+        """A transformed column in the type of the field's first one: pyarrow infers a decimal's
+        precision and scale from the values, and the loaders' batches need one type per field
+        (decimals are held as decimal128(38, the first column's scale))."""
+        import pyarrow as pa
+        types = self.__dict__.setdefault('_column_types', {})
+        first = types.get(name)
+        if first is None:
+            if pa.types.is_decimal(array.type) and len(array):
+                first = pa.decimal128(38, array.type.scale)
+                types[name] = first
+            else:
+                return array
+        if array.type == first:
+            return array
+        try:
+            return array.cast(first)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise TypeError("Field '{}': the transform returned {} values after {} ones; the loaders batch one type per "
+                            'field'.format(name, array.type, first)) from None
 
     def _finish_rows(self, rows):
         if self.ngram is not None:
@@ -822,7 +844,7 @@ class BatchReader(Reader):
             if _holds_tensors(field):
                 out.append(list(values) if getattr(values, 'dtype', None) == object else values)
             else:
-                out.append(_arrow_column(values))
+                out.append(self._same_type(name, _arrow_column(name, values)))
         return _core.DecodedRowGroup.from_columns(self._item_core, num_rows, out)
 
     def _finish_rows(self, columns):
@@ -846,15 +868,29 @@ def _holds_tensors(field):
     return bool(field.shape)
 
 
-def _arrow_column(values):
-    """A pyarrow Array of one field's values: a list of Python/numpy values, or a numpy column
-    (multi-dimensional: nested fixed-size lists)."""
+def _arrow_column(name, values):
+    """A pyarrow Array of one field's values: a list of Python/numpy values (0-d arrays and torch
+    tensors taken as scalars), or a numpy column (multi-dimensional: nested fixed-size lists)."""
     import pyarrow as pa
     if isinstance(values, np.ndarray) and values.ndim > 1 and values.dtype != object:
         array = pa.array(np.ascontiguousarray(values).reshape(-1))
         for size in reversed(values.shape[1:]):
             array = pa.FixedSizeListArray.from_arrays(array, size)
         return array
-    if isinstance(values, np.ndarray) and values.dtype == object:
-        values = list(values)
-    return pa.array(values)
+    if not isinstance(values, np.ndarray) or values.dtype == object:
+        values = [scalar_or_array(v) for v in values]
+        arrays = [v for v in values if isinstance(v, np.ndarray)]
+        if arrays:  # a transform returned arrays for a field the schema calls scalar: batched as they are
+            if len(arrays) == len(values) and len({(a.shape, a.dtype) for a in arrays}) == 1 and arrays[0].dtype != object:
+                return _arrow_column(name, np.stack(arrays)) if arrays[0].ndim > 0 else pa.array(np.stack(arrays))
+            raise TypeError("Field '{}' is a scalar field of the schema, and the transform returned {}: declare its "
+                            'shape in the TransformSpec (edit_fields=[({!r}, np.{}, {}, True)])'.format(
+                                name, describe_value(arrays[0]), name, arrays[0].dtype.name,
+                                tuple(None for _ in arrays[0].shape)))
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        present = [v for v in values if v is not None]
+        kinds = sorted({describe_value(v) for v in present})
+        raise TypeError("Field '{}': cannot hold values of {} in one column".format(
+            name, ', '.join(kinds[:3]) + (', ...' if len(kinds) > 3 else ''))) from None

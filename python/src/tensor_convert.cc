@@ -73,7 +73,13 @@ class NumpyBuffer : public arrow::Buffer {
 
 Tensor TensorViewOfNumpy(nb::handle obj) {
   nb::object np = Numpy();
-  auto [array, element] = LittleEndian(np.attr("ascontiguousarray")(obj));
+  // asarray keeps a 0-d value 0-d (ascontiguousarray makes it (1,)); torch tensors come through
+  // their __array__.
+  nb::object contiguous = np.attr("asarray")(obj);
+  if (!nb::cast<bool>(contiguous.attr("flags").attr("c_contiguous"))) {
+    contiguous = np.attr("ascontiguousarray")(contiguous);
+  }
+  auto [array, element] = LittleEndian(contiguous);
   Tensor tensor;
   tensor.element = element;
   tensor.shape = nb::cast<std::vector<int64_t>>(array.attr("shape"));
