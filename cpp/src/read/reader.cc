@@ -363,6 +363,7 @@ arrow::Result<std::unique_ptr<Reader>> Reader::OpenSlice(std::shared_ptr<const D
   }
   if (!options.decode_options.empty()) {
     for (const auto& [name, _] : options.decode_options) {
+      if (!options.schema->GetField(name)) break;  // SchemaWithImageDecodeOptions says so
       if (!options.fields.empty() &&
           std::find(options.fields.begin(), options.fields.end(), name) == options.fields.end()) {
         return arrow::Status::Invalid("decode_options name the field '", name,
