@@ -190,3 +190,16 @@ def test_batched_data_loader_gets_the_scaled_images(jpeg_url):
         assert batch['rgb'].dtype == torch.uint8
         for i, image in zip(batch['id'].tolist(), batch['rgb'].numpy()):
             np.testing.assert_array_equal(image, turbojpeg_scaled(rgb[i], 1, 2))
+
+
+def test_the_local_disk_cache_keeps_scaled_row_groups_apart(jpeg_url, tmp_path):
+    rgb = _cells(jpeg_url, 'rgb')
+    cache = dict(cache_type='local-disk', cache_location=str(tmp_path / 'cache'), cache_size_limit=10 ** 8,
+                 cache_row_size_estimate=1000, cache_extra_settings={'cleanup': False})
+    for scale in [(1, 1), (1, 2), (1, 4), (1, 2)]:
+        with make_reader(jpeg_url, reader_pool_type='dummy', schema_fields=['id', 'rgb'],
+                         decode_options={'rgb': {'scale': scale}}, **cache) as reader:
+            rows = list(reader)
+        assert len(rows) == ROWS
+        for row in rows:
+            np.testing.assert_array_equal(row.rgb, turbojpeg_scaled(rgb[row.id], *scale))
