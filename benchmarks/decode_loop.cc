@@ -3,7 +3,11 @@
 // copying its payload) on N threads, with no reader, no queue and no Python around it.
 //
 //   decode_loop --column image1:png [--column array_4d:npy] [--threads 2] [--runs 5]
-//               [--warmup 1] FILE.parquet...
+//               [--warmup 1] [--scale NUM/DEN] FILE.parquet...
+//
+// --scale decodes JPEG cells at that TurboJPEG scaling factor (tjDecompress2 at TJSCALED sizes,
+// in the DCT domain), the raw limit beside the reader's decode_options scale; PNG and .npy
+// cells are not scaled.
 //
 // The columns' bytes are read from the files once, before any timing; only the decode loop is
 // timed. Each thread reuses one output buffer per column (growing it when needed), so the figure
@@ -48,6 +52,7 @@ struct Options {
   int threads = 1;
   int runs = 5;
   int warmup = 1;
+  tjscalingfactor scale{1, 1};
 };
 
 [[noreturn]] void Fail(const std::string& message) { throw std::runtime_error(message); }
@@ -82,6 +87,18 @@ Options ParseArgs(int argc, char** argv) {
       options.runs = std::stoi(value());
     } else if (arg == "--warmup") {
       options.warmup = std::stoi(value());
+    } else if (arg == "--scale") {
+      std::string spec = value();
+      auto slash = spec.find('/');
+      if (slash == std::string::npos) Fail("--scale takes NUM/DEN, got " + spec);
+      options.scale = {std::stoi(spec.substr(0, slash)), std::stoi(spec.substr(slash + 1))};
+      int count = 0;
+      const tjscalingfactor* factors = tjGetScalingFactors(&count);
+      bool offered = false;
+      for (int f = 0; f < count; ++f) {
+        offered |= factors[f].num == options.scale.num && factors[f].denom == options.scale.denom;
+      }
+      if (!offered) Fail("--scale " + spec + " is not a TurboJPEG scaling factor");
     } else if (arg.rfind("--", 0) == 0) {
       Fail("unknown option " + arg);
     } else {
@@ -136,7 +153,7 @@ std::vector<std::shared_ptr<arrow::Table>> LoadColumns(Options& options) {
 // One thread's decoders and output buffers.
 class Decoder {
  public:
-  Decoder() : tj_(tjInitDecompress()) {
+  explicit Decoder(tjscalingfactor scale) : tj_(tjInitDecompress()), scale_(scale) {
     if (!tj_) Fail("tjInitDecompress failed");
   }
   ~Decoder() { tjDestroy(tj_); }
@@ -188,6 +205,8 @@ class Decoder {
     if (tjDecompressHeader3(tj_, data, size, &width, &height, &subsampling, &colorspace) != 0) {
       Fail(std::string("JPEG header: ") + tjGetErrorStr2(tj_));
     }
+    width = TJSCALED(width, scale_);
+    height = TJSCALED(height, scale_);
     const bool gray = colorspace == TJCS_GRAY;
     const size_t decoded = static_cast<size_t>(width) * height * (gray ? 1 : 3);
     if (tjDecompress2(tj_, data, size, Reserve(buffer, decoded), width, 0, height,
@@ -217,6 +236,7 @@ class Decoder {
   }
 
   tjhandle tj_;
+  tjscalingfactor scale_;
   std::vector<std::vector<unsigned char>> buffers_;
   uint64_t checksum_ = 0;
 };
@@ -251,7 +271,7 @@ RunResult RunOnce(const Options& options) {
   std::vector<std::string> errors(options.threads);
   auto work = [&](int t) {
     try {
-      Decoder decoder;
+      Decoder decoder(options.scale);
       for (size_t start; (start = next.fetch_add(kChunk)) < rows;) {
         for (size_t r = start; r < std::min(rows, start + kChunk); ++r) {
           for (size_t c = 0; c < options.columns.size(); ++c) {

@@ -75,7 +75,9 @@ def ratios(workload, record):
         return None, None
     ref = [r for r in records if r['family'] == 'petastorm' and r['workers'] == record['workers']
            and figures(r, metric) is not None]
-    limit = pick(records, metric, record['workers'], lambda r: r['limit'])
+    # The limit of the same work: a decode at a scale (decode_options) beside the loop at that scale.
+    limit = pick(records, metric, record['workers'],
+                 lambda r: r['limit'] and r.get('decode_scale') == record.get('decode_scale'))
     return (ours / speed(figures(ref[0], metric), metric) if ref else None,
             ours / speed(figures(limit, metric), metric) if limit else None)
 

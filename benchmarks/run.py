@@ -152,12 +152,18 @@ WORKLOADS = [
      ]},
     {'id': 'W2', 'title': 'JPEG images (make_reader)', 'dataset': 'jpeg', 'metric': 'throughput',
      'about': '`image` uint8 224×224×3, smooth photo-like content, JPEG quality 90 (about 13 KB each), '
-              'and an int32 `id`. Read with `make_reader`.',
+              'and an int32 `id`. Read with `make_reader`. The scale 1/2 rows decode the JPEGs to 112×112×3 in '
+              'TurboJPEG\'s DCT domain (`decode_options`, docs/images.md); their ÷ limit is to the C++ loop at '
+              'the same scale.',
      'contenders': [
          ('ours', 'this project', 'reader', {}),
          ('ours', UNTRACKED_LABEL, 'reader', UNTRACKED),
          ('petastorm', 'Petastorm 0.13.1', 'reader', {}),
          ('cpp', 'limit: C++ TurboJPEG loop', 'cpp', {'columns': ['image:jpeg'], 'limit': True}),
+         ('ours', "this project, decode_options scale 1/2 (112×112×3)", 'reader',
+          {'decode_options': {'image': {'scale': [1, 2]}}, 'decode_scale': '1/2', 'vs_ours': 'the full decode'}),
+         ('cpp', 'limit: C++ TurboJPEG loop, decode_loop --scale 1/2', 'cpp',
+          {'columns': ['image:jpeg'], 'limit': True, 'decode_scale': '1/2'}),
      ]},
     {'id': 'W3', 'title': 'scalars (make_batch_reader)', 'dataset': 'scalars', 'metric': 'throughput',
      'about': 'Plain Parquet written by pyarrow (no Petastorm metadata): 8 numeric columns (int32, int64, '
@@ -445,6 +451,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv = [args.decode_loop, '--threads', str(workers), '--runs', str(args.runs), '--warmup', str(args.warmup)]
         for column in options['columns']:
             argv += ['--column', column]
+        if options.get('decode_scale'):
+            argv += ['--scale', options['decode_scale']]
         return argv + files
     python = family_python(args, family)
     # A slow contender may measure fewer passes ('runs', at most --runs).
@@ -475,6 +483,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv += ['--tf-consume', options['tf_consume']]
     if options.get('tracking') is False:
         argv += ['--no-tracking']
+    if options.get('decode_options'):
+        argv += ['--decode-options', json.dumps(options['decode_options'])]
     if kind == 'spark-generate':
         argv += ['--generate-path', options['path'], '--rows', str(workload['generate_rows'][args.size]),
                  '--generate-schema', workload.get('generate_schema', 'hello')]
@@ -819,7 +829,7 @@ def run_workload(args, workload, datasets, worker_counts, conversions, log_dir, 
                 record['busy_ms'] = options['busy_ms']
             if isinstance(options.get('vs_ours'), str):
                 record['vs_ours_text'] = options['vs_ours']
-            for key in ('vs_ours_text', 'vs_ours_invert', 'variant', 'storage'):
+            for key in ('vs_ours_text', 'vs_ours_invert', 'variant', 'storage', 'decode_scale'):
                 if key in options:
                     record[key] = options[key]
             if workload.get('report') == 'remote':

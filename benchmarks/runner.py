@@ -191,6 +191,8 @@ def _reader_kwargs(args):
         kwargs['storage_options'] = json.loads(args.storage_options)
     if args.s3fs:  # made in the pass, as make_reader makes its filesystem from storage_options
         kwargs['filesystem'] = petastorm_s3_filesystem(json.loads(args.s3fs))
+    if args.decode_options:
+        kwargs['decode_options'] = json.loads(args.decode_options)
     return kwargs
 
 
@@ -632,6 +634,7 @@ def main(argv=None):
     parser.add_argument('--server-pid', type=int, help='the S3 server process: its CPU per pass is recorded')
     parser.add_argument('--tree-memory', action='store_true',
                         help="sample this process's RSS plus its worker processes' private memory")
+    parser.add_argument('--decode-options', help="this project: make_reader's decode_options (JSON)")
     parser.add_argument('--no-tracking', action='store_true',
                         help='this project: stage times and the loaders\' state tracking off (what they cost)')
     peers.add_arguments(parser)

@@ -24,9 +24,10 @@ def test_signature_is_petastorms():
     signature = inspect.signature(make_batch_reader).parameters.values()
     params = [(p.name, p.default) for p in signature if p.kind != inspect.Parameter.KEYWORD_ONLY]
     # Beyond Petastorm, keyword-only after its parameters: row shards and slices (docs/resume.md), the
-    # memory budget (docs/memory.md).
+    # memory budget (docs/memory.md), images decoded smaller (docs/images.md).
     assert [(p.name, p.default) for p in signature if p.kind == inspect.Parameter.KEYWORD_ONLY] == [
-        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop'), ('item_slice', None), ('memory_budget_bytes', None)]
+        ('shard_mode', 'row_groups'), ('shard_remainder', 'drop'), ('item_slice', None), ('memory_budget_bytes', None),
+        ('decode_options', None)]
     assert params == [
         ('dataset_url_or_urls', inspect.Parameter.empty), ('schema_fields', None), ('reader_pool_type', 'thread'),
         ('workers_count', 10), ('results_queue_size', 50), ('seed', None), ('shuffle_rows', False),

@@ -135,20 +135,33 @@ class CompressedNdarrayCodec(_NativeCodec):
 
 
 class CompressedImageCodec(_NativeCodec):
-    """Stores uint8 (H, W) / (H, W, 3) images (png also uint16) as png or jpeg files."""
+    """Stores uint8 (H, W) / (H, W, 3) images (png also uint16) as png or jpeg files.
+
+    ``decode_scale`` (num, den) and ``decode_crop`` (x, y, width, height) are how the fields of a
+    reader's schema read with ``decode_options`` decode (docs/images.md); encoding ignores them."""
 
     _core_name = 'compressed_image'
 
-    def __init__(self, image_codec='png', quality=80):
+    def __init__(self, image_codec='png', quality=80, decode_scale=None, decode_crop=None):
         self._image_codec = '.' + image_codec
         self._quality = quality
+        if decode_scale is not None:
+            self._decode_scale = tuple(decode_scale)
+        if decode_crop is not None:
+            self._decode_crop = tuple(decode_crop)
 
     @property
     def image_codec(self):
         return self._image_codec[1:]
 
     def params(self):
-        return {'image_codec': self.image_codec, 'quality': int(self._quality)}
+        params = {'image_codec': self.image_codec, 'quality': int(self._quality)}
+        # Set only on a reader's decoding codecs (Petastorm's pickles have neither attribute).
+        if getattr(self, '_decode_scale', None) is not None:
+            params['decode_scale'] = list(self._decode_scale)
+        if getattr(self, '_decode_crop', None) is not None:
+            params['decode_crop'] = list(self._decode_crop)
+        return params
 
 
 # The C++ codecs by registry name; every one the core lists has its class here.

@@ -18,7 +18,7 @@ from petastorm._values import describe_value, scalar_or_array
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
 from petastorm.transform import transform_schema
-from petastorm.unischema import Unischema
+from petastorm.unischema import Unischema, _field_from_core
 
 _POOL_TYPES = ('thread', 'process', 'dummy')
 _STATE_VERSION = 1
@@ -64,7 +64,7 @@ def make_reader(dataset_url,
                 filesystem=None,
                 convert_early_to_numpy=False,
                 *, shard_mode='row_groups', shard_remainder='drop', item_slice=None,
-                memory_budget_bytes=None):
+                memory_budget_bytes=None, decode_options=None):
     """Reads a Petastorm dataset one row at a time: each row is a namedtuple of numpy values
     (with an NGram, a dict {offset: namedtuple}).
 
@@ -93,6 +93,11 @@ def make_reader(dataset_url,
     groups being decoded and, under the PyTorch loaders, their shuffling buffer and batches —
     with backpressure (read-ahead waits) instead of growth; a row group larger than the budget is
     still read, one at a time; ``diagnostics['peak_bytes']`` is the high-water mark (docs/memory.md).
+    ``decode_options={field name: {'scale': (num, den), 'crop': (x, y, width, height)}}``: decode
+    those ``CompressedImageCodec`` fields smaller — JPEG at a scale TurboJPEG offers (1/2, 1/4,
+    1/8, ...: ``petastorm._core.jpeg_scaling_factors()``), in the DCT domain, then the crop
+    window in the scaled image's pixels; ``reader.schema`` gives the decoded shapes. PNG has no
+    scaled decoding (ValueError for a PNG field with a scale; a crop alone works). docs/images.md.
     """
     if pyarrow_serialize:
         warnings.warn('pyarrow_serialize was deprecated and has no effect')
@@ -109,7 +114,7 @@ def make_reader(dataset_url,
                   results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                   storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
                   shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type),
-                  memory_budget_bytes=memory_budget_bytes)
+                  memory_budget_bytes=memory_budget_bytes, decode_options=decode_options)
 
 
 def make_batch_reader(dataset_url_or_urls,
@@ -131,7 +136,7 @@ def make_batch_reader(dataset_url_or_urls,
                       filesystem=None,
                       convert_early_to_numpy=False,
                       *, shard_mode='row_groups', shard_remainder='drop', item_slice=None,
-                      memory_budget_bytes=None):
+                      memory_budget_bytes=None, decode_options=None):
     """Reads any Parquet store in batches: each item is a namedtuple of numpy arrays, one per
     field, whose first dimension is the number of rows in the batch (a row group, or a part of
     one with ``shuffle_row_drop_partitions``). docs/types.md lists what each Arrow type becomes.
@@ -147,7 +152,8 @@ def make_batch_reader(dataset_url_or_urls,
     same sequence of batches for any ``workers_count``. ``zmq_copy_buffers`` and
     ``convert_early_to_numpy`` tuned Petastorm's own machinery and have no effect here;
     ``storage_options``, ``filesystem``, ``hdfs_driver`` and the keyword-only ``shard_mode``,
-    ``shard_remainder``, ``item_slice`` and ``memory_budget_bytes`` mean what they mean for make_reader.
+    ``shard_remainder``, ``item_slice``, ``memory_budget_bytes`` and ``decode_options`` mean what
+    they mean for make_reader.
     """
     cache, cleanup_cache = _check_engine_arguments(
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
@@ -162,7 +168,7 @@ def make_batch_reader(dataset_url_or_urls,
                        results_queue_size=results_queue_size, filters=filters, rowgroup_selector=rowgroup_selector,
                        storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
                        shard_mode=shard_mode, shard_remainder=shard_remainder, item_slice=_check_slice(item_slice, reader_pool_type),
-                       memory_budget_bytes=memory_budget_bytes)
+                       memory_budget_bytes=memory_budget_bytes, decode_options=decode_options)
 
 
 def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed,
@@ -223,6 +229,46 @@ def _check_slice(item_slice, reader_pool_type):
     return int(index), int(count)
 
 
+_DECODE_OPTIONS_FORM = "{field name: {'scale': (num, den), 'crop': (x, y, width, height)}}"
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _core_decode_options(decode_options):
+    """make_reader's `decode_options` as the engine takes them: {name: (num, den, crop or None)}.
+    The form is checked here; the values (scales TurboJPEG offers, crops inside the images, the
+    fields read and their codecs) by the engine, which names the field."""
+    if decode_options is None:
+        return {}
+    if not isinstance(decode_options, dict):
+        raise ValueError('decode_options must be a dict {}, got {!r}'.format(_DECODE_OPTIONS_FORM, decode_options))
+    out = {}
+    for name, options in decode_options.items():
+        if not isinstance(name, str) or not isinstance(options, dict):
+            raise ValueError('decode_options must be a dict {}, got {!r}: {!r}'.format(
+                _DECODE_OPTIONS_FORM, name, options))
+        unknown = sorted(map(str, set(options) - {'scale', 'crop'}))
+        if unknown:
+            raise ValueError("decode_options of field '{}': unknown option(s) {} (known: 'scale', 'crop')".format(
+                name, ', '.join(map(repr, unknown))))
+        scale = options.get('scale', (1, 1))
+        if not isinstance(scale, (tuple, list)) or len(scale) != 2 or not all(map(_is_int, scale)):
+            raise ValueError("decode_options of field '{}': 'scale' must be (num, den), one of {}; got {!r}".format(
+                name, ', '.join('({}, {})'.format(*f) for f in _core.jpeg_scaling_factors()), scale))
+        crop = options.get('crop')
+        if crop is not None and (not isinstance(crop, (tuple, list)) or len(crop) != 4
+                                 or not all(map(_is_int, crop))):
+            raise ValueError("decode_options of field '{}': 'crop' must be (x, y, width, height) integers, "
+                             'got {!r}'.format(name, crop))
+        for v in tuple(scale) + tuple(crop or ()):
+            if not -2 ** 31 < v < 2 ** 31:
+                raise ValueError("decode_options of field '{}': {} is out of range".format(name, v))
+        out[name] = (int(scale[0]), int(scale[1]), None if crop is None else tuple(int(v) for v in crop))
+    return out
+
+
 def _check_non_negative_int(name, value, bound):
     if value is None:
         return
@@ -271,7 +317,8 @@ class Reader(object):
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
                  rowgroup_selector=None, row_groups=None, storage_options=None, filesystem=None,
-                 hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop', memory_budget_bytes=None):
+                 hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop', memory_budget_bytes=None,
+                 decode_options=None):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
         (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
@@ -330,11 +377,10 @@ class Reader(object):
             if not storage_schema.fields:
                 raise RuntimeError("No fields matching the criteria '{}' were found in the dataset {}."
                                    .format(schema_fields, dataset_url))
-        self._storage_schema = storage_schema
+        core_decode_options = _core_decode_options(decode_options)
         self._transform_spec = transform_spec
         # Worker processes transform their items themselves.
         self._transform_here = transform_spec is not None and pool != 'process'
-        self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
         self.last_row_consumed = False
         self.stopped = False
         self.cache = _core.local_disk_cache(*cache) if cache is not None else None
@@ -374,6 +420,7 @@ class Reader(object):
         options = _core.ReaderOptions()
         options.schema = engine_schema
         options.fields = list(storage_schema.fields)
+        options.decode_options = core_decode_options
         options.num_epochs = num_epochs
         options.seed = seed
         options.shuffle_rows = bool(shuffle_rows)
@@ -398,6 +445,14 @@ class Reader(object):
         slice_index, slice_count = item_slice
         self._reader = _core.Reader(self._dataset, options, slice_index=int(slice_index),
                                     slice_count=int(slice_count))
+        if core_decode_options:
+            # The decoded fields' codecs and shapes, as the engine's schema has them.
+            decoded = {f.name: f for f in self._reader.schema.fields if f.name in core_decode_options}
+            storage_schema = Unischema(storage_schema._name, [
+                _field_from_core(decoded[f.name]) if f.name in decoded else f
+                for f in storage_schema.fields.values()])
+        self._storage_schema = storage_schema
+        self.schema = transform_schema(storage_schema, transform_spec) if transform_spec else storage_schema
         if self._reader.num_row_groups_planned == 0 and slice_index == 0:
             warnings.warn('No matching data is available for loading after rowgroup selector were applied '
                           'and the data was sharded.')
@@ -425,7 +480,7 @@ class Reader(object):
                 filters=filters,
                 partition_overlap_rows=partition_overlap_rows, row_groups=selected,
                 storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
-                shard_mode=shard_mode, shard_remainder=shard_remainder)}
+                shard_mode=shard_mode, shard_remainder=shard_remainder, decode_options=decode_options)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
 
     def _read_schema(self, dataset_url):

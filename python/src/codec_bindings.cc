@@ -113,6 +113,12 @@ void BindCodecs(nb::module_& m) {
            nb::arg("field"), nb::arg("data"),
            "Decodes one cell and checks it against `field`; a numpy array.");
 
+  m.def("jpeg_scaling_factors", []() {
+          nb::list out;
+          for (auto [num, den] : JpegScalingFactors()) out.append(nb::make_tuple(num, den));
+          return out;
+        },
+        "The JPEG decode scales TurboJPEG offers, as (num, den) pairs (decode_options' 'scale').");
   m.def("builtin_codec_names", []() { return BuiltinCodecNames(); },
         "The registry names of the codecs the C++ core implements.");
   m.def("python_codec",

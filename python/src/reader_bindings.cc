@@ -218,6 +218,37 @@ void BindReader(nb::module_& m) {
                    },
                    nb::arg("schema").none())
       .def_rw("fields", &ReaderOptions::fields)
+      .def_prop_rw("decode_options",
+                   [](const ReaderOptions& o) {
+                     nb::dict out;
+                     for (const auto& [name, d] : o.decode_options) {
+                       nb::object crop = nb::none();
+                       if (d.crop) crop = nb::make_tuple(d.crop->x, d.crop->y, d.crop->width, d.crop->height);
+                       out[nb::str(name.c_str())] = nb::make_tuple(d.scale_num, d.scale_den, crop);
+                     }
+                     return out;
+                   },
+                   [](ReaderOptions& o, nb::dict options) {
+                     std::map<std::string, ImageDecodeOptions> out;
+                     for (auto [key, value] : options) {
+                       // (scale_num, scale_den, crop): crop None or (x, y, width, height).
+                       auto t = nb::cast<nb::tuple>(value);
+                       if (t.size() != 3) throw nb::value_error("decode_options values are (num, den, crop)");
+                       ImageDecodeOptions d;
+                       d.scale_num = nb::cast<int>(t[0]);
+                       d.scale_den = nb::cast<int>(t[1]);
+                       if (!t[2].is_none()) {
+                         auto c = nb::cast<nb::tuple>(t[2]);
+                         if (c.size() != 4) throw nb::value_error("a crop is (x, y, width, height)");
+                         d.crop = ImageCrop{nb::cast<int64_t>(c[0]), nb::cast<int64_t>(c[1]),
+                                            nb::cast<int64_t>(c[2]), nb::cast<int64_t>(c[3])};
+                       }
+                       out[nb::cast<std::string>(key)] = d;
+                     }
+                     o.decode_options = std::move(out);
+                   },
+                   "{field name: (scale_num, scale_den, crop None or (x, y, width, height))}: "
+                   "CompressedImageCodec fields decoded scaled and/or cropped.")
       .def_rw("num_epochs", &ReaderOptions::num_epochs, nb::arg("num_epochs").none())
       .def_rw("seed", &ReaderOptions::seed, nb::arg("seed").none())
       .def_rw("shuffle_rows", &ReaderOptions::shuffle_rows)

@@ -9,9 +9,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <arrow/buffer.h>
@@ -94,6 +97,56 @@ std::shared_ptr<const Codec> MakeCompressedNdarrayCodec();
 // Decode goes by the data's signature (as OpenCV's imdecode), so either format decodes.
 arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string image_codec,
                                                                      int quality = 80);
+// --- Decoding images smaller: CompressedImageCodec's reading options ---------------------------
+
+// A crop window, in pixels of the scaled image: columns x .. x + width, rows y .. y + height.
+struct ImageCrop {
+  int64_t x = 0;
+  int64_t y = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+};
+
+// How a CompressedImageCodec cell is decoded: JPEG at scale scale_num/scale_den, done by
+// TurboJPEG in the DCT domain (a quarter of the pixels at 1/2), then `crop` (rows copied out of
+// the scaled image; PNG too, decoded whole first). PNG has no scaled decoding: a PNG cell met
+// with a scale other than 1/1 is an error.
+struct ImageDecodeOptions {
+  int scale_num = 1;
+  int scale_den = 1;
+  std::optional<ImageCrop> crop;
+
+  bool scaled() const { return scale_num != scale_den; }
+  bool empty() const { return !scaled() && !crop; }
+  std::string ToString() const;  // "scale=1/2, crop=(0, 0, 56, 56)"
+};
+
+// The scale factors TurboJPEG offers (tjGetScalingFactors), as (num, den): 2/1 ... 1/8.
+const std::vector<std::pair<int, int>>& JpegScalingFactors();
+// A dimension at a scale, rounded up: TurboJPEG's TJSCALED.
+int64_t ScaledDimension(int64_t dimension, int scale_num, int scale_den);
+
+// A codec that decodes as the CompressedImageCodec `codec` does, with `options` (replacing any
+// it had; Encode is unchanged). The scale is stored as TurboJPEG's own factor (2/4 becomes 1/2).
+// Invalid: a scale TurboJPEG does not offer (the message lists those it does), a crop with a
+// negative origin or an empty size, `codec` not a CompressedImageCodec (named). At decode time a
+// crop outside the scaled image, or a PNG cell with a scale, is Invalid (DecodeField names the
+// field).
+arrow::Result<std::shared_ptr<const Codec>> WithImageDecodeOptions(
+    const std::shared_ptr<const Codec>& codec, const ImageDecodeOptions& options);
+
+// `field` as decoded with `options`: its codec WithImageDecodeOptions, its shape the decoded
+// one (fixed H and W scaled; a crop fixes them to its size; a None dimension stays None).
+// Invalid naming the field: no CompressedImageCodec, a PNG codec with a scale, a bad option, or
+// a crop outside the field's fixed scaled shape.
+arrow::Result<Field> FieldWithImageDecodeOptions(const Field& field,
+                                                 const ImageDecodeOptions& options);
+
+// `schema` with FieldWithImageDecodeOptions applied to the named fields (same name, the other
+// fields unchanged). Invalid naming a field the schema does not have.
+arrow::Result<std::shared_ptr<const Unischema>> SchemaWithImageDecodeOptions(
+    const Unischema& schema, const std::map<std::string, ImageDecodeOptions>& options);
+
 // The registry names of the built-in codecs ("ndarray", "compressed_ndarray",
 // "compressed_image"): the one list of what the C++ core implements; Python asks for it.
 const std::vector<std::string>& BuiltinCodecNames();

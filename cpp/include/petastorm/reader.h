@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <arrow/array.h>
 #include <arrow/result.h>
 
+#include "petastorm/codec.h"
 #include "petastorm/dataset.h"
 #include "petastorm/decoded_row_group.h"
 #include "petastorm/memory_budget.h"
@@ -68,6 +70,9 @@ struct ReaderOptions {
   std::shared_ptr<const Unischema> schema;
   // Field names to deliver; empty delivers every field.
   std::vector<std::string> fields;
+  // CompressedImageCodec fields decoded scaled and/or cropped, by field name (each one read):
+  // schema() then has their decoded codecs and shapes (SchemaWithImageDecodeOptions).
+  std::map<std::string, ImageDecodeOptions> decode_options;
   // Passes over the data; std::nullopt repeats forever.
   std::optional<int64_t> num_epochs = 1;
   // Seeds every shuffle; drawn at random when unset (then runs differ).

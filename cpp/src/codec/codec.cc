@@ -124,6 +124,27 @@ arrow::Result<Tensor> DecodeField(const Field& field, const std::shared_ptr<arro
   return DecodeAndCheck(field, [&](const Codec& codec) { return codec.DecodeBuffer(field, cell, pool); });
 }
 
+arrow::Result<std::shared_ptr<const Unischema>> SchemaWithImageDecodeOptions(
+    const Unischema& schema, const std::map<std::string, ImageDecodeOptions>& options) {
+  for (const auto& [name, _] : options) {
+    if (!schema.GetField(name)) {
+      return arrow::Status::Invalid("Decode options name the field '", name, "', which schema '",
+                                    schema.name(), "' does not have");
+    }
+  }
+  std::vector<Field> fields;
+  for (const Field& field : schema.fields()) {
+    auto it = options.find(field.name);
+    if (it == options.end()) {
+      fields.push_back(field);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(Field decoded, FieldWithImageDecodeOptions(field, it->second));
+      fields.push_back(std::move(decoded));
+    }
+  }
+  return Unischema::Make(schema.name(), std::move(fields));
+}
+
 const std::vector<std::string>& BuiltinCodecNames() {
   static const std::vector<std::string> names = {"ndarray", "compressed_ndarray", "compressed_image"};
   return names;

@@ -212,7 +212,8 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodePng(const Tensor& image,
   return CopyToBuffer(png.get(), png_size, pool);
 }
 
-arrow::Result<Tensor> DecodePng(const Field& field, const uint8_t* data, int64_t size,
+// `limit_field` bounds the decoded size (CheckDecodedCellSize).
+arrow::Result<Tensor> DecodePng(const Field& limit_field, const uint8_t* data, int64_t size,
                                 arrow::MemoryPool* pool) {
   SpngContext ctx(spng_ctx_new(0));
   if (!ctx) return arrow::Status::OutOfMemory("Cannot create a libspng decoder");
@@ -265,7 +266,7 @@ arrow::Result<Tensor> DecodePng(const Field& field, const uint8_t* data, int64_t
     return arrow::Status::UnknownError("libspng reports ", decoded_size, " bytes for a ", width,
                                        "x", height, "x", channels, " image");
   }
-  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(field, static_cast<int64_t>(decoded_size),
+  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(limit_field, static_cast<int64_t>(decoded_size),
                                            "PNG image " + ImageSizeString(height, width, channels)));
   ARROW_ASSIGN_OR_RAISE(
       Tensor image,
@@ -315,8 +316,10 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> EncodeJpeg(const Tensor& image,
   return CopyToBuffer(jpeg, jpeg_size, pool);
 }
 
-arrow::Result<Tensor> DecodeJpeg(const Field& field, const uint8_t* data, int64_t size,
-                                 arrow::MemoryPool* pool) {
+// Decodes at scale `scale` (a factor of tjGetScalingFactors; 1/1 is the full size).
+// `limit_field` bounds the decoded size (CheckDecodedCellSize).
+arrow::Result<Tensor> DecodeJpeg(const Field& limit_field, const uint8_t* data, int64_t size,
+                                 tjscalingfactor scale, arrow::MemoryPool* pool) {
   void* const tj = ThreadDecompressor();
   if (!tj) return TurboJpegError("Cannot create a TurboJPEG decompressor", nullptr);
   ResetThreadJpegHandles reset_on_error;
@@ -331,9 +334,13 @@ arrow::Result<Tensor> DecodeJpeg(const Field& field, const uint8_t* data, int64_
   if (width <= 0 || height <= 0) {
     return arrow::Status::Invalid("JPEG image has no pixels (", width, "x", height, ")");
   }
+  // TurboJPEG picks the scale whose output fits the width and height it is given: exactly
+  // TJSCALED of the image's size selects `scale`.
+  width = TJSCALED(width, scale);
+  height = TJSCALED(height, scale);
   const bool gray = colorspace == TJCS_GRAY;
   const int64_t channels = gray ? 1 : 3;
-  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(field, int64_t{height} * width * channels,
+  ARROW_RETURN_NOT_OK(CheckDecodedCellSize(limit_field, int64_t{height} * width * channels,
                                            "JPEG image " + ImageSizeString(height, width, channels)));
   ARROW_ASSIGN_OR_RAISE(Tensor image,
                         Tensor::Allocate(ElementType::Of(ScalarType::kUInt8),
@@ -352,24 +359,121 @@ arrow::Result<Tensor> DecodeJpeg(const Field& field, const uint8_t* data, int64_
   return image;
 }
 
+// The window `crop` of a row-major (H, W) or (H, W, C) image: its rows' spans copied out.
+arrow::Result<Tensor> CropImage(const Tensor& image, const ImageCrop& crop,
+                                const ImageDecodeOptions& options, arrow::MemoryPool* pool) {
+  const int64_t height = image.shape[0], width = image.shape[1];
+  if (crop.x + crop.width > width || crop.y + crop.height > height) {
+    return arrow::Status::Invalid("The crop window (x=", crop.x, ", y=", crop.y,
+                                  ", width=", crop.width, ", height=", crop.height,
+                                  ") is outside the image, which is ", height, "x", width,
+                                  " (HxW) at scale ", options.scale_num, "/", options.scale_den);
+  }
+  std::vector<int64_t> shape = image.shape;
+  shape[0] = crop.height;
+  shape[1] = crop.width;
+  ARROW_ASSIGN_OR_RAISE(Tensor out, Tensor::Allocate(image.element, shape, pool));
+  const int64_t pixel = image.element.itemsize * (image.shape.size() == 3 ? image.shape[2] : 1);
+  const uint8_t* src = image.data->data();
+  uint8_t* dst = out.data->mutable_data();
+  const size_t span = static_cast<size_t>(crop.width * pixel);
+  for (int64_t row = 0; row < crop.height; ++row) {
+    std::memcpy(dst + row * crop.width * pixel, src + ((crop.y + row) * width + crop.x) * pixel,
+                span);
+  }
+  return out;
+}
+
+// A field whose shape does not bound the decoded size (every dimension None): the bound on an
+// image decoded whole before its crop is taken, MaxDecodedCellBytes().
+Field Unbounded(const Field& field) {
+  Field out = field;
+  for (Dim& dim : out.shape) dim = std::nullopt;
+  return out;
+}
+
+std::string ScalingFactorList() {
+  std::string list;
+  for (auto [num, den] : JpegScalingFactors()) {
+    list += (list.empty() ? "" : ", ") + std::to_string(num) + "/" + std::to_string(den);
+  }
+  return list;
+}
+
+// `options` checked, its scale replaced by TurboJPEG's own factor of the same value.
+arrow::Result<ImageDecodeOptions> CheckDecodeOptions(ImageDecodeOptions options) {
+  if (options.scale_num <= 0 || options.scale_den <= 0) {
+    return arrow::Status::Invalid("The decode scale must be a positive fraction, got ",
+                                  options.scale_num, "/", options.scale_den,
+                                  "; TurboJPEG offers ", ScalingFactorList());
+  }
+  bool offered = false;
+  for (auto [num, den] : JpegScalingFactors()) {
+    if (int64_t{num} * options.scale_den == int64_t{den} * options.scale_num) {
+      options.scale_num = num;
+      options.scale_den = den;
+      offered = true;
+      break;
+    }
+  }
+  if (!offered) {
+    return arrow::Status::Invalid("The decode scale ", options.scale_num, "/", options.scale_den,
+                                  " is not one TurboJPEG offers: ", ScalingFactorList());
+  }
+  if (options.crop) {
+    const ImageCrop& c = *options.crop;
+    if (c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 || c.x > kMaxPngDimension ||
+        c.y > kMaxPngDimension || c.width > kMaxPngDimension || c.height > kMaxPngDimension) {
+      return arrow::Status::Invalid("The crop window needs 0 <= x, y < 2**31 and 0 < width, height < 2**31, "
+                                    "got (x=", c.x, ", y=", c.y, ", width=", c.width,
+                                    ", height=", c.height, ")");
+    }
+  }
+  return options;
+}
+
 // --- The codec -------------------------------------------------------------------------------
 
 class CompressedImageCodec final : public Codec {
  public:
-  CompressedImageCodec(ImageFormat format, int quality) : format_(format), quality_(quality) {}
+  CompressedImageCodec(ImageFormat format, int quality, ImageDecodeOptions decode = {})
+      : format_(format), quality_(quality), decode_(decode) {}
 
   std::string name() const override { return "compressed_image"; }
 
+  // The decode options appear only when set: "decode_scale": [num, den], "decode_crop":
+  // [x, y, width, height].
   std::string params_json() const override {
-    return internal::Json(internal::Json::Object{{"image_codec", FormatName(format_)},
-                                                 {"quality", quality_}})
-        .Dump();
+    internal::Json::Object params{{"image_codec", FormatName(format_)}, {"quality", quality_}};
+    if (decode_.scaled()) {
+      params.emplace_back("decode_scale", internal::Json::Array{decode_.scale_num, decode_.scale_den});
+    }
+    if (decode_.crop) {
+      const ImageCrop& c = *decode_.crop;
+      params.emplace_back("decode_crop", internal::Json::Array{c.x, c.y, c.width, c.height});
+    }
+    return internal::Json(std::move(params)).Dump();
   }
 
+  // Petastorm's form; decode options as the Python class's keyword arguments.
   std::string ToString() const override {
-    return "CompressedImageCodec('" + std::string(FormatName(format_)) + "', " +
-           std::to_string(quality_) + ")";
+    std::string out = "CompressedImageCodec('" + std::string(FormatName(format_)) + "', " +
+                      std::to_string(quality_);
+    if (decode_.scaled()) {
+      out += ", decode_scale=(" + std::to_string(decode_.scale_num) + ", " +
+             std::to_string(decode_.scale_den) + ")";
+    }
+    if (decode_.crop) {
+      const ImageCrop& c = *decode_.crop;
+      out += ", decode_crop=(" + std::to_string(c.x) + ", " + std::to_string(c.y) + ", " +
+             std::to_string(c.width) + ", " + std::to_string(c.height) + ")";
+    }
+    return out + ")";
   }
+
+  ImageFormat format() const { return format_; }
+  int quality() const { return quality_; }
+  const ImageDecodeOptions& decode_options() const { return decode_; }
 
   arrow::Result<std::shared_ptr<arrow::Buffer>> Encode(const Field& field, const Tensor& value,
                                                        arrow::MemoryPool* pool) const override {
@@ -386,15 +490,31 @@ class CompressedImageCodec final : public Codec {
       return arrow::Status::Invalid("Invalid image input buffer");
     }
     const std::string_view bytes(reinterpret_cast<const char*>(data), static_cast<size_t>(size));
-    if (bytes.starts_with(kPngSignature)) return DecodePng(field, data, size, pool);
-    if (bytes.starts_with(kJpegSignature)) return DecodeJpeg(field, data, size, pool);
-    return arrow::Status::Invalid("Unrecognized image data of ", size,
-                                  " bytes: neither PNG nor JPEG");
+    // Decoded whole before a crop: then the field's (cropped) shape does not bound the image.
+    const Field limit_field = decode_.crop ? Unbounded(field) : field;
+    arrow::Result<Tensor> image;
+    if (bytes.starts_with(kPngSignature)) {
+      if (decode_.scaled()) {
+        return arrow::Status::Invalid("A PNG image cannot be decoded at scale ", decode_.scale_num,
+                                      "/", decode_.scale_den,
+                                      ": PNG has no scaled decoding (only JPEG, in the DCT domain)");
+      }
+      image = DecodePng(limit_field, data, size, pool);
+    } else if (bytes.starts_with(kJpegSignature)) {
+      image = DecodeJpeg(limit_field, data, size,
+                         tjscalingfactor{decode_.scale_num, decode_.scale_den}, pool);
+    } else {
+      return arrow::Status::Invalid("Unrecognized image data of ", size,
+                                    " bytes: neither PNG nor JPEG");
+    }
+    if (!image.ok() || !decode_.crop) return image;
+    return CropImage(*image, *decode_.crop, decode_, pool);
   }
 
  private:
   ImageFormat format_;
   int quality_;
+  ImageDecodeOptions decode_;
 };
 
 }  // namespace
@@ -419,6 +539,80 @@ arrow::Result<std::shared_ptr<const Codec>> MakeCompressedImageCodec(std::string
   return std::make_shared<CompressedImageCodec>(format, quality);
 }
 
+std::string ImageDecodeOptions::ToString() const {
+  std::string out = "scale=" + std::to_string(scale_num) + "/" + std::to_string(scale_den);
+  if (crop) {
+    out += ", crop=(" + std::to_string(crop->x) + ", " + std::to_string(crop->y) + ", " +
+           std::to_string(crop->width) + ", " + std::to_string(crop->height) + ")";
+  }
+  return out;
+}
+
+const std::vector<std::pair<int, int>>& JpegScalingFactors() {
+  static const std::vector<std::pair<int, int>> factors = [] {
+    std::vector<std::pair<int, int>> out;
+    int count = 0;
+    const tjscalingfactor* list = tjGetScalingFactors(&count);
+    for (int i = 0; list != nullptr && i < count; ++i) out.emplace_back(list[i].num, list[i].denom);
+    return out;
+  }();
+  return factors;
+}
+
+int64_t ScaledDimension(int64_t dimension, int scale_num, int scale_den) {
+  return (dimension * scale_num + scale_den - 1) / scale_den;
+}
+
+arrow::Result<std::shared_ptr<const Codec>> WithImageDecodeOptions(
+    const std::shared_ptr<const Codec>& codec, const ImageDecodeOptions& options) {
+  const auto* image = dynamic_cast<const CompressedImageCodec*>(codec.get());
+  if (image == nullptr) {
+    return arrow::Status::Invalid("Decode options (", options.ToString(),
+                                  ") apply to CompressedImageCodec only, not to ",
+                                  codec ? codec->ToString() : std::string("a field without codec"));
+  }
+  ARROW_ASSIGN_OR_RAISE(ImageDecodeOptions checked, CheckDecodeOptions(options));
+  return std::make_shared<CompressedImageCodec>(image->format(), image->quality(), checked);
+}
+
+arrow::Result<Field> FieldWithImageDecodeOptions(const Field& field,
+                                                 const ImageDecodeOptions& options) {
+  auto fail = [&](const arrow::Status& status) {
+    return status.WithMessage("Field '", field.name, "' (",
+                              field.codec ? field.codec->ToString() : std::string("no codec"),
+                              "): ", status.message());
+  };
+  const auto* image = dynamic_cast<const CompressedImageCodec*>(field.codec.get());
+  if (image != nullptr && image->format() == ImageFormat::kPng && options.scaled()) {
+    return fail(arrow::Status::Invalid(
+        "PNG has no scaled decoding (only JPEG is decoded scaled, in the DCT domain): read it at "
+        "scale 1/1 (a crop alone is allowed, taken from the whole decoded image)"));
+  }
+  auto codec = WithImageDecodeOptions(field.codec, options);
+  if (!codec.ok()) return fail(codec.status());
+  const ImageDecodeOptions& checked =
+      static_cast<const CompressedImageCodec&>(**codec).decode_options();
+  Field out = field;
+  out.codec = *codec;
+  if (out.shape.size() < 2) return out;  // not an image shape: decoding will say so
+  for (size_t d = 0; d < 2; ++d) {
+    if (out.shape[d]) *out.shape[d] = ScaledDimension(*out.shape[d], checked.scale_num, checked.scale_den);
+  }
+  if (checked.crop) {
+    const ImageCrop& c = *checked.crop;
+    if ((out.shape[1] && c.x + c.width > *out.shape[1]) ||
+        (out.shape[0] && c.y + c.height > *out.shape[0])) {
+      return fail(arrow::Status::Invalid(
+          "the crop window (x=", c.x, ", y=", c.y, ", width=", c.width, ", height=", c.height,
+          ") is outside the field's images, of shape ", out.ShapeString(), " at scale ",
+          checked.scale_num, "/", checked.scale_den));
+    }
+    out.shape[0] = c.height;
+    out.shape[1] = c.width;
+  }
+  return out;
+}
+
 namespace internal {
 
 arrow::Result<std::shared_ptr<const Codec>> MakeImageCodecFromParams(std::string_view params) {
@@ -438,7 +632,35 @@ arrow::Result<std::shared_ptr<const Codec>> MakeImageCodecFromParams(std::string
   if (quality < 1 || quality > 100) {
     return arrow::Status::Invalid("Image quality must be in 1..100, got ", quality);
   }
-  return MakeCompressedImageCodec(std::move(image_codec), static_cast<int>(quality));
+  ARROW_ASSIGN_OR_RAISE(auto codec,
+                        MakeCompressedImageCodec(std::move(image_codec), static_cast<int>(quality)));
+  ImageDecodeOptions decode;
+  if (const Json* value = json.Find("decode_scale")) {
+    ARROW_ASSIGN_OR_RAISE(const Json::Array* scale, value->GetArray("decode_scale"));
+    if (scale->size() != 2) return arrow::Status::Invalid("decode_scale must be [num, den], got ", value->Dump());
+    ARROW_ASSIGN_OR_RAISE(int64_t num, (*scale)[0].GetInt("decode_scale"));
+    ARROW_ASSIGN_OR_RAISE(int64_t den, (*scale)[1].GetInt("decode_scale"));
+    if (num < 1 || den < 1 || num > 1024 || den > 1024) {
+      return arrow::Status::Invalid("decode_scale must be [num, den] of small positive integers, got ",
+                                    value->Dump());
+    }
+    decode.scale_num = static_cast<int>(num);
+    decode.scale_den = static_cast<int>(den);
+  }
+  if (const Json* value = json.Find("decode_crop")) {
+    ARROW_ASSIGN_OR_RAISE(const Json::Array* crop, value->GetArray("decode_crop"));
+    if (crop->size() != 4) {
+      return arrow::Status::Invalid("decode_crop must be [x, y, width, height], got ", value->Dump());
+    }
+    ImageCrop c;
+    int64_t* parts[] = {&c.x, &c.y, &c.width, &c.height};
+    for (size_t i = 0; i < 4; ++i) {
+      ARROW_ASSIGN_OR_RAISE(*parts[i], (*crop)[i].GetInt("decode_crop"));
+    }
+    decode.crop = c;
+  }
+  if (decode.empty()) return codec;
+  return WithImageDecodeOptions(codec, decode);
 }
 
 }  // namespace internal

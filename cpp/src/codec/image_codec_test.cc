@@ -569,3 +569,172 @@ TEST(JpegCodecTest, DecodesAfterACorruptImageOnTheSameThread) {
 
 }  // namespace
 }  // namespace petastorm
+
+// --- Decode options: JPEG scaled in the DCT domain, crop windows -----------------------------
+
+#include <turbojpeg.h>
+
+namespace petastorm {
+namespace {
+
+// TurboJPEG's own decode of `jpeg` at num/den, called directly (not through the codec).
+std::string TurboJpegScaled(std::string_view jpeg, int num, int den, int* height, int* width,
+                            bool gray) {
+  tjhandle tj = tjInitDecompress();
+  int w = 0, h = 0, subsampling = 0, colorspace = 0;
+  EXPECT_EQ(tjDecompressHeader3(tj, Data(jpeg), jpeg.size(), &w, &h, &subsampling, &colorspace), 0);
+  const tjscalingfactor scale{num, den};
+  *width = TJSCALED(w, scale);
+  *height = TJSCALED(h, scale);
+  std::string out(static_cast<size_t>(*width) * *height * (gray ? 1 : 3), '\0');
+  EXPECT_EQ(tjDecompress2(tj, Data(jpeg), jpeg.size(), reinterpret_cast<unsigned char*>(out.data()),
+                          *width, 0, *height, gray ? TJPF_GRAY : TJPF_RGB, 0),
+            0);
+  tjDestroy(tj);
+  return out;
+}
+
+Field FixedImageField(std::shared_ptr<const Codec> codec, std::vector<Dim> shape) {
+  Field field = ImageField(ScalarType::kUInt8, std::move(codec));
+  field.shape = std::move(shape);
+  return field;
+}
+
+ImageDecodeOptions Scale(int num, int den) {
+  ImageDecodeOptions options;
+  options.scale_num = num;
+  options.scale_den = den;
+  return options;
+}
+
+TEST(ImageDecodeOptionsTest, ScaledJpegEqualsTurboJpegsOwnScaledOutput) {
+  for (const Tensor& image : {NoiseImage8({448, 448, 3}), Gradient({100, 75, 3}), Gradient({61, 90})}) {
+    const bool gray = image.shape.size() == 2;
+    ASSERT_OK_AND_ASSIGN(auto jpeg, Encode(Jpeg(90), image));
+    std::vector<Dim> shape(image.shape.begin(), image.shape.end());
+    for (auto [num, den] : std::vector<std::pair<int, int>>{{1, 2}, {1, 4}, {1, 8}, {3, 4}, {1, 1}}) {
+      SCOPED_TRACE(ShapeToString(image.shape) + " at " + std::to_string(num) + "/" + std::to_string(den));
+      ASSERT_OK_AND_ASSIGN(Field field, FieldWithImageDecodeOptions(FixedImageField(Jpeg(90), shape),
+                                                                    Scale(num, den)));
+      ASSERT_OK_AND_ASSIGN(Tensor decoded, DecodeField(field, jpeg->data(), jpeg->size()));
+      int height = 0, width = 0;
+      const std::string expected = TurboJpegScaled(View(*jpeg), num, den, &height, &width, gray);
+      std::vector<int64_t> expected_shape = {height, width};
+      if (!gray) expected_shape.push_back(3);
+      EXPECT_EQ(decoded.shape, expected_shape);
+      EXPECT_EQ(height, (image.shape[0] * num + den - 1) / den);
+      EXPECT_EQ(View(*decoded.data), expected);
+    }
+  }
+}
+
+TEST(ImageDecodeOptionsTest, CropIsAWindowOfTheScaledImage) {
+  const Tensor image = NoiseImage8({448, 448, 3});
+  ASSERT_OK_AND_ASSIGN(auto jpeg, Encode(Jpeg(90), image));
+  int height = 0, width = 0;
+  const std::string scaled = TurboJpegScaled(View(*jpeg), 1, 2, &height, &width, false);
+  ASSERT_EQ(height, 224);
+  ImageDecodeOptions options = Scale(1, 2);
+  options.crop = ImageCrop{10, 20, 112, 100};
+  ASSERT_OK_AND_ASSIGN(Field field, FieldWithImageDecodeOptions(
+                                        FixedImageField(Jpeg(90), {448, 448, 3}), options));
+  EXPECT_EQ(field.ShapeString(), "(100, 112, 3)");
+  ASSERT_OK_AND_ASSIGN(Tensor decoded, DecodeField(field, jpeg->data(), jpeg->size()));
+  ASSERT_EQ(decoded.shape, (std::vector<int64_t>{100, 112, 3}));
+  std::string expected;
+  for (int y = 20; y < 120; ++y) expected += scaled.substr((y * width + 10) * 3, 112 * 3);
+  EXPECT_EQ(View(*decoded.data), expected);
+
+  // PNG: no scale, but a crop of the whole decoded image.
+  ImageDecodeOptions crop_only;
+  crop_only.crop = ImageCrop{3, 2, 4, 5};
+  const Tensor small = NoiseImage8({12, 9, 3});
+  ASSERT_OK_AND_ASSIGN(auto png, Encode(Png(), small));
+  ASSERT_OK_AND_ASSIGN(Field png_field,
+                       FieldWithImageDecodeOptions(FixedImageField(Png(), {12, 9, 3}), crop_only));
+  ASSERT_OK_AND_ASSIGN(Tensor cropped, DecodeField(png_field, png->data(), png->size()));
+  ASSERT_EQ(cropped.shape, (std::vector<int64_t>{5, 4, 3}));
+  std::string window;
+  for (int y = 2; y < 7; ++y) window += View(*small.data).substr((y * 9 + 3) * 3, 4 * 3);
+  EXPECT_EQ(View(*cropped.data), window);
+}
+
+TEST(ImageDecodeOptionsTest, DecodedShapesOfFields) {
+  ImageDecodeOptions options = Scale(1, 4);
+  ASSERT_OK_AND_ASSIGN(Field fixed, FieldWithImageDecodeOptions(FixedImageField(Jpeg(), {448, 447, 3}), options));
+  EXPECT_EQ(fixed.ShapeString(), "(112, 112, 3)");
+  EXPECT_EQ(fixed.codec->ToString(), "CompressedImageCodec('jpeg', 95, decode_scale=(1, 4))");
+  ASSERT_OK_AND_ASSIGN(Field variable, FieldWithImageDecodeOptions(ImageField(ScalarType::kUInt8, Jpeg()), options));
+  EXPECT_EQ(variable.ShapeString(), "(None, None, 3)");
+  options.crop = ImageCrop{0, 0, 8, 6};
+  ASSERT_OK_AND_ASSIGN(Field cropped, FieldWithImageDecodeOptions(ImageField(ScalarType::kUInt8, Jpeg()), options));
+  EXPECT_EQ(cropped.ShapeString(), "(6, 8, 3)");
+  // 2/4 is TurboJPEG's 1/2.
+  ASSERT_OK_AND_ASSIGN(Field half, FieldWithImageDecodeOptions(FixedImageField(Jpeg(), {10, 10}), Scale(2, 4)));
+  EXPECT_EQ(half.ShapeString(), "(5, 5)");
+  EXPECT_EQ(half.codec->params_json(),
+            R"({"image_codec": "jpeg", "quality": 95, "decode_scale": [1, 2]})");
+}
+
+TEST(ImageDecodeOptionsTest, BadOptionsAreErrorsNamingTheField) {
+  const Field jpeg = FixedImageField(Jpeg(), {448, 448, 3});
+  auto third = FieldWithImageDecodeOptions(jpeg, Scale(1, 3));
+  ExpectInvalidContaining(third.status(), "Field 'image'");
+  ExpectInvalidContaining(third.status(), "1/3 is not one TurboJPEG offers");
+  ExpectInvalidContaining(third.status(), "1/2");
+  ExpectInvalidContaining(FieldWithImageDecodeOptions(jpeg, Scale(0, 2)).status(), "positive");
+  ImageDecodeOptions outside = Scale(1, 2);
+  outside.crop = ImageCrop{200, 0, 32, 32};
+  ExpectInvalidContaining(FieldWithImageDecodeOptions(jpeg, outside).status(),
+                          "outside the field's images, of shape (224, 224, 3)");
+  ImageDecodeOptions empty;
+  empty.crop = ImageCrop{0, 0, 0, 4};
+  ExpectInvalidContaining(FieldWithImageDecodeOptions(jpeg, empty).status(), "width");
+  auto png = FieldWithImageDecodeOptions(FixedImageField(Png(), {8, 8, 3}), Scale(1, 2));
+  ExpectInvalidContaining(png.status(), "Field 'image'");
+  ExpectInvalidContaining(png.status(), "PNG has no scaled decoding");
+  Field array{"array", ScalarType::kUInt8, {4}, MakeNdarrayCodec(), false};
+  ExpectInvalidContaining(FieldWithImageDecodeOptions(array, Scale(1, 2)).status(),
+                          "apply to CompressedImageCodec only, not to NdarrayCodec()");
+
+  // At decode time: a PNG cell met at a scale, a crop outside an image of unknown size.
+  ASSERT_OK_AND_ASSIGN(Field half, FieldWithImageDecodeOptions(ImageField(ScalarType::kUInt8, Jpeg()), Scale(1, 2)));
+  ASSERT_OK_AND_ASSIGN(auto png_cell, Encode(Png(), NoiseImage8({8, 8, 3})));
+  ExpectInvalidContaining(DecodeField(half, png_cell->data(), png_cell->size()).status(),
+                          "Decoding field 'image'");
+  ExpectInvalidContaining(DecodeField(half, png_cell->data(), png_cell->size()).status(),
+                          "PNG image cannot be decoded at scale 1/2");
+  ImageDecodeOptions wide = Scale(1, 2);
+  wide.crop = ImageCrop{0, 0, 30, 4};
+  ASSERT_OK_AND_ASSIGN(Field cropped, FieldWithImageDecodeOptions(ImageField(ScalarType::kUInt8, Jpeg()), wide));
+  ASSERT_OK_AND_ASSIGN(auto jpeg_cell, Encode(Jpeg(), Gradient({40, 40, 3})));
+  auto status = DecodeField(cropped, jpeg_cell->data(), jpeg_cell->size()).status();
+  ExpectInvalidContaining(status, "Decoding field 'image'");
+  ExpectInvalidContaining(status, "outside the image, which is 20x20 (HxW) at scale 1/2");
+}
+
+TEST(ImageDecodeOptionsTest, ParametersRoundTripAndSchemas) {
+  ImageDecodeOptions options = Scale(1, 8);
+  options.crop = ImageCrop{1, 2, 3, 4};
+  ASSERT_OK_AND_ASSIGN(auto codec, WithImageDecodeOptions(Jpeg(), options));
+  EXPECT_EQ(codec->params_json(), R"({"image_codec": "jpeg", "quality": 95, "decode_scale": [1, 8], )"
+                                  R"("decode_crop": [1, 2, 3, 4]})");
+  ASSERT_OK_AND_ASSIGN(auto rebuilt, internal::MakeImageCodecFromParams(codec->params_json()));
+  EXPECT_EQ(rebuilt->ToString(), codec->ToString());
+  EXPECT_FALSE(internal::MakeImageCodecFromParams(R"({"decode_scale": [1, 3]})").ok());
+
+  ASSERT_OK_AND_ASSIGN(auto schema,
+                       Unischema::Make("s", {FixedImageField(Jpeg(), {64, 64, 3}),
+                                             Field{"id", ScalarType::kInt64, {}, nullptr, false}}));
+  ASSERT_OK_AND_ASSIGN(auto scaled, SchemaWithImageDecodeOptions(*schema, {{"image", Scale(1, 2)}}));
+  EXPECT_EQ(scaled->name(), "s");
+  EXPECT_EQ(scaled->fields()[0].ShapeString(), "(32, 32, 3)");
+  EXPECT_EQ(scaled->fields()[1].name, "id");
+  ExpectInvalidContaining(SchemaWithImageDecodeOptions(*schema, {{"imgae", Scale(1, 2)}}).status(),
+                          "'imgae', which schema 's' does not have");
+  ExpectInvalidContaining(SchemaWithImageDecodeOptions(*schema, {{"id", Scale(1, 2)}}).status(),
+                          "Field 'id'");
+}
+
+}  // namespace
+}  // namespace petastorm

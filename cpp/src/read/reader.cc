@@ -361,6 +361,18 @@ arrow::Result<std::unique_ptr<Reader>> Reader::OpenSlice(std::shared_ptr<const D
     return arrow::Status::Invalid("workers_count must be a positive integer, got ",
                                   options.workers_count);
   }
+  if (!options.decode_options.empty()) {
+    for (const auto& [name, _] : options.decode_options) {
+      if (!options.schema->GetField(name)) break;  // SchemaWithImageDecodeOptions says so
+      if (!options.fields.empty() &&
+          std::find(options.fields.begin(), options.fields.end(), name) == options.fields.end()) {
+        return arrow::Status::Invalid("decode_options name the field '", name,
+                                      "', which is not among the fields read");
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(options.schema,
+                          SchemaWithImageDecodeOptions(*options.schema, options.decode_options));
+  }
   const Unischema& stored = *options.schema;
   WorkProcessor::Config config;
   config.dataset = dataset;
