@@ -11,6 +11,9 @@ Kinds (runner.py KIND DATASET ...):
                  a pass is `load_from_disk(CACHE).with_format('torch')`, then either `.iter(batch_size)`
                  in the process (--loader inprocess) or `torch.utils.data.DataLoader(ds,
                  batch_size, num_workers=--workers)` (--loader dataloader).
+  hf-random      Hugging Face `datasets`: `load_from_disk(CACHE).with_format('torch')` (its Arrow memory
+                 map), then --accesses random rows (training_loop.random_access), `ds[i]` each
+                 (--batch-size 1) or `ds[[i, ...]]` of --batch-size rows.
   lance          `pylance`: the files converted once to a Lance dataset; a pass iterates
                  `lance.torch.data.LanceDataset(CACHE, batch_size)` in the process (its own threads).
   torch-parquet  hand-rolled (handrolled.py): a torch `IterableDataset` over pyarrow
@@ -33,7 +36,7 @@ import shutil
 import sys
 import time
 
-from training_loop import consume
+from training_loop import consume, random_access
 
 
 def add_arguments(parser):
@@ -72,6 +75,12 @@ class HfPass(object):
             return consume(ds.iter(batch_size=args.batch_size), args)
         loader = DataLoader(ds, batch_size=args.batch_size, num_workers=args.workers)
         return consume(loader, args)
+
+
+class HfRandomPass(HfPass):
+    def __call__(self, args):
+        import datasets
+        return random_access(datasets.load_from_disk(args.cache).with_format('torch'), args)
 
 
 def prepare_hf(dataset, cache, image_column):
@@ -178,7 +187,7 @@ class RayPass(object):
         return consume(ds.iter_torch_batches(batch_size=args.batch_size), args)
 
 
-KINDS = {'hf': HfPass, 'ray': RayPass, 'lance': LancePass, 'torch-parquet': TorchParquetPass, 'torch-pil': TorchPilPass}
+KINDS = {'hf': HfPass, 'hf-random': HfRandomPass, 'ray': RayPass, 'lance': LancePass, 'torch-parquet': TorchParquetPass, 'torch-pil': TorchPilPass}
 PREPARE = {'hf': prepare_hf, 'lance': prepare_lance}
 
 

@@ -139,6 +139,46 @@ REMOTE_WORKLOADS = [
 ]
 
 
+# Random access (make_map_dataset, docs/random_access.md) on W2's and W3's files: rows/s of random rows
+# (uniform, with repeats, the same indexes for every contender), one `ds[i]` each or `ds[[i, ...]]` of 64,
+# beside Hugging Face `datasets` on its Arrow memory map of the same data and our sequential read.
+RANDOM_ACCESSES = {'row': {'full': 2000, 'tiny': 24}, 'batch': {'full': 6400, 'tiny': 128}}
+
+
+def _random_workload(workload_id, base, dataset, access, sequential_kind, image_column):
+    size = 1 if access == 'row' else 64
+    what = 'single rows (`ds[i]`)' if access == 'row' else 'batches of 64 (`ds[[i, ...]]`)'
+    hf_options = dict(PEER, batch_size=size, workers=[2], accesses=RANDOM_ACCESSES[access])
+    if image_column:
+        hf_options['image_column'] = image_column
+    return {
+        'id': workload_id, 'title': 'random access over {}: {}'.format(base, what.split(' (')[0]),
+        'dataset': dataset, 'metric': 'throughput',
+        'about': 'Random {} of the {} files: {:,} random rows a pass (uniform, with repeats; the same indexes '
+                 'for every contender). Ours: `petastorm.make_map_dataset(url, workers_count=2)`, made anew each '
+                 'pass (its row-group cache starts empty), numpy values. Hugging Face `datasets`: '
+                 '`load_from_disk(...).with_format(\'torch\')` of its converted copy (an Arrow memory map{}), '
+                 'torch tensors. The sequential row reads every row once in storage order ({}).'.format(
+                     what, base, RANDOM_ACCESSES[access]['full'],
+                     ', JPEGs decoded by Pillow as `datasets.Image()`' if image_column else '',
+                     '`make_reader`' if sequential_kind == 'reader' else '`make_batch_reader`'),
+        'contenders': [
+            ('ours', 'this project, make_map_dataset', 'random',
+             {'batch_size': size, 'workers': [2], 'accesses': RANDOM_ACCESSES[access]}),
+            ('ours', 'this project, sequential read', sequential_kind,
+             {'workers': [2], 'vs_ours': True, 'vs_ours_invert': True, 'vs_ours_text': 'random access'}),
+            ('hf', 'HF datasets: random {}'.format('ds[i]' if access == 'row' else 'ds[[i, ...]] of 64'),
+             'hf-random', hf_options),
+        ]}
+
+
+RANDOM_WORKLOADS = [
+    _random_workload('W2ra', 'W2', 'jpeg', 'row', 'reader', 'image'),
+    _random_workload('W2rb', 'W2', 'jpeg', 'batch', 'reader', 'image'),
+    _random_workload('W3ra', 'W3', 'scalars', 'row', 'batch', None),
+    _random_workload('W3rb', 'W3', 'scalars', 'batch', 'batch', None),
+]
+
 # The workloads. Each contender: (family, label, runner kind or 'cpp', options). `workers`
 # contenders run once per --workers value; `limit` marks the limit the ratio "÷ limit" uses.
 WORKLOADS = [
@@ -346,7 +386,7 @@ WORKLOADS = [
                        'and shows what the step costs it.'),
         ('W10b', 50, 2, 'At 50 ms per batch (1,280 rows/s) every loader here could keep up on its own: the '
                         'ratio is the overlap.'))
-] + REMOTE_WORKLOADS
+] + RANDOM_WORKLOADS + REMOTE_WORKLOADS
 
 
 def log(message):
@@ -475,6 +515,8 @@ def contender_command(args, workload, family, kind, options, dataset, workers):
         argv += ['--image-column', options['image_column']]
     if family in CONVERTED:
         argv += ['--cache', converted_path(dataset, family)]
+    if 'accesses' in options:
+        argv += ['--accesses', str(options['accesses'][args.size])]
     if kind == 'numpy-load':
         argv += ['--columns', ','.join(options['columns'])]
     if 'pool' in options:

@@ -7,7 +7,8 @@ BatchedDataLoader, or DataLoader, over make_reader or make_batch_reader), tf (pe
 make_petastorm_dataset batched in TF), tf-limit (TF over the same batches in memory), startup (factory call to the first
 row), pyarrow (ParquetFile.iter_batches), pyarrow-startup, pyarrow-dataset (pyarrow.dataset's
 to_batches over every column), pyarrow-dataset-startup (its first row), numpy-load (numpy.load over a
-column's bytes), spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory),
+column's bytes), random (make_map_dataset: random rows, singly or in batches),
+spark-generate (writing HelloWorldSchema rows with Spark; DATASET is a scratch directory),
 and the peers' kinds of peers.py (hf, lance, torch-parquet, torch-pil). Torch loaders spend --busy-ms
 per batch in training_loop.consume (the overlap workloads).
 
@@ -44,7 +45,7 @@ import warnings
 
 import peers
 from remote import process_cpu_seconds
-from training_loop import consume, nbytes_of
+from training_loop import consume, nbytes_of, random_access
 
 
 def peak_rss_mb():
@@ -227,6 +228,13 @@ def pass_torch(args):
     loader = pytorch.DataLoader if args.loader == 'plain' else pytorch.BatchedDataLoader
     with factory(url(args.dataset), **_reader_kwargs(args)) as reader:
         return consume(loader(reader, batch_size=args.batch_size), args)
+
+
+def pass_random(args):
+    """make_map_dataset over the dataset (made each pass: a cold row-group cache), then
+    training_loop.random_access: --accesses random rows, singly or in batches of --batch-size."""
+    from petastorm import make_map_dataset
+    return random_access(make_map_dataset(url(args.dataset), workers_count=args.workers), args)
 
 
 def pass_tf(args):
@@ -539,7 +547,7 @@ def _row_groups(path):
 
 PASSES = {'reader': pass_reader, 'batch': pass_batch, 'torch': pass_torch, 'startup': pass_startup,
           'pyarrow-startup': pass_pyarrow_startup, 'pyarrow-dataset-startup': pass_pyarrow_dataset_startup,
-          'tf': pass_tf}
+          'tf': pass_tf, 'random': pass_random}
 LIMITS = {'pyarrow': PyarrowLimit, 'numpy-load': NumpyLoadLimit, 'spark-generate': SparkGenerate,
           'tf-limit': TfLimit, 'pyarrow-dataset': PyarrowDataset}
 LIMITS.update(peers.KINDS)  # other libraries' loaders (peers.py): classes made once per process
@@ -629,6 +637,8 @@ def main(argv=None):
                         help='torch loaders: milliseconds of GIL-holding Python work per batch (a training step)')
     parser.add_argument('--max-rows', type=int, default=0,
                         help='torch loaders: end a pass after this many rows (for the slowest peers)')
+    parser.add_argument('--accesses', type=int, default=2000,
+                        help='random, hf-random: random rows read per pass')
     parser.add_argument('--storage-options', help='remote DATASET: storage_options (JSON, Arrow names)')
     parser.add_argument('--s3fs', help='remote DATASET, Petastorm 0.13.1: s3fs.S3FileSystem arguments (JSON)')
     parser.add_argument('--server-pid', type=int, help='the S3 server process: its CPU per pass is recorded')

@@ -15,15 +15,18 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, 'benchmarks', 'run.py')
 
-WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5a', 'W5b', 'W5c', 'W6', 'W7', 'W8', 'W9a', 'W9b', 'W10a', 'W10b']
+WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5a', 'W5b', 'W5c', 'W6', 'W7', 'W8', 'W9a', 'W9b', 'W10a', 'W10b',
+             'W2ra', 'W2rb', 'W3ra', 'W3rb']
+RANDOM_ACCESS = {'W2ra', 'W2rb', 'W3ra', 'W3rb'}
 # Workloads whose feature exists in every version: our row must be measured, not "n/a".
-ALWAYS_MEASURED = {'W1', 'W2', 'W4', 'W5c', 'W6', 'W7', 'W8', 'W9a', 'W9b', 'W10a', 'W10b'}
+ALWAYS_MEASURED = {'W1', 'W2', 'W4', 'W5c', 'W6', 'W7', 'W8', 'W9a', 'W9b', 'W10a', 'W10b'} | RANDOM_ACCESS
 FAMILIES = {'ours', 'pyarrow', 'numpy', 'tensorflow', 'handrolled'}
 # Workloads whose first contender of ours is not the plain reader.
 FIRST_OURS = {'W7': 'this project, dict_to_spark_row', 'W8': 'this project, dict_to_spark_row',
-              'W9a': 'this project, make_petastorm_dataset', 'W9b': 'this project, make_petastorm_dataset'}
+              'W9a': 'this project, make_petastorm_dataset', 'W9b': 'this project, make_petastorm_dataset',
+              **{w: 'this project, make_map_dataset' for w in RANDOM_ACCESS}}
 # Workloads that run with 2 workers whatever --workers says: Spark's local[2], the overlap loaders.
-TWO_WORKER_WORKLOADS = {'W7', 'W8', 'W10a', 'W10b'}
+TWO_WORKER_WORKLOADS = {'W7', 'W8', 'W10a', 'W10b'} | RANDOM_ACCESS
 
 
 @pytest.fixture(scope='module')

@@ -14,11 +14,12 @@ import atexit as _atexit
 # otherwise); a no-op when no s3:// filesystem was made.
 _atexit.register(_core.finalize_remote_filesystems)
 from petastorm.errors import NoDataAvailableError
+from petastorm.map_dataset import MapDataset, make_map_dataset
 from petastorm.reader import make_batch_reader, make_reader
 from petastorm.transform import TransformSpec
 from petastorm.writer import DatasetWriter, write_dataset
 
 __version__ = '0.14.0.dev0'
 
-__all__ = ['NoDataAvailableError', 'make_reader', 'make_batch_reader', 'TransformSpec',
+__all__ = ['NoDataAvailableError', 'make_reader', 'make_batch_reader', 'make_map_dataset', 'MapDataset', 'TransformSpec',
            'DatasetWriter', 'write_dataset', '__version__']

@@ -10,6 +10,7 @@
 
 #include "petastorm/filter.h"
 #include "petastorm/reader.h"
+#include "petastorm/row_access.h"
 #include "petastorm/row_group_cache.h"
 #include "arrow_bridge.h"
 #include "handles.h"
@@ -429,6 +430,45 @@ void BindReader(nb::module_& m) {
         [](nb::list dnf) { return PredicateHandle{ValueOrThrow(MakeRowFilter(FiltersFromPython(dnf)))}; },
         nb::arg("filters"),
         "The row-exact step of pyarrow-style DNF filters: a predicate keeping exactly the matching rows.");
+
+  nb::class_<RowAccess>(m, "RowAccess",
+                        "Random access to a dataset's rows by index (petastorm/row_access.h).")
+      .def(nb::new_([](const DatasetHandle& dataset, const SchemaHandle* schema, std::vector<std::string> fields,
+                       int threads, int64_t cache_bytes, int64_t cache_row_groups) {
+             RowAccessOptions options;
+             options.schema = schema ? schema->schema : nullptr;
+             options.fields = std::move(fields);
+             options.threads = threads;
+             options.cache_bytes = cache_bytes;
+             options.cache_row_groups = cache_row_groups;
+             nb::gil_scoped_release release;
+             return ValueOrThrow(RowAccess::Open(dataset.dataset, std::move(options)));
+           }),
+           nb::arg("dataset"), nb::arg("schema").none(), nb::arg("fields"), nb::arg("threads"),
+           nb::arg("cache_bytes"), nb::arg("cache_row_groups"))
+      .def_prop_ro("num_rows", &RowAccess::num_rows)
+      .def_prop_ro("schema", [](const RowAccess& a) { return SchemaHandle{a.schema()}; })
+      .def("locate", [](const RowAccess& a, int64_t row) {
+        auto at = ValueOrThrow(a.Locate(row));
+        return nb::make_tuple(at.first, at.second);
+      }, nb::arg("row"), "(row group position, row within it) of dataset row `row`.")
+      .def("take", [](RowAccess& a, const std::vector<int64_t>& rows) {
+        std::shared_ptr<const DecodedRowGroup> batch;
+        {
+          nb::gil_scoped_release release;
+          batch = ValueOrThrow(a.Take(rows));
+        }
+        return RowGroupHandle{std::move(batch)};
+      }, nb::arg("rows"), "The rows at `rows` (dataset row indexes), in that order, as one DecodedRowGroup.")
+      .def_prop_ro("stats", [](const RowAccess& a) {
+        const RowAccessStats s = a.stats();
+        nb::dict out;
+        out["hits"] = s.hits;
+        out["misses"] = s.misses;
+        out["cached_row_groups"] = s.cached_row_groups;
+        out["cached_bytes"] = s.cached_bytes;
+        return out;
+      });
 
   nb::class_<CacheHandle>(m, "RowGroupCache")
       .def_prop_ro("stats", [](const CacheHandle& c) {

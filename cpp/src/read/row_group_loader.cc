@@ -271,6 +271,25 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
   return batch;
 }
 
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> DecodeRows(const Dataset& dataset,
+                                                                 const DecodedRowGroup& raw,
+                                                                 const std::vector<int64_t>& rows,
+                                                                 bool use_threads) {
+  auto out = std::make_shared<DecodedRowGroup>(raw);
+  for (DecodedColumn& column : out->columns) {
+    if (!column.field->is_tensor()) continue;
+    if (!column.values) {
+      return arrow::Status::Invalid("field '", column.field->name, "' holds no encoded cells to decode");
+    }
+    auto decoded = DecodeColumn(*column.field, *column.values, &rows, use_threads, &column.tensors);
+    if (!decoded.ok()) {
+      return decoded.WithMessage("'", dataset.files().at(raw.source.file_index), "' row group ",
+                                 raw.source.row_group, ": ", decoded.message());
+    }
+  }
+  return out;
+}
+
 }  // namespace internal
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(

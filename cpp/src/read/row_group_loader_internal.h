@@ -44,4 +44,12 @@ arrow::Result<std::shared_ptr<const DecodedRowGroup>> LoadRowGroup(
     const Dataset& dataset, const std::shared_ptr<const Unischema>& fields, RowGroupRef row_group,
     parquet::arrow::FileReader* file, const LoadOptions& options);
 
+// `raw` (loaded with decode_rows empty: no codec cell decoded) with the codec cells of `rows`
+// decoded into tensors (the other rows' stay std::nullopt); the arrays are shared. Errors name
+// the file, row group and field.
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> DecodeRows(const Dataset& dataset,
+                                                                 const DecodedRowGroup& raw,
+                                                                 const std::vector<int64_t>& rows,
+                                                                 bool use_threads);
+
 }  // namespace petastorm::internal
