@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -28,8 +29,14 @@ using internal::TensorsSource;
 class Batcher::Impl {
  public:
   Impl(std::vector<std::string> names, BatcherOptions options)
-      : names_(std::move(names)), options_(options), plans_(names_.size()),
-        rows_(internal::DeriveSeed(options.seed, kShuffleBufferTag)) {}
+      : names_(std::move(names)), options_(options), plans_(names_.size()), collate_(names_.size()),
+        rows_(internal::DeriveSeed(options.seed, kShuffleBufferTag)) {
+    for (const auto& [name, collate] : options_.collate) {
+      const auto f = std::find(names_.begin(), names_.end(), name) - names_.begin();
+      collate_[static_cast<size_t>(f)] = collate;
+      collate_[static_cast<size_t>(f)]->promote_for_torch = options_.promote_for_torch;
+    }
+  }
 
   const std::vector<std::string>& names() const { return names_; }
   const BatcherOptions& options() const { return options_; }
@@ -214,6 +221,14 @@ class Batcher::Impl {
     Selection selection;
     if (!Select(&selection)) return nullptr;
     ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(names_, plans_, selection));
+    for (size_t f = 0; f < names_.size(); ++f) {
+      if (!collate_[f]) continue;
+      BatchColumn& column = batch->columns[f];
+      ARROW_ASSIGN_OR_RAISE(auto parts, Collate(names_[f], column, *collate_[f]));
+      column = BatchColumn{};
+      column.kind = BatchColumn::Kind::kCollated;
+      column.parts = std::move(parts);
+    }
     if (options_.shuffling_queue_capacity > 0) {
       ShuffleTimer timer(&shuffle_ns_);
       internal::RowPool::ReleaseTensors(selection);
@@ -265,6 +280,7 @@ class Batcher::Impl {
   const std::vector<std::string> names_;
   const BatcherOptions options_;
   std::vector<FieldPlan> plans_;
+  std::vector<std::optional<CollateOptions>> collate_;  // per field
   internal::RowPool rows_;
   bool finished_ = false;
   std::vector<std::shared_ptr<Chunk>> placeholders_;  // every AddPlaceholder() input, in order
@@ -286,6 +302,16 @@ arrow::Result<std::unique_ptr<Batcher>> Batcher::Make(std::vector<std::string> f
   for (const auto& name : field_names) {
     if (name.empty()) return arrow::Status::Invalid("Batcher: empty field name");
     if (!seen.insert(name).second) return arrow::Status::Invalid("Batcher: field '", name, "' appears twice");
+  }
+  std::set<std::string> collated;
+  for (const auto& [name, collate] : options.collate) {
+    if (!seen.count(name)) {
+      return arrow::Status::Invalid("Batcher: collate names field '", name, "', which is not batched");
+    }
+    if (!collated.insert(name).second) {
+      return arrow::Status::Invalid("Batcher: collate names field '", name, "' twice");
+    }
+    ARROW_RETURN_NOT_OK(ValidateCollateOptions(name, collate));
   }
   return std::unique_ptr<Batcher>(
       new Batcher(std::make_unique<Impl>(std::move(field_names), options)));
