@@ -182,13 +182,19 @@ def test_bad_collate_arguments_name_the_field_or_policy(plain):
 
 def test_nulls_are_errors_naming_the_field(tmp_path):
     pq.write_table(pa.table({'id': [0, 1, 2], 'text': ['a', None, 'c'],
-                             'vec': pa.array([[1.0], [2.0], None], pa.list_(pa.float32()))}),
+                             'vec': pa.array([[1.0], [2.0], None], pa.list_(pa.float32())),
+                             'inner': pa.array([[1.0], [2.0, None], []], pa.list_(pa.float32())),
+                             'ls': pa.array([[{'b': 'x'}], [], [{'b': None}]], pa.list_(pa.struct([('b', pa.string())])))}),
                    str(tmp_path / 'n.parquet'))
     url = 'file://' + str(tmp_path)
-    with pytest.raises(TypeError, match=r"collate: field 'text': a null at row 1"):
+    with pytest.raises(TypeError, match=r"collate: field 'text': a null at row 1 \(collate takes no nulls"):
         _batches(url, {'text': 'padded'}, schema_fields=['id', 'text'])
-    with pytest.raises(TypeError, match=r"Found None in vec"):
-        _batches(url, {'vec': 'padded'}, schema_fields=['id', 'vec'])
+    with pytest.raises(TypeError, match=r"collate: field 'vec': a null at row 2"):
+        _batches(url, {'vec': 'offsets'}, schema_fields=['id', 'vec'])
+    with pytest.raises(TypeError, match=r"collate: field 'inner': a null at item 2 of list level 1"):
+        _batches(url, {'inner': 'padded'}, schema_fields=['id', 'inner'])
+    with pytest.raises(TypeError, match=r"collate: field 'ls' at 'ls.b': a null at item 1"):
+        _batches(url, {'ls': 'offsets'}, schema_fields=['id', 'ls'])
 
 
 def test_tokenizer_style_batch_transform(plain):

@@ -115,7 +115,8 @@ class Batcher::Impl {
     auto chunk = std::make_shared<Chunk>();
     chunk->num_rows = batch.num_rows;
     chunk->lends_buffers = true;
-    for (const std::string& name : names_) {
+    for (size_t f = 0; f < names_.size(); ++f) {
+      const std::string& name = names_[f];
       const DecodedColumn* column = batch.column(name);
       if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");
       const Field& field = *column->field;
@@ -132,7 +133,7 @@ class Batcher::Impl {
                                         " values");
         }
         ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column->values, field.dtype,
-                                                  options_.float_nulls_as_nan));
+                                                  options_.float_nulls_as_nan, collate_[f].has_value()));
       }
       chunk->sources.push_back(std::move(source));
     }
@@ -163,7 +164,7 @@ class Batcher::Impl {
             return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", num_rows, " values");
           }
           ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column.array, std::nullopt,
-                                                    options_.float_nulls_as_nan));
+                                                    options_.float_nulls_as_nan, collate_[f].has_value()));
           break;
         }
         case ColumnInput::Kind::kTensors: {

@@ -42,9 +42,10 @@ std::string Where(const std::string& name, const std::vector<std::string>& path)
   return out;
 }
 
-// What stands at position i of a level: a row at the top, an item of a list deeper down.
-std::string Position(int level, int64_t i) {
-  if (level == 0) return "row " + std::to_string(i);
+// What stands at position i of a level: a row of the batch at the top, else an item (of a
+// struct's field, counted over the batch's flattened items, or of a list level).
+std::string Position(const std::vector<std::string>& path, int level, int64_t i) {
+  if (level == 0) return (path.empty() ? "row " : "item ") + std::to_string(i);
   return "item " + std::to_string(i) + " of list level " + std::to_string(level);
 }
 
@@ -133,11 +134,15 @@ class Flattener {
     if (array.null_count() > 0) {
       int64_t i = 0;
       while (i < array.length() && !array.IsNull(i)) ++i;
-      return arrow::Status::TypeError(Where(name_, path), ": a null at ", Position(level, i),
+      return arrow::Status::TypeError(Where(name_, path), ": a null at ", Position(path, level, i),
                                       " (collate takes no nulls: fill them before, or use the 'list' policy)");
     }
     const arrow::DataType& type = *array.type();
-    if (auto fixed = FixedShapeOfNumbers(type)) {
+    // Fixed-size lists of numbers are trailing dimensions, but for a batch column of them
+    // (the rows' one level).
+    const bool column_itself = level == 0 && path.empty();
+    auto fixed = column_itself ? std::nullopt : FixedShapeOfNumbers(type);
+    if (fixed) {
       return Numbers(array, fixed->first, fixed->second, path);
     }
     switch (type.id()) {
@@ -270,7 +275,7 @@ class Flattener {
       int64_t count = 0, bad = 0;
       if (!DecodeUtf8(reinterpret_cast<const uint8_t*>(v.data()), static_cast<int64_t>(v.size()), cps + total,
                       &count, &bad)) {
-        return arrow::Status::Invalid(Where(name_, path), ": ", Position(level, i),
+        return arrow::Status::Invalid(Where(name_, path), ": ", Position(path, level, i),
                                       " is not UTF-8 (at byte ", bad, ")");
       }
       total += count;

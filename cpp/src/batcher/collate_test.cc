@@ -5,6 +5,7 @@
 #include <arrow/type.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -143,7 +144,7 @@ TEST(CollateTest, NullsAreErrorsNamingTheFieldAndThePlace) {
   auto type = arrow::list(arrow::struct_({arrow::field("b", arrow::utf8())}));
   auto nested = Collate("s", ArrayColumn(Json(type, R"([[{"b": "x"}], [{"b": null}]])")), Offsets());
   ASSERT_TRUE(nested.status().IsTypeError());
-  EXPECT_NE(nested.status().message().find("field 's' at 's.b': a null at row 1"), std::string::npos)
+  EXPECT_NE(nested.status().message().find("field 's' at 's.b': a null at item 1"), std::string::npos)
       << nested.status().message();
 }
 
@@ -258,6 +259,55 @@ TEST(CollateTest, BatcherCollatesTheFieldsItIsTold) {
   ASSERT_TRUE(unknown.status().IsInvalid());
   EXPECT_NE(unknown.status().message().find("collate names field 'nope', which is not batched"),
             std::string::npos);
+}
+
+TEST(CollateTest, BatcherCollatesArrowListsStraightFromTheirArrays) {
+  BatcherOptions options;
+  options.batch_size = 3;
+  options.shuffling_queue_capacity = 2;
+  options.seed = 1;
+  options.promote_for_torch = true;
+  options.collate = {{"v", Padded(-1)}, {"fixed", Offsets()}};
+  ASSERT_OK_AND_ASSIGN(auto batcher, Batcher::Make({"v", "fixed"}, options));
+  for (int input = 0; input < 2; ++input) {
+    std::vector<ColumnInput> columns(2);
+    columns[0].kind = columns[1].kind = ColumnInput::Kind::kArray;
+    // Row i (0..5) is i % 3 uint16 values (3 for row 3), all equal to i; `fixed` is [i, 10 * i].
+    columns[0].array = Json(arrow::list(arrow::uint16()), input == 0 ? "[[], [1], [2, 2]]" : "[[3, 3, 3], [4], [5, 5]]");
+    columns[1].array = Json(arrow::fixed_size_list(arrow::int32(), 2),
+                            input == 0 ? "[[0, 0], [1, 10], [2, 20]]" : "[[3, 30], [4, 40], [5, 50]]");
+    ASSERT_OK(batcher->AddColumns(3, std::move(columns)));
+  }
+  batcher->Finish();
+  std::vector<int> seen;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto batch, batcher->Next());
+    if (!batch) break;
+    auto v = ByPath(batch->columns[0].parts);
+    auto fixed = ByPath(batch->columns[1].parts);
+    EXPECT_EQ(v["padded"].element.type, ScalarType::kInt32);  // uint16 promoted
+    auto f = Values<int32_t>(fixed["values"]);
+    EXPECT_EQ(Values<int64_t>(fixed["offsets"]), (std::vector<int64_t>{0, 2, 4, 6}));
+    auto padded = Values<int32_t>(v["padded"]);
+    auto lengths = Values<int64_t>(v["lengths"]);
+    const int64_t width = v["padded"].shape[1];
+    for (int64_t r = 0; r < batch->num_rows; ++r) {
+      const int i = f[2 * r];
+      seen.push_back(i);
+      EXPECT_EQ(f[2 * r + 1], 10 * i);
+      EXPECT_EQ(lengths[r], i == 3 ? 3 : i % 3);
+      for (int64_t c = 0; c < width; ++c) EXPECT_EQ(padded[r * width + c], c < lengths[r] ? i : -1);
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+}
+
+TEST(CollateTest, ANullInsideAListNamesItsItem) {
+  auto result = Collate("v", ArrayColumn(Json(arrow::list(arrow::float32()), "[[1], [2, null]]")), Padded());
+  ASSERT_TRUE(result.status().IsTypeError());
+  EXPECT_NE(result.status().message().find("field 'v': a null at item 2 of list level 1"), std::string::npos)
+      << result.status().message();
 }
 
 }  // namespace
