@@ -4,7 +4,12 @@ import warnings
 
 
 def _map_tensors(batch, f, torch):
-    return {name: f(value) if isinstance(value, torch.Tensor) else value for name, value in batch.items()}
+    """`batch` with f applied to its tensors, in dicts (collated fields) too."""
+    if isinstance(batch, torch.Tensor):
+        return f(batch)
+    if isinstance(batch, dict):
+        return {name: _map_tensors(value, f, torch) for name, value in batch.items()}
+    return batch
 
 
 def hand_off(batches, pin_memory, device, progress):

@@ -20,6 +20,10 @@ What a field becomes in a batch:
   but in float fields of ``make_batch_reader`` readers, where it is NaN as in Petastorm.
 - strings, bytes, decimals, dates and other values: a Python list (Petastorm raises for strings
   in ``BatchedDataLoader``, issue #795); arrays of strings: a list of numpy arrays.
+- with ``BatchedDataLoader(collate={field: policy})``: strings, bytes, ragged and nested lists
+  as tensors, made in C++ (``petastorm/collate.h``, docs/collate.md): ``'padded'`` gives
+  ``{'padded', 'lengths', 'mask'}``, ``'offsets'`` ``{'values', 'offsets', ...}`` (one offsets
+  tensor per level of lists, a dict per struct field), ``'nested'`` a torch nested tensor.
 
 Beyond Petastorm: ``drop_last``; ``len()`` when the reader knows how many rows it delivers;
 ``seed`` for the shuffling buffer; :func:`shard_for_rank` for ``torch.distributed``;
@@ -219,9 +223,10 @@ class _BudgetMeter(object):
 
 
 def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed, progress=None, resume=None,
-                   clock=None):
+                   clock=None, collate=None):
     """Yields (field names, columns) per batch; a column is a numpy array (batch, ...), a list
-    of per-row numpy arrays, or a pyarrow.Array. `progress` (loader_state.PassProgress) counts
+    of per-row numpy arrays, a pyarrow.Array, or a dict of numpy arrays (a field of `collate`,
+    the _core.Batcher form of _collate_spec). `progress` (loader_state.PassProgress) counts
     the pass for state_dict; `resume` is a loader state to go on from; `clock`
     (loader_stages.StageClock) is charged the reader's and the batcher's time."""
     if clock is None:
@@ -244,7 +249,8 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
                     break
         if progress is not None:
             progress.buffer_rows = capacity
-        batcher = _core.Batcher(names, batch_size, drop_last, capacity, seed, True, reader.is_batched_reader)
+        batcher = _core.Batcher(names, batch_size, drop_last, capacity, seed, True, reader.is_batched_reader,
+                                collate)
         clock.track(batcher)
         if resume is not None:
             loader_state.restore(reader, batcher, progress, resume)
@@ -291,7 +297,8 @@ def _numpy_batches(reader, batch_size, drop_last, shuffling_queue_capacity, seed
                             'not supported)'.format(type(item).__name__))
         if batcher is None:
             names = list(item._fields)
-            batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True)
+            batcher = _core.Batcher(names, batch_size, drop_last, shuffling_queue_capacity, seed, True,
+                                    collate=collate)
             clock.track(batcher)
         if batched:
             num_rows = len(item[0]) if names else 0
@@ -341,10 +348,72 @@ def _ragged_error(name, rows):
                          name, ', '.join(str(s) for s in shapes[:4]) + (', ...' if len(shapes) > 4 else '')))
 
 
+_COLLATE_POLICIES = ('list', 'padded', 'offsets', 'nested')
+_COLLATE_OPTIONS = ('policy', 'pad_value', 'max_length', 'truncate')
+
+
+def _collate_spec(collate, fields):
+    """(the _core.Batcher form {field: (policy, pad_value, max_length, truncate)}, the fields that
+    become torch nested tensors) of BatchedDataLoader's `collate`; ValueError naming an unknown
+    field (not in `fields`, when known), policy or option."""
+    if collate is None:
+        return None, frozenset()
+    if not isinstance(collate, collections.abc.Mapping):
+        raise ValueError('collate must be a dict {field: policy}, got {}'.format(type(collate).__name__))
+    spec, nested = {}, set()
+    for name, policy in collate.items():
+        if fields is not None and name not in fields:
+            raise ValueError("collate: unknown field '{}' (the reader's fields: {})".format(
+                name, ', '.join(sorted(fields))))
+        options = dict(policy) if isinstance(policy, collections.abc.Mapping) else {'policy': policy}
+        unknown = sorted(set(options) - set(_COLLATE_OPTIONS))
+        if unknown:
+            raise ValueError("collate: field '{}': unknown option(s) {} (known: {})".format(
+                name, ', '.join(unknown), ', '.join(_COLLATE_OPTIONS)))
+        kind = options.get('policy')
+        if kind not in _COLLATE_POLICIES:
+            raise ValueError("collate: field '{}': unknown policy {!r} (known: {})".format(
+                name, kind, ', '.join(_COLLATE_POLICIES)))
+        padding = {k: options[k] for k in ('pad_value', 'max_length', 'truncate') if k in options}
+        if padding and kind != 'padded':
+            raise ValueError("collate: field '{}': {} are options of 'padded', not {!r}".format(
+                name, ', '.join(sorted(padding)), kind))
+        if kind == 'list':
+            continue
+        if kind == 'nested':
+            nested.add(name)
+        max_length = options.get('max_length')
+        if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool) or
+                                       max_length < 0):
+            raise ValueError("collate: field '{}': max_length must be a non-negative integer, got {!r}".format(
+                name, max_length))
+        if options.get('truncate') and max_length is None:
+            raise ValueError("collate: field '{}': truncate needs a max_length".format(name))
+        spec[name] = ('padded' if kind == 'padded' else 'offsets', float(options.get('pad_value', 0)), max_length,
+                      bool(options.get('truncate', False)))
+    return spec or None, frozenset(nested)
+
+
+def _collated_to_torch(name, parts, nested):
+    """A collated field's dict of numpy arrays as torch tensors (no copy); a torch nested tensor
+    (jagged layout) for a `nested` field."""
+    torch = _torch()
+    if nested:
+        if set(parts) != {'values', 'offsets'}:
+            raise TypeError("collate: field '{}': 'nested' takes one level of lists (strings, bytes, lists of "
+                            "numbers); this one has {}: use 'offsets'".format(name, ', '.join(sorted(parts))))
+        return torch.nested.nested_tensor_from_jagged(torch.from_numpy(parts['values']),
+                                                      torch.from_numpy(parts['offsets']))
+    return {key: _collated_to_torch(name, value, False) if isinstance(value, dict) else torch.from_numpy(value)
+            for key, value in parts.items()}
+
+
 def _to_torch(name, column):
     """The default conversion: numeric batches to tensors (no copy), other values to lists."""
     if isinstance(column, np.ndarray):
         return _torch().from_numpy(column)
+    if isinstance(column, dict):
+        return _collated_to_torch(name, column, False)
     if isinstance(column, pa.Array):
         return _arrow_to_list(column)
     # A list of per-row arrays: rows of different shapes, or arrays of strings.
@@ -490,6 +559,8 @@ class LoaderBase(object):
             self._len = total // self.batch_size if self.drop_last else -(-total // self.batch_size)
         return self._len
 
+    _collate = None  # the _core.Batcher form of a loader's collate policies (BatchedDataLoader)
+
     def _batches(self, pass_index, draw_seed, resume=None):
         # One seed for the whole pipeline: without a seed of its own, the loader's comes from
         # its reader's (make_reader(url, seed=7) then gives the same batches on every run).
@@ -505,7 +576,7 @@ class LoaderBase(object):
             self._progress.index = pass_index
         return _numpy_batches(self.reader, self.batch_size, self.drop_last, self.shuffling_queue_capacity, seed,
                               self._progress, resume,
-                              self._clock if loader_stages.TRACKING else loader_stages.NullClock())
+                              self._clock if loader_stages.TRACKING else loader_stages.NullClock(), self._collate)
 
     # Context manager: stops the reader on exit.
     def __enter__(self):
@@ -573,10 +644,11 @@ class BatchedDataLoader(LoaderBase):
     :param batch_size: rows per batch; the last batch may have fewer (see ``drop_last``).
     :param transform_fn: turns one column of a batch into what the batch holds; it gets a numpy
         array (batch, ...) for numeric fields, a list of per-row arrays for fields whose rows
-        differ in shape, a list of values for strings, decimals and the like. Default: numeric
-        columns become tensors over the batch's buffer (no copy), other values lists. (Petastorm
-        calls it on each row or reader batch before buffering; for row-wise functions such as
-        ``torch.as_tensor`` the result is the same.)
+        differ in shape, a list of values for strings, decimals and the like, the dict of numpy
+        arrays of a ``collate`` policy. Default: numeric columns become tensors over the batch's
+        buffer (no copy), other values lists, collated fields dicts of tensors (or a nested
+        tensor). (Petastorm calls it on each row or reader batch before buffering; for row-wise
+        functions such as ``torch.as_tensor`` the result is the same.)
     :param shuffling_queue_capacity: rows of the shuffling buffer; 0 keeps the reader's order.
         Batches are drawn at random from the buffer once it holds
         ``shuffling_queue_capacity - 1 + batch_size`` rows (Petastorm's BatchedRandomShufflingBuffer).
@@ -590,12 +662,29 @@ class BatchedDataLoader(LoaderBase):
         on a CUDA device each batch is copied one batch ahead, non-blocking, on a stream of its
         own (from pinned memory, so the copy overlaps the compute on the batch before); the
         batch waits for its copy when it is returned. None: tensors stay on the host.
+    :param collate: ``{field: policy}``, how strings, bytes, ragged and nested lists become tensors
+        (made in C++, docs/collate.md): ``'list'`` (the default: Python lists, or per-row arrays),
+        ``'padded'`` (``{'padded': (batch, width, ...), 'lengths': int64, 'mask': bool}``; a dict
+        ``{'policy': 'padded', 'pad_value': 0, 'max_length': None, 'truncate': False}`` sets its
+        options), ``'offsets'`` (``{'values': flat, 'offsets': int64 (batch + 1)}``, then
+        ``'offsets_1'``, ... per further level of lists and a dict per struct field), ``'nested'``
+        (a torch nested tensor of one level). Strings become int32 Unicode code points, bytes
+        uint8. A null is a TypeError naming the field. ValueError for an unknown field or policy.
+    :param batch_transform_fn: called on each whole batch (the dict of the batch's tensors, after
+        ``transform_fn``); what it returns is the batch (a tokenizer that takes and returns
+        tensors). Pinned/moved to ``device`` after it.
     """
 
     def __init__(self, reader, batch_size=1, transform_fn=None, shuffling_queue_capacity=0, drop_last=False,
-                 seed=None, pin_memory=False, device=None):
+                 seed=None, pin_memory=False, device=None, collate=None, batch_transform_fn=None):
         super(BatchedDataLoader, self).__init__()
         _check_sizes(batch_size, shuffling_queue_capacity)
+        schema = getattr(reader, 'schema', None)
+        fields = set(schema.fields) if schema is not None and hasattr(schema, 'fields') else None
+        self._collate, self._nested = _collate_spec(collate, fields)
+        if batch_transform_fn is not None and not callable(batch_transform_fn):
+            raise ValueError('batch_transform_fn must be callable, got {}'.format(type(batch_transform_fn).__name__))
+        self.batch_transform_fn = batch_transform_fn
         self.reader = reader
         self.batch_size = batch_size
         self.transform_fn = transform_fn
@@ -609,16 +698,23 @@ class BatchedDataLoader(LoaderBase):
         def draw():
             return int(_torch().randint(0, 2 ** 62, ()).item())
         transform = self.transform_fn
+        batch_transform = self.batch_transform_fn
+        nested = self._nested
         from_numpy = _torch().from_numpy
         ndarray = np.ndarray
+
+        def convert(name, column):
+            if name in nested:
+                return _collated_to_torch(name, column, True)
+            return from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
 
         def batches():
             for names, columns in self._batches(pass_index, draw, resume):
                 if transform is None:
-                    yield {name: from_numpy(column) if type(column) is ndarray else _to_torch(name, column)
-                           for name, column in zip(names, columns)}
+                    batch = {name: convert(name, column) for name, column in zip(names, columns)}
                 else:
-                    yield {name: transform(_as_python(column)) for name, column in zip(names, columns)}
+                    batch = {name: transform(_as_python(column)) for name, column in zip(names, columns)}
+                yield batch if batch_transform is None else batch_transform(batch)
         if not self.pin_memory and self.device is None:
             return batches()
         return device_hand_off.hand_off(batches(), self.pin_memory, self.device, lambda: self._progress)

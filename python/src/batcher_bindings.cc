@@ -56,8 +56,54 @@ nb::object ColumnToPython(BatchColumn& column) {
     }
     case BatchColumn::Kind::kArray:
       return ArrayToPyArrow(column.array);
+    case BatchColumn::Kind::kCollated: {
+      // Nested dicts by path: {'values': ..., 'offsets': ..., 'b': {'values': ...}}.
+      nb::dict out;
+      for (const CollatedPart& part : column.parts) {
+        nb::dict level = out;
+        for (size_t i = 0; i + 1 < part.path.size(); ++i) {
+          nb::str key(part.path[i].c_str());
+          if (!level.contains(key)) level[key] = nb::dict();
+          nb::object child = level[key];
+          level = nb::borrow<nb::dict>(child);
+        }
+        const Tensor& t = part.tensor;
+        level[nb::str(part.path.back().c_str())] = TensorToNumpy(t, !t.data || t.data->is_mutable());
+      }
+      return out;
+    }
   }
   return nb::none();
+}
+
+// {field: (policy, pad_value, max_length, truncate)}: policy 'padded' or 'offsets', max_length
+// None or >= 0.
+std::vector<std::pair<std::string, CollateOptions>> CollateFromPython(nb::handle obj) {
+  std::vector<std::pair<std::string, CollateOptions>> out;
+  if (obj.is_none()) return out;
+  for (auto [key, value] : nb::cast<nb::dict>(obj)) {
+    const std::string name = nb::cast<std::string>(key);
+    nb::tuple spec = nb::cast<nb::tuple>(value);
+    if (spec.size() != 4) throw nb::value_error(("collate: field '" + name + "': want (policy, pad_value, max_length, truncate)").c_str());
+    CollateOptions options;
+    const std::string policy = nb::cast<std::string>(spec[0]);
+    if (policy == "padded") {
+      options.policy = CollateOptions::Policy::kPadded;
+    } else if (policy == "offsets") {
+      options.policy = CollateOptions::Policy::kOffsets;
+    } else {
+      throw nb::value_error(("collate: field '" + name + "': unknown policy '" + policy +
+                             "' (want 'padded' or 'offsets')").c_str());
+    }
+    options.pad_value = nb::cast<double>(spec[1]);
+    options.max_length = spec[2].is_none() ? -1 : nb::cast<int64_t>(spec[2]);
+    if (!spec[2].is_none() && options.max_length < 0) {
+      throw nb::value_error(("collate: field '" + name + "': max_length must be >= 0").c_str());
+    }
+    options.truncate = nb::cast<bool>(spec[3]);
+    out.emplace_back(name, options);
+  }
+  return out;
 }
 
 }  // namespace
@@ -67,7 +113,7 @@ void BindBatcher(nb::module_& m) {
                       "Batches decoded row groups (or columns) in C++: see petastorm/batcher.h.")
       .def(nb::new_([](std::vector<std::string> fields, int64_t batch_size, bool drop_last,
                        int64_t shuffling_queue_capacity, uint64_t seed, bool promote_for_torch,
-                       bool float_nulls_as_nan) {
+                       bool float_nulls_as_nan, nb::handle collate) {
              BatcherOptions options;
              options.batch_size = batch_size;
              options.drop_last = drop_last;
@@ -75,11 +121,15 @@ void BindBatcher(nb::module_& m) {
              options.seed = seed;
              options.promote_for_torch = promote_for_torch;
              options.float_nulls_as_nan = float_nulls_as_nan;
+             options.collate = CollateFromPython(collate);
              return ValueOrThrow(Batcher::Make(std::move(fields), options));
            }),
            nb::arg("fields"), nb::arg("batch_size"), nb::arg("drop_last") = false,
            nb::arg("shuffling_queue_capacity") = 0, nb::arg("seed") = 0,
-           nb::arg("promote_for_torch") = false, nb::arg("float_nulls_as_nan") = false)
+           nb::arg("promote_for_torch") = false, nb::arg("float_nulls_as_nan") = false,
+           nb::arg("collate").none() = nb::none(),
+           "collate: {field: (policy 'padded' or 'offsets', pad_value, max_length or None, truncate)} "
+           "(petastorm/collate.h); those fields come out as dicts of numpy arrays.")
       .def_prop_ro("field_names", &Batcher::field_names)
       .def_prop_ro("rows_held", &Batcher::rows_held)
       .def_prop_ro("finished", &Batcher::finished)
@@ -130,7 +180,8 @@ void BindBatcher(nb::module_& m) {
              return columns;
            },
            "The next batch as a list in field order -- a numpy array (rows, ...) over the C++ "
-           "buffer, a list of numpy arrays (one per row), or a pyarrow.Array -- or None when "
+           "buffer, a list of numpy arrays (one per row), a pyarrow.Array, or a dict of numpy "
+           "arrays (a collated field) -- or None when "
            "more input is needed first (or, after finish(), at the end).");
 
   m.def("row_group_num_rows",

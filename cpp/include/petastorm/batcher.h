@@ -7,7 +7,8 @@
 //     tensors of a codec): a dense Tensor (rows, *row_shape) when the batch's rows share a
 //     shape, else one Tensor per row (a variable-shape field whose rows differ);
 //   - tensors of other element types (strings, bytes, datetimes): one Tensor per row;
-//   - every other column (strings, decimals, dates, structs, ...): an Arrow array of the rows.
+//   - every other column (strings, decimals, dates, structs, ...): an Arrow array of the rows;
+//   - a field named in BatcherOptions::collate: the tensors of its collate policy (collate.h).
 //
 // Ownership: the Batcher keeps the inputs it still needs (shared buffers, no copies); a TrainingBatch
 // owns its buffers (shared_ptr) and outlives the Batcher. A batch that views a row group's buffer
@@ -29,6 +30,7 @@
 #include <arrow/array.h>
 #include <arrow/result.h>
 
+#include "petastorm/collate.h"
 #include "petastorm/decoded_row_group.h"
 #include "petastorm/tensor.h"
 
@@ -54,6 +56,9 @@ struct BatcherOptions {
   // Nulls in float scalar fields become NaN (as in make_batch_reader's numpy columns) instead
   // of an error.
   bool float_nulls_as_nan = false;
+  // Fields whose batch columns are collated (collate.h) into tensors: (field, policy). Invalid
+  // for a field not batched or named twice, and for bad options. promote_for_torch applies.
+  std::vector<std::pair<std::string, CollateOptions>> collate;
 };
 
 // The rows of one field handed to Batcher::AddColumns: exactly one of the three is used.
@@ -70,11 +75,12 @@ struct ColumnInput {
 
 // One field of a TrainingBatch; `kind` says which member holds the rows.
 struct BatchColumn {
-  enum class Kind { kDense, kTensors, kArray };
+  enum class Kind { kDense, kTensors, kArray, kCollated };
   Kind kind = Kind::kDense;
   std::optional<Tensor> dense;                  // kDense: (rows, *row_shape), row-major
   std::vector<std::optional<Tensor>> tensors;   // kTensors: one per row (std::nullopt: null)
   std::shared_ptr<arrow::Array> array;          // kArray: one element per row
+  std::vector<CollatedPart> parts;              // kCollated: the field's collate policy's tensors
 };
 
 struct TrainingBatch {

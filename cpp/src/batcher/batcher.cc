@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -28,8 +29,14 @@ using internal::TensorsSource;
 class Batcher::Impl {
  public:
   Impl(std::vector<std::string> names, BatcherOptions options)
-      : names_(std::move(names)), options_(options), plans_(names_.size()),
-        rows_(internal::DeriveSeed(options.seed, kShuffleBufferTag)) {}
+      : names_(std::move(names)), options_(options), plans_(names_.size()), collate_(names_.size()),
+        rows_(internal::DeriveSeed(options.seed, kShuffleBufferTag)) {
+    for (const auto& [name, collate] : options_.collate) {
+      const auto f = std::find(names_.begin(), names_.end(), name) - names_.begin();
+      collate_[static_cast<size_t>(f)] = collate;
+      collate_[static_cast<size_t>(f)]->promote_for_torch = options_.promote_for_torch;
+    }
+  }
 
   const std::vector<std::string>& names() const { return names_; }
   const BatcherOptions& options() const { return options_; }
@@ -108,7 +115,8 @@ class Batcher::Impl {
     auto chunk = std::make_shared<Chunk>();
     chunk->num_rows = batch.num_rows;
     chunk->lends_buffers = true;
-    for (const std::string& name : names_) {
+    for (size_t f = 0; f < names_.size(); ++f) {
+      const std::string& name = names_[f];
       const DecodedColumn* column = batch.column(name);
       if (!column) return arrow::Status::Invalid("Batcher: the input has no field '", name, "'");
       const Field& field = *column->field;
@@ -125,7 +133,7 @@ class Batcher::Impl {
                                         " values");
         }
         ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column->values, field.dtype,
-                                                  options_.float_nulls_as_nan));
+                                                  options_.float_nulls_as_nan, collate_[f].has_value()));
       }
       chunk->sources.push_back(std::move(source));
     }
@@ -156,7 +164,7 @@ class Batcher::Impl {
             return arrow::Status::Invalid("Batcher: field '", name, "' does not have ", num_rows, " values");
           }
           ARROW_ASSIGN_OR_RAISE(source, ArraySource(name, column.array, std::nullopt,
-                                                    options_.float_nulls_as_nan));
+                                                    options_.float_nulls_as_nan, collate_[f].has_value()));
           break;
         }
         case ColumnInput::Kind::kTensors: {
@@ -214,6 +222,14 @@ class Batcher::Impl {
     Selection selection;
     if (!Select(&selection)) return nullptr;
     ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(names_, plans_, selection));
+    for (size_t f = 0; f < names_.size(); ++f) {
+      if (!collate_[f]) continue;
+      BatchColumn& column = batch->columns[f];
+      ARROW_ASSIGN_OR_RAISE(auto parts, Collate(names_[f], column, *collate_[f]));
+      column = BatchColumn{};
+      column.kind = BatchColumn::Kind::kCollated;
+      column.parts = std::move(parts);
+    }
     if (options_.shuffling_queue_capacity > 0) {
       ShuffleTimer timer(&shuffle_ns_);
       internal::RowPool::ReleaseTensors(selection);
@@ -265,6 +281,7 @@ class Batcher::Impl {
   const std::vector<std::string> names_;
   const BatcherOptions options_;
   std::vector<FieldPlan> plans_;
+  std::vector<std::optional<CollateOptions>> collate_;  // per field
   internal::RowPool rows_;
   bool finished_ = false;
   std::vector<std::shared_ptr<Chunk>> placeholders_;  // every AddPlaceholder() input, in order
@@ -286,6 +303,16 @@ arrow::Result<std::unique_ptr<Batcher>> Batcher::Make(std::vector<std::string> f
   for (const auto& name : field_names) {
     if (name.empty()) return arrow::Status::Invalid("Batcher: empty field name");
     if (!seen.insert(name).second) return arrow::Status::Invalid("Batcher: field '", name, "' appears twice");
+  }
+  std::set<std::string> collated;
+  for (const auto& [name, collate] : options.collate) {
+    if (!seen.count(name)) {
+      return arrow::Status::Invalid("Batcher: collate names field '", name, "', which is not batched");
+    }
+    if (!collated.insert(name).second) {
+      return arrow::Status::Invalid("Batcher: collate names field '", name, "' twice");
+    }
+    ARROW_RETURN_NOT_OK(ValidateCollateOptions(name, collate));
   }
   return std::unique_ptr<Batcher>(
       new Batcher(std::make_unique<Impl>(std::move(field_names), options)));

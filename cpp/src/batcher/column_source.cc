@@ -57,13 +57,14 @@ std::string NullMessage(const std::string& name) {
 }
 
 arrow::Result<Source> ArraySource(const std::string& name, std::shared_ptr<arrow::Array> array,
-                                  std::optional<ScalarType> declared, bool float_nulls_as_nan) {
+                                  std::optional<ScalarType> declared, bool float_nulls_as_nan,
+                                  bool keep_arrow) {
   ARROW_ASSIGN_OR_RAISE(array, Decoded(std::move(array)));
   Source s;
   s.array = array;
   s.kind = SourceKind::kObject;
   const arrow::DataType& type = *array->type();
-  if (declared && !IsNumeric(*declared)) return s;
+  if (keep_arrow || (declared && !IsNumeric(*declared))) return s;
   if (!declared && IsTimeOrDuration(type)) return s;  // numbers only when the field says so
   auto numpy_type = NumpyTypeOf(name, type);
   const bool storage_as_number = declared && PhysicalType(type).has_value();

@@ -63,9 +63,11 @@ std::string NullMessage(const std::string& name);
 // type; std::nullopt: as the Arrow type says): numbers (and, when the field declares a number,
 // the integer storage of dates and times) become kStacked, ragged lists of numbers kList,
 // everything else kObject. TypeError for nulls in numbers (floats: NaN when
-// float_nulls_as_nan).
+// float_nulls_as_nan). `keep_arrow`: kObject whatever the type (a collated field, collate.h,
+// which reads the Arrow array itself); dictionaries are decoded either way.
 arrow::Result<Source> ArraySource(const std::string& name, std::shared_ptr<arrow::Array> array,
-                                  std::optional<ScalarType> declared, bool float_nulls_as_nan);
+                                  std::optional<ScalarType> declared, bool float_nulls_as_nan,
+                                  bool keep_arrow = false);
 // One tensor per row; numeric tensors must not be null.
 arrow::Result<Source> TensorsSource(const std::string& name, std::vector<std::optional<Tensor>> tensors,
                                     std::optional<ScalarType> declared);
