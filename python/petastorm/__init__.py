@@ -6,7 +6,14 @@ reading, decoding and writing done by a C++ library on Apache Arrow.
 # pyarrow first: the extension shares the libarrow that pyarrow loads.
 import pyarrow as _pyarrow  # noqa: F401
 
-from petastorm import _core  # noqa: F401
+from petastorm import _pyarrow_abi
+
+_pyarrow_abi.check(_pyarrow, None)  # another pyarrow: say which one this build needs
+try:
+    from petastorm import _core  # noqa: F401
+except ImportError as _error:
+    _pyarrow_abi.check(_pyarrow, _error)
+    raise
 
 import atexit as _atexit
 
