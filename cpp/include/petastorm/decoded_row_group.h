@@ -47,6 +47,10 @@ struct DecodedRowGroup {
   int64_t MemoryBytes() const;
 };
 
+// A row group of no rows with every field of `schema` (empty tensors; an empty array of each
+// other field's storage type). Errors: a field without a storage type.
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> EmptyRowGroup(std::shared_ptr<const Unischema> schema);
+
 // The rows at `indices` (in that order, repeats allowed) of `batch`, restricted to `schema`'s
 // fields (which the batch must hold; nullptr keeps the batch's schema). Indices out of range
 // are an IndexError; a field the batch lacks a KeyError.

@@ -3,6 +3,7 @@
 #include <arrow/compute/api_vector.h>
 #include <arrow/compute/initialize.h>
 #include <arrow/array/builder_primitive.h>
+#include <arrow/array/util.h>
 
 #include <unordered_set>
 #include <vector>
@@ -53,6 +54,21 @@ const DecodedColumn* DecodedRowGroup::column(std::string_view name) const {
     if (c.field->name == name) return &c;
   }
   return nullptr;
+}
+
+arrow::Result<std::shared_ptr<const DecodedRowGroup>> EmptyRowGroup(std::shared_ptr<const Unischema> schema) {
+  auto empty = std::make_shared<DecodedRowGroup>();
+  empty->schema = std::move(schema);
+  for (const Field& field : empty->schema->fields()) {
+    DecodedColumn column;
+    column.field = &field;
+    if (!field.is_tensor()) {
+      ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
+      ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeEmptyArray(type));
+    }
+    empty->columns.push_back(std::move(column));
+  }
+  return empty;
 }
 
 arrow::Result<std::shared_ptr<const DecodedRowGroup>> TakeRows(const DecodedRowGroup& batch,

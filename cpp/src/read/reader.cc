@@ -231,18 +231,7 @@ class Reader::Impl {
  private:
   // No rows, every field (empty tensors, or an empty array of the field's storage type).
   arrow::Result<RowGroupPtr> EmptyBatch() const {
-    auto empty = std::make_shared<DecodedRowGroup>();
-    empty->schema = config_.output_schema;
-    for (const Field& field : config_.output_schema->fields()) {
-      DecodedColumn column;
-      column.field = &field;
-      if (!field.is_tensor()) {
-        ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
-        ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeEmptyArray(type));
-      }
-      empty->columns.push_back(std::move(column));
-    }
-    return RowGroupPtr(std::move(empty));
+    return EmptyRowGroup(config_.output_schema);
   }
 
   // Work items whose column chunks are requested ahead (remote storage), beyond those the

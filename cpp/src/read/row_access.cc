@@ -211,20 +211,7 @@ arrow::Result<RowGroupPtr> RowAccess::Take(const std::vector<int64_t>& rows) {
         break;
       }
     }
-    if (wanted.empty()) {
-      auto empty = std::make_shared<DecodedRowGroup>();
-      empty->schema = schema_;
-      for (const Field& field : schema_->fields()) {
-        DecodedColumn column;
-        column.field = &field;
-        if (!field.is_tensor()) {
-          ARROW_ASSIGN_OR_RAISE(auto type, field.StorageType());
-          ARROW_ASSIGN_OR_RAISE(column.values, arrow::MakeEmptyArray(type));
-        }
-        empty->columns.push_back(std::move(column));
-      }
-      return empty;
-    }
+    if (wanted.empty()) return EmptyRowGroup(schema_);
   }
   std::vector<int64_t> positions;
   std::vector<RowGroupPtr> groups;
