@@ -486,12 +486,22 @@ class Reader(object):
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
         schema, engine_schema = stored_unischema(self._dataset)
-        if schema is None:
+        if schema is not None:
+            return schema, engine_schema
+        # Petastorm's way: warn and read by an inferred schema, as long as every column is a scalar
+        # (rows of lists, structs or maps are make_batch_reader's).
+        warnings.warn('Currently make_reader supports reading only Petastorm datasets. To read from a non-Petastorm '
+                      'Parquet store use make_batch_reader')
+        inferred, unsupported = _core.infer_schema(self._dataset)
+        schema = Unischema.from_core(inferred, declared_storage=False)
+        not_scalar = [name for name, field in schema.fields.items() if field.shape != ()] + list(dict(unsupported))
+        if not_scalar:
             raise RuntimeError(
-                'make_reader has failed. {} is not a Petastorm dataset (it has no Unischema in its metadata). '
-                'To read a Parquet store that was not created by Petastorm, use make_batch_reader.'
-                .format(dataset_url))
-        return schema, engine_schema
+                'make_reader has failed. If you were trying to open a Parquet store that was not created using '
+                'Petastorm materialize_dataset and it contains only scalar columns, you may use make_batch_reader to '
+                'read it.\nInner exception: {} has no Unischema in its metadata, and its columns {} are not scalars: '
+                'read it with make_batch_reader'.format(dataset_url, ', '.join(repr(n) for n in not_scalar)))
+        return schema, inferred
 
     def _check_deliverable(self, schema_fields):
         """Raises when `schema_fields` (None: all) asks for a column that cannot be delivered."""
