@@ -49,6 +49,13 @@ build/.install-stamp: $(VENV)/.stamp $(SOURCES)
 clean:
 	rm -rf build
 
+# --- make docs: the documentation site (docs/conf.py), into build/docs ---------------------------
+# Sphinx + MyST over docs/*.md and the README; the API reference is autodoc of the installed
+# package (hence `build`). Warnings are errors. tests/test_docs_site.py runs the same build.
+.PHONY: docs
+docs: build
+	$(VPY) -m sphinx -W --keep-going -q -b html docs build/docs
+
 # --- make bench: this project against Petastorm 0.13.1 and the raw limits (benchmarks/) ----------
 # Writes docs/benchmarks.md, docs/benchmarks/*.png and the raw docs/benchmarks/results.json. Datasets
 # (and the peers' converted copies) are cached in .bench-data/; the reference environment .venv-ref

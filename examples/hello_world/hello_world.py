@@ -11,6 +11,7 @@ from petastorm import make_reader, write_dataset
 from petastorm.codecs import CompressedImageCodec, NdarrayCodec, ScalarCodec
 from petastorm.unischema import Unischema, UnischemaField
 
+_ID_TYPE: object  # ScalarCodec takes a numpy type or a pyspark type
 try:  # the user guide writes ScalarCodec(IntegerType()); pyspark is optional here
     from pyspark.sql.types import IntegerType
     _ID_TYPE = IntegerType()

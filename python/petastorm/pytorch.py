@@ -12,7 +12,7 @@ as rows (or batches) and handed over as numpy columns.
 
 What a field becomes in a batch:
 
-- numbers and booleans (scalars, fixed-size lists, codec tensors): a tensor (batch, *shape), after
+- numbers and booleans (scalars, fixed-size lists, codec tensors): a tensor ``(batch, *shape)``, after
   Petastorm's promotions uint16 -> int32, uint32 -> int64, bool -> uint8. A field whose rows
   differ in shape (variable-shape fields, ragged lists) is an error naming it, unless a
   ``collate_fn`` (DataLoader) or ``transform_fn`` (BatchedDataLoader) takes the list of

@@ -367,7 +367,7 @@ _Adapter = dataset_ops.DatasetV1Adapter
 _SLICES = (tf.data.Dataset.from_tensor_slices, tf2.data.Dataset.from_tensor_slices)
 
 
-class _Batches(_Adapter):
+class _Batches(dataset_ops.DatasetV1Adapter):
     """Batches of rows (row groups): unbatch() and flat_map(from_tensor_slices) give rows
     whose batch(n) is rebatch(n) of these."""
 
@@ -383,7 +383,7 @@ class _Batches(_Adapter):
         return super().flat_map(map_func, name=name)
 
 
-class _Rows(_Adapter):
+class _Rows(dataset_ops.DatasetV1Adapter):
     """The rows of `batches`; batch(n) is batches.rebatch(n)."""
 
     def __init__(self, rows, batches):
