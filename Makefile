@@ -51,9 +51,9 @@ clean:
 
 # --- make wheel: a manylinux wheel in dist/ -----------------------------------------------------
 # Release, no tests, built in build/wheel (incremental on a second run), then repaired by auditwheel:
-# libturbojpeg, libspng (and what they link, e.g. zlib) are copied into petastorm.libs/; pyarrow's
-# libarrow*/libparquet* are not (the extension finds them in site-packages/pyarrow: its RUNPATH
-# $$ORIGIN/../pyarrow, and `import petastorm` imports pyarrow first).
+# libturbojpeg and libspng are copied into petastorm.libs/ (zlib is not: manylinux allows the
+# system's); pyarrow's libarrow*/libparquet* are not (the extension finds them in site-packages/pyarrow:
+# its RPATH $$ORIGIN/../pyarrow, and `import petastorm` imports pyarrow first).
 WHEEL_BUILD_DIR ?= build/wheel
 $(VENV)/.wheel-stamp: requirements-wheel.txt $(VENV)/.stamp
 	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-wheel.txt
