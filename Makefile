@@ -10,7 +10,7 @@ BUILD_DIR := build/py
 DEBS := g++ make pkg-config libturbojpeg0-dev libspng-dev libgtest-dev zlib1g-dev
 SOURCES := $(shell find cpp python examples/cpp benchmarks -type f \( -name '*.cc' -o -name '*.h' -o -name '*.py' -o -name 'CMakeLists.txt' \) 2>/dev/null) CMakeLists.txt pyproject.toml
 
-.PHONY: demo test build setup cpp-test py-test clean fuzz test-asan test-tsan
+.PHONY: demo test build setup cpp-test py-test clean fuzz test-asan test-tsan wheel
 
 demo: build
 	$(VPY) examples/hello_world/hello_world.py --output-url file://$(CURDIR)/build/hello_world_dataset
@@ -55,6 +55,26 @@ clean:
 .PHONY: docs
 docs: build
 	$(VPY) -m sphinx -W --keep-going -q -b html docs build/docs
+
+# --- make wheel: a manylinux wheel in dist/ -----------------------------------------------------
+# Release, no tests, built in build/wheel (incremental on a second run), then repaired by auditwheel:
+# libturbojpeg and libspng are copied into petastorm.libs/ (zlib is not: manylinux allows the
+# system's); pyarrow's libarrow*/libparquet* are not (the extension finds them in site-packages/pyarrow:
+# its RPATH $$ORIGIN/../pyarrow, and `import petastorm` imports pyarrow first).
+WHEEL_BUILD_DIR ?= build/wheel
+$(VENV)/.wheel-stamp: requirements-wheel.txt $(VENV)/.stamp
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-wheel.txt
+	touch $@
+
+wheel: $(VENV)/.wheel-stamp
+	rm -rf $(WHEEL_BUILD_DIR)/unrepaired && mkdir -p dist
+	flock build/.build-lock $(VPY) -m pip wheel -q --disable-pip-version-check --no-build-isolation --no-deps \
+	  -C build-dir=$(WHEEL_BUILD_DIR) -C cmake.build-type=Release -C cmake.define.PETASTORM_BUILD_TESTS=OFF \
+	  -w $(WHEEL_BUILD_DIR)/unrepaired .
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/auditwheel repair -w dist \
+	  --exclude 'libarrow*.so.*' --exclude 'libparquet*.so.*' $(WHEEL_BUILD_DIR)/unrepaired/petastorm-*.whl
+	@ls -l dist/petastorm-*manylinux*.whl
+
 
 # --- make bench: this project against Petastorm 0.13.1 and the raw limits (benchmarks/) ----------
 # Writes docs/benchmarks.md, docs/benchmarks/*.png and the raw docs/benchmarks/results.json. Datasets
