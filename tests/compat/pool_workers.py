@@ -1,0 +1,59 @@
+"""Worker classes for tests/compat/test_workers_pool.py (module-level: ProcessPool pickles them)."""
+import os
+
+from petastorm.workers_pool.worker_base import WorkerBase
+
+
+class SquareWorker(WorkerBase):
+    """Publishes value**2 (plus its worker id when args == 'with_id')."""
+
+    def process(self, value):
+        if self.args == 'with_id':
+            self.publish_func((value * value, self.worker_id))
+        else:
+            self.publish_func(value * value)
+
+
+class RepeatWorker(WorkerBase):
+    """Publishes `value` `count` times (0..n results per item)."""
+
+    def process(self, value, count=1):
+        for _ in range(count):
+            self.publish_func(value)
+
+
+class FailingWorker(WorkerBase):
+    """Raises ValueError('bad item 3') on value 3, else publishes value."""
+
+    def process(self, value):
+        if value == 3:
+            raise ValueError('bad item {}'.format(value))
+        self.publish_func(value)
+
+
+class PidWorker(WorkerBase):
+    def process(self, value):
+        self.publish_func((value, os.getpid()))
+
+
+class ShutdownFileWorker(WorkerBase):
+    """Writes a file named after its worker id in directory `args` on shutdown()."""
+
+    def shutdown(self):
+        with open(os.path.join(self.args, 'shutdown-{}'.format(self.worker_id)), 'w') as f:
+            f.write('done')
+
+
+class BadInitWorker(WorkerBase):
+    def __init__(self, worker_id, publish_func, args):
+        raise KeyError('no setup')
+
+
+class JsonSerializer(object):
+    """A custom results serializer (str of repr)."""
+
+    def serialize(self, data):
+        return repr(data).encode()
+
+    def deserialize(self, blob):
+        return ('deserialized', blob.decode())
