@@ -57,3 +57,26 @@ class JsonSerializer(object):
 
     def deserialize(self, blob):
         return ('deserialized', blob.decode())
+
+
+class SlowWorker(WorkerBase):
+    """Publishes `value` 50 times (fills queues, so stop() must unblock it)."""
+
+    def process(self, value):
+        for _ in range(50):
+            self.publish_func(value)
+
+
+class ExitWorker(WorkerBase):
+    """Kills its own process on value 1 (a worker dying)."""
+
+    def process(self, value):
+        if value == 1:
+            os._exit(3)
+        self.publish_func(value)
+
+
+def write_file(path, text, suffix=''):
+    """Target of exec_in_new_process in the tests."""
+    with open(path, 'w') as f:
+        f.write(text + suffix + ':' + str(os.getpid()))

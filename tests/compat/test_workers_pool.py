@@ -1,5 +1,6 @@
 """petastorm.workers_pool: Petastorm's generic pool API used on its own (inventory §1, §6.2, §6.4)."""
 import os
+import tempfile
 import threading
 import time
 
@@ -12,7 +13,7 @@ from petastorm.workers_pool.thread_pool import ThreadPool
 from petastorm.workers_pool.ventilator import ConcurrentVentilator, Ventilator
 from petastorm.workers_pool.worker_base import WorkerBase
 
-from pool_workers import (BadInitWorker, FailingWorker, JsonSerializer, PidWorker, RepeatWorker,
+from pool_workers import (BadInitWorker, ExitWorker, FailingWorker, JsonSerializer, PidWorker, RepeatWorker, SlowWorker,
                           ShutdownFileWorker, SquareWorker)
 
 POOLS = [lambda: ThreadPool(3), lambda: DummyPool(), lambda: ProcessPool(2)]
@@ -315,3 +316,39 @@ def test_ventilator_infinite_iterations_until_stop():
     ventilator.stop()
     assert ventilator.completed()
     assert ventilated[:10] == [0, 1] * 5
+
+
+@pytest.mark.parametrize('make_pool', POOLS, ids=POOL_IDS)
+def test_stop_in_the_middle_of_infinite_ventilation(make_pool):
+    pool = make_pool()
+    ventilator = ConcurrentVentilator(pool.ventilate, [{'value': i} for i in range(4)], iterations=None,
+                                      max_ventilation_queue_size=pool.workers_count * 4)
+    pool.start(SlowWorker, ventilator=ventilator)
+    results = [pool.get_results() for _ in range(120)]
+    assert set(results) <= {0, 1, 2, 3}
+    if not isinstance(pool, ProcessPool):  # ProcessPool returns results in arrival order
+        assert results[:50] == [0] * 50
+    pool.stop()
+    pool.join()
+    assert ventilator.completed()
+
+
+def test_process_pool_worker_death_is_reported():
+    pool = ProcessPool(1)
+    pool.start(ExitWorker)
+    pool.ventilate(0)
+    pool.ventilate(1)
+    with pytest.raises(RuntimeError, match=r'Worker process 0 exited unexpectedly \(exit code 3\)'):
+        drain(pool)
+
+
+def test_exec_in_new_process(tmp_path):
+    from petastorm.workers_pool.exec_in_new_process import exec_in_new_process
+    from pool_workers import write_file
+    target = tmp_path / 'out.txt'
+    process = exec_in_new_process(write_file, str(target), 'hello', suffix='!')
+    assert process.wait(60) == 0
+    text, pid = target.read_text().split(':')
+    assert text == 'hello!' and int(pid) == process.pid != os.getpid()
+    assert not [p for p in os.listdir(tempfile.gettempdir()) if p.startswith('petastorm_exec_')
+                and p.endswith('.pkl') and str(process.pid) in p]

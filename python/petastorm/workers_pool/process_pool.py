@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection, wait
 
 from petastorm.workers_pool import EmptyResultError, TimeoutWaitingForResultError
@@ -169,6 +170,8 @@ class ProcessPool(object):
             self._stopped = True
             for worker in self._workers:
                 if worker.sender.is_alive():
+                    with worker.items.mutex:  # items not yet sent are dropped: stop comes next
+                        worker.items.queue.clear()
                     worker.items.put(None)
                 else:
                     try:
@@ -178,15 +181,23 @@ class ProcessPool(object):
 
     def join(self):
         """Wait for the worker processes to exit (each calls its worker's ``shutdown()``)."""
+        deadline = time.time() + _JOIN_TIMEOUT_S
         for worker in self._workers:
-            if worker.sender.is_alive():
-                worker.sender.join(_JOIN_TIMEOUT_S)
+            # Results still coming are read and dropped, so a worker blocked publishing can end.
+            while worker.process.poll() is None and time.time() < deadline:
+                try:
+                    if worker.connection.poll(_VERIFY_END_OF_VENTILATION_PERIOD):
+                        worker.connection.recv_bytes()
+                except (EOFError, OSError):
+                    break
             try:
-                worker.process.wait(_JOIN_TIMEOUT_S)
+                worker.process.wait(max(0.0, deadline - time.time()))
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
             worker.connection.close()
+            if worker.sender.ident is not None:
+                worker.sender.join(_JOIN_TIMEOUT_S)
         self._workers = []
 
     def results_qsize(self):
