@@ -383,6 +383,7 @@ class Reader(object):
         self._transform_here = transform_spec is not None and pool != 'process'
         self.last_row_consumed = False
         self.stopped = False
+        cache, cleanup_cache = _engine_cache(cache, cleanup_cache)
         self.cache = _core.local_disk_cache(*cache) if cache is not None else None
         self._cleanup_cache = cleanup_cache
 
@@ -852,6 +853,25 @@ class Reader(object):
         self.join()
         if self._cleanup_cache:
             self.cleanup_cache()
+
+
+def _engine_cache(cache, cleanup_cache):
+    """`cache` as the engine takes it: a (location, size_limit, row_size_estimate, policy) tuple
+    or None; Petastorm's ``NullCache()`` is None, a ``LocalDiskCache`` its C++ equivalent (with
+    its ``cleanup`` flag). Any other ``CacheBase``: NotImplementedError (the engine caches row
+    groups in C++ and calls no Python cache)."""
+    if cache is None or isinstance(cache, tuple):
+        return cache, cleanup_cache
+    from petastorm.cache import CacheBase, NullCache
+    from petastorm.local_disk_cache import LocalDiskCache
+    if isinstance(cache, NullCache):
+        return None, False
+    if isinstance(cache, LocalDiskCache):
+        return cache.engine_options(), cache.cleanup_enabled
+    if isinstance(cache, CacheBase):
+        raise NotImplementedError('cache={!r}: the reader caches row groups in its C++ engine; it takes NullCache(), '
+                                  'LocalDiskCache(...) or cache_type=, not a custom CacheBase'.format(cache))
+    raise ValueError('cache must be a CacheBase or None, got {!r}'.format(cache))
 
 
 class BatchReader(Reader):

@@ -1,0 +1,1 @@
+"""Helpers on pyarrow tables (Petastorm's ``petastorm.pyarrow_helpers``)."""

@@ -1,0 +1,1 @@
+"""Petastorm's reader helpers usable on their own: shuffling buffers and serializers."""

@@ -1,0 +1,137 @@
+"""petastorm.reader_impl.shuffling_buffer and pytorch_shuffling_buffer (inventory sections 1, 7.1)."""
+import numpy as np
+import pytest
+import pyarrow  # noqa: F401  (before torch)
+import torch
+
+from petastorm.reader_impl.pytorch_shuffling_buffer import (BatchedNoopShufflingBuffer,
+                                                            BatchedRandomShufflingBuffer,
+                                                            BatchedShufflingBufferBase)
+from petastorm.reader_impl.shuffling_buffer import (NoopShufflingBuffer, RandomShufflingBuffer,
+                                                    ShufflingBufferBase)
+
+
+def drain(buf):
+    out = []
+    while buf.can_retrieve():
+        out.append(buf.retrieve())
+    return out
+
+
+def test_noop_is_fifo():
+    buf = NoopShufflingBuffer()
+    assert isinstance(buf, ShufflingBufferBase)
+    assert buf.can_add() and not buf.can_retrieve() and buf.size == 0
+    buf.add_many([1, 2, 3])
+    buf.add_many([4])
+    assert buf.size == 4
+    assert buf.retrieve() == 1
+    buf.finish()
+    assert drain(buf) == [2, 3, 4]
+    assert buf.size == 0
+
+
+def test_random_validation():
+    with pytest.raises(ValueError):
+        RandomShufflingBuffer(5, 5)
+    with pytest.raises(ValueError):
+        RandomShufflingBuffer(5, 10)
+
+
+def test_random_gating_and_contents():
+    np.random.seed(0)
+    buf = RandomShufflingBuffer(10, 3, extra_capacity=5)
+    buf.add_many([0, 1, 2])
+    assert not buf.can_retrieve()  # needs more than min_after_retrieve
+    buf.add_many([3])
+    assert buf.can_retrieve()
+    with pytest.raises(RuntimeError, match='Attempt to enqueue more elements than the capacity allows'):
+        buf.add_many(list(range(100, 112)))  # 4 + 12 > 15
+    buf.add_many(list(range(4, 14)))  # 14 <= 15: allowed overshoot
+    assert buf.size == 14
+    assert not buf.can_add()
+    with pytest.raises(RuntimeError, match='Can not enqueue'):
+        buf.add_many([99])
+    got = [buf.retrieve() for _ in range(11)]
+    assert buf.size == 3 and not buf.can_retrieve()
+    with pytest.raises(RuntimeError, match='Can not dequeue'):
+        buf.retrieve()
+    buf.finish()
+    assert not buf.can_add()
+    with pytest.raises(RuntimeError, match='after done_adding'):
+        buf.add_many([1])
+    got += drain(buf)
+    assert sorted(got) == list(range(14))
+    assert got != list(range(14))
+
+
+def test_random_is_seeded_by_numpy_global_rng():
+    def run():
+        np.random.seed(42)
+        buf = RandomShufflingBuffer(100, 10)
+        buf.add_many(list(range(50)))
+        buf.finish()
+        return drain(buf)
+    assert run() == run()
+
+
+def cols(start, n):
+    ids = torch.arange(start, start + n)
+    return [ids, torch.stack([ids, -ids], 1).float()]
+
+
+def test_batched_noop():
+    buf = BatchedNoopShufflingBuffer(batch_size=4)
+    assert isinstance(buf, BatchedShufflingBufferBase)
+    buf.add_many(cols(0, 3))
+    assert buf.size == 3 and not buf.can_retrieve()
+    buf.add_many(cols(3, 7))
+    batches = drain(buf)
+    assert [b[0].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert batches[0][1].shape == (4, 2)
+    assert batches[1][1][:, 1].tolist() == [-4, -5, -6, -7]
+    assert buf.size == 2
+    buf.finish()
+    assert [b[0].tolist() for b in drain(buf)] == [[8, 9]]
+    with pytest.raises(RuntimeError, match='after done_adding'):
+        buf.add_many(cols(0, 1))
+    with pytest.raises(RuntimeError, match='Can not dequeue'):
+        buf.retrieve()
+
+
+def test_batched_random():
+    torch.manual_seed(0)
+    with pytest.raises(ValueError):
+        BatchedRandomShufflingBuffer(4, 4)
+    buf = BatchedRandomShufflingBuffer(20, 5, extra_capacity=10, batch_size=4)
+    buf.add_many(cols(0, 8))
+    assert not buf.can_retrieve()  # needs min_after_retrieve + batch_size = 9
+    buf.add_many(cols(8, 1))
+    assert buf.can_retrieve()
+    with pytest.raises(RuntimeError, match='Attempt to enqueue more elements'):
+        buf.add_many(cols(100, 22))
+    buf.add_many(cols(9, 21))  # 30 = 20 + 10
+    assert buf.size == 30 and not buf.can_add()
+    out = []
+    while buf.can_retrieve():
+        b = buf.retrieve()
+        assert len(b[0]) == 4
+        assert b[1][:, 1].tolist() == [-v for v in b[0].tolist()]
+        out += b[0].tolist()
+    assert buf.size == 30 - len(out) and buf.size < 9
+    buf.finish()
+    last = drain(buf)
+    assert len(last[-1][0]) <= 4
+    out += [v for b in last for v in b[0].tolist()]
+    assert sorted(out) == list(range(30))
+    assert out != list(range(30))
+
+
+def test_batched_random_seeded_by_torch_global_rng():
+    def run():
+        torch.manual_seed(7)
+        buf = BatchedRandomShufflingBuffer(100, 10, batch_size=3)
+        buf.add_many(cols(0, 40))
+        buf.finish()
+        return [b[0].tolist() for b in drain(buf)]
+    assert run() == run()
