@@ -96,6 +96,33 @@ class Unischema(object):
 
     _from_core = from_core
 
+    @classmethod
+    def from_arrow_schema(cls, parquet_dataset, omit_unsupported_fields=True):
+        """The schema inferred from a Parquet store (Petastorm's ``inferred_schema``: hive partition
+        keys first, then the file's columns, no codecs), as make_batch_reader reads it.
+        ``parquet_dataset``: a ``pyarrow.parquet.ParquetDataset``, a dataset URL or an engine
+        Dataset. Columns make_batch_reader cannot deliver are left out with a warning (Petastorm's
+        '[ARROW-1644] Ignoring unsupported structure ...'), or with ``omit_unsupported_fields=False``
+        raise NotImplementedError naming them."""
+        from petastorm.etl.dataset_metadata import _dataset_of
+        files = getattr(parquet_dataset, 'files', None)
+        if files is not None and not isinstance(parquet_dataset, (str, _core.Dataset)):
+            from petastorm import fs_utils
+            fs = getattr(parquet_dataset, 'filesystem', None)
+            dataset = fs_utils.open_dataset(list(files), filesystem=fs)
+        else:
+            dataset = _dataset_of(parquet_dataset)
+        inferred, unsupported = _core.infer_schema(dataset)
+        unsupported = dict(unsupported)
+        if unsupported and not omit_unsupported_fields:
+            raise NotImplementedError('; '.join(unsupported.values()))
+        for name, why in unsupported.items():
+            warnings.warn('[ARROW-1644] Ignoring unsupported structure {!r} for field {!r}'.format(why, name))
+        schema = cls.from_core(inferred, declared_storage=False)
+        if unsupported:
+            schema = cls(schema._name, [f for n, f in schema.fields.items() if n not in unsupported])
+        return schema
+
     def to_json(self):
         """The versioned JSON stored in the dataset metadata (docs/dataset-format.md)."""
         return self.core_schema().to_json()
@@ -230,8 +257,12 @@ def transform_unischema(schema, transform_spec):
                       .format(sorted(unknown)))
     edited = {f[0] for f in transform_spec.edit_fields}
     fields = [f for name, f in schema.fields.items() if name not in removed and name not in edited]
-    fields += [UnischemaField(name, dtype, shape, None, nullable)
-               for name, dtype, shape, nullable in transform_spec.edit_fields]
+    for edited_field in transform_spec.edit_fields:
+        if isinstance(edited_field, UnischemaField):  # kept whole, its codec included
+            fields.append(edited_field)
+        else:
+            name, dtype, shape, nullable = edited_field
+            fields.append(UnischemaField(name, dtype, shape, None, nullable))
     if transform_spec.selected_fields is not None:
         by_name = {f.name: f for f in fields}
         missing = [n for n in transform_spec.selected_fields if n not in by_name]
