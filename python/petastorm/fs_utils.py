@@ -326,3 +326,56 @@ def update_dataset_metadata(url, values, storage_options=None, filesystem=None):
     """Sets key-values of the dataset's _common_metadata (_core.update_dataset_metadata)."""
     location = resolve(str(url), storage_options, filesystem)
     _core.update_dataset_metadata(location.filesystem, location.paths[0], location.url, values)
+
+
+class FilesystemResolver(object):
+    """Petastorm's resolver of a dataset URL to a pyarrow filesystem and a path on it.
+
+    ``filesystem()`` is the pyarrow filesystem (``get_filesystem_and_path_or_paths``'s: pyarrow's
+    for the URL, fsspec's for schemes pyarrow does not know); ``get_dataset_path()`` the path on
+    it; ``parsed_dataset_url()`` the urlparse of the URL; ``filesystem_factory()`` a picklable
+    callable that makes the filesystem again (for Spark executors). A scheme-less URL is a
+    ValueError, as in Petastorm. ``hadoop_configuration``, ``connector`` and ``user`` are
+    accepted for Petastorm's signature: HDFS namenodes are resolved from the Hadoop XML
+    configuration with ``hdfs_driver='libhdfs3'`` by the readers (petastorm.hdfs.namenode).
+    """
+
+    def __init__(self, dataset_url, hadoop_configuration=None, connector=None, hdfs_driver='libhdfs3', user=None,
+                 storage_options=None):
+        self._dataset_url = dataset_url
+        self._parsed_dataset_url = urlparse(dataset_url)
+        if not self._parsed_dataset_url.scheme:
+            raise ValueError('ERROR! A scheme-less dataset url ({}) is no longer supported. '
+                             'Please prepend "file://" for local filesystem.'.format(dataset_url))
+        self._hdfs_driver = hdfs_driver
+        self._storage_options = storage_options
+        self._filesystem, self._dataset_path = get_filesystem_and_path_or_paths(
+            dataset_url, hdfs_driver=hdfs_driver, storage_options=storage_options)
+
+    def parsed_dataset_url(self):
+        return self._parsed_dataset_url
+
+    def get_dataset_path(self):
+        return self._dataset_path
+
+    def filesystem(self):
+        return self._filesystem
+
+    def filesystem_factory(self):
+        return _FilesystemFactory(self._dataset_url, self._hdfs_driver, self._storage_options)
+
+    def __getstate__(self):
+        raise RuntimeError('Pickling FilesystemResolver is not supported as it may contain some '
+                           'file-system instance objects that do not support pickling but do not have '
+                           'anti-pickling protection')
+
+
+class _FilesystemFactory(object):
+    """Makes the filesystem of a URL again, wherever it is unpickled."""
+
+    def __init__(self, dataset_url, hdfs_driver, storage_options):
+        self._args = (dataset_url, hdfs_driver, storage_options)
+
+    def __call__(self):
+        url, hdfs_driver, storage_options = self._args
+        return get_filesystem_and_path_or_paths(url, hdfs_driver=hdfs_driver, storage_options=storage_options)[0]

@@ -46,3 +46,12 @@ def add_to_dataset_metadata(dataset_url, key, value):
         if not isinstance(url, str):
             raise ValueError('Expected dataset.paths to be a single path, not a list of paths')
     fs_utils.update_dataset_metadata(url, {key: value})
+
+
+def run_in_subprocess(func, *args, **kwargs):
+    """Runs ``func(*args, **kwargs)`` in a fresh Python process and returns its result (Petastorm's
+    helper, to keep a library's global state out of the caller). ``func``, the arguments and the
+    result must pickle (a function defined at module level); its exception is raised here."""
+    import multiprocessing
+    with multiprocessing.get_context('spawn').Pool(1) as pool:
+        return pool.apply(func, args, kwargs)
