@@ -34,3 +34,11 @@ def test_run_in_subprocess_returns_the_result_of_another_process():
     assert run_in_subprocess(divmod, 17, 5) == (3, 2)
     with pytest.raises(ZeroDivisionError):
         run_in_subprocess(divmod, 1, 0)
+
+
+def test_get_schema_from_a_scheme_less_url_is_a_value_error(tmp_path):
+    from petastorm.etl.dataset_metadata import get_schema_from_dataset_url
+    with pytest.raises(ValueError, match='scheme-less dataset url'):
+        get_schema_from_dataset_url('/no_scheme')
+    with pytest.raises(ValueError, match='Please prepend "file://"'):
+        get_schema_from_dataset_url(str(tmp_path))

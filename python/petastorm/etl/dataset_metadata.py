@@ -4,6 +4,7 @@ Unischema, read from our JSON form or from Petastorm's pickled one without execu
 import os
 import warnings
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 from petastorm import _core, fs_utils
 from petastorm.unischema import Unischema
@@ -165,4 +166,8 @@ def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', sto
                                 filesystem=None):
     """The Unischema stored in a dataset. Raises PetastormMetadataError when there is none."""
     url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
+    if filesystem is None and isinstance(url, str) and not urlparse(url).scheme:
+        # Petastorm's rule here (the readers take plain local paths too: docs/design.md)
+        raise ValueError('ERROR! A scheme-less dataset url ({}) is no longer supported. '
+                         'Please prepend "file://" for local filesystem.'.format(url))
     return get_schema(fs_utils.open_dataset(str(url), storage_options, filesystem, hdfs_driver))
