@@ -350,6 +350,7 @@ class Reader(object):
         self._dataset = fs_utils.open_dataset(dataset_url, storage_options, filesystem, hdfs_driver)
         self._list_seconds = time.perf_counter() - listing  # listing files, reading the metadata
         self._transform_seconds = 0.0  # transform_spec run in this process (in the consumer's thread)
+        self._column_types = {}  # a transformed decimal field's Arrow type, fixed by its first column (_same_type)
         # The engine reads by the stored Unischema unless given another (an inferred one).
         stored, engine_schema = self._read_schema(dataset_url)
 
@@ -762,7 +763,7 @@ class Reader(object):
         precision and scale from the values, and the loaders' batches need one type per field
         (decimals are held as decimal128(38, the first column's scale))."""
         import pyarrow as pa
-        types = self.__dict__.setdefault('_column_types', {})
+        types = self._column_types
         first = types.get(name)
         if first is None:
             if pa.types.is_decimal(array.type) and len(array):

@@ -29,4 +29,16 @@ class VentilatedItemProcessedMessage(object):
     """Marker a worker emits after it finished processing one ventilated item."""
 
 
+def _check_not_finished(pool):
+    """Raises EmptyResultError when every item `pool` ventilated was processed and its ventilator
+    (if any) completed; the count is read again after the ventilator answers, which may have
+    ventilated one more item meanwhile. (ThreadPool and ProcessPool share it.)"""
+    with pool._count_lock:
+        all_processed = pool._ventilated_items == pool._ventilated_items_processed
+    if all_processed and (not pool._ventilator or pool._ventilator.completed()):
+        with pool._count_lock:
+            if pool._ventilated_items == pool._ventilated_items_processed:
+                raise EmptyResultError()
+
+
 __all__ = ['EmptyResultError', 'TimeoutWaitingForResultError', 'VentilatedItemProcessedMessage']

@@ -23,7 +23,7 @@ import threading
 import time
 from multiprocessing.connection import Connection, wait
 
-from petastorm.workers_pool import EmptyResultError, TimeoutWaitingForResultError
+from petastorm.workers_pool import TimeoutWaitingForResultError, _check_not_finished
 
 _WORKERS_STARTED_TIMEOUT_S = 20
 _VERIFY_END_OF_VENTILATION_PERIOD = 0.1
@@ -131,12 +131,7 @@ class ProcessPool(object):
         by_connection = {worker.connection: worker for worker in self._workers}
         waited = 0.0
         while True:
-            with self._count_lock:
-                all_processed = self._ventilated_items == self._ventilated_items_processed
-            if all_processed and (not self._ventilator or self._ventilator.completed()):
-                with self._count_lock:
-                    if self._ventilated_items == self._ventilated_items_processed:
-                        raise EmptyResultError()
+            _check_not_finished(self)
             ready = wait(list(by_connection), timeout=_VERIFY_END_OF_VENTILATION_PERIOD)
             if not ready:
                 waited += _VERIFY_END_OF_VENTILATION_PERIOD

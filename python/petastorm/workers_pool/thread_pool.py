@@ -10,7 +10,7 @@ and joins the pool and is re-raised by ``get_results``. A pool cannot be restart
 import queue
 import threading
 
-from petastorm.workers_pool import EmptyResultError, TimeoutWaitingForResultError, VentilatedItemProcessedMessage
+from petastorm.workers_pool import TimeoutWaitingForResultError, VentilatedItemProcessedMessage, _check_not_finished
 
 IO_TIMEOUT_INTERVAL_S = 0.001
 _VERIFY_END_OF_VENTILATION_PERIOD = 0.1
@@ -124,12 +124,7 @@ class ThreadPool(object):
         """
         waited = 0.0
         while True:
-            with self._count_lock:
-                all_processed = self._ventilated_items == self._ventilated_items_processed
-            if all_processed and (not self._ventilator or self._ventilator.completed()):
-                with self._count_lock:
-                    if self._ventilated_items == self._ventilated_items_processed:
-                        raise EmptyResultError()
+            _check_not_finished(self)
             try:
                 result = self._results_queues[self._get_results_worker_id].get(
                     block=True, timeout=_VERIFY_END_OF_VENTILATION_PERIOD)
