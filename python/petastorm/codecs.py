@@ -235,6 +235,14 @@ class ScalarCodec(DataframeColumnCodec):
         return unischema_field.numpy_dtype(value)
 
 
+def _is_compliant_shape(a, b):
+    """Whether shapes `a` and `b` agree: the same rank, and each dimension equal unless either
+    side's is None or 0 (a wildcard, as in Petastorm)."""
+    if len(a) != len(b):
+        return False
+    return all(not x or not y or x == y for x, y in zip(a, b))
+
+
 def codec_from_core_field(core_field, declared_storage=True):
     """The Python codec object of a core Field (from a stored or inferred schema): the class of
     its C++ codec, the Python codec object itself, ScalarCodec for a declared native type (when

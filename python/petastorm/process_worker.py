@@ -70,7 +70,7 @@ class _Connection(object):
                     sys.path.insert(0, path)
             spec = pickle.loads(job['spec'])
             self.credits = job['credits']
-            reader = spec['reader_class'](spec['dataset_url'], pool='dummy', workers_count=1,
+            reader = spec['reader_class']._make(spec['dataset_url'], pool='dummy', workers_count=1,
                                           item_slice=(job['slice_index'], job['slice_count']), **spec['kwargs'])
             if job.get('start') is not None:  # a resume (or a reset after one): the slices count from there
                 reader._restart(job['start'], job['seed'])

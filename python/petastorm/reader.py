@@ -13,14 +13,19 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from petastorm import _core, fs_utils, loader_stages
+from petastorm import _core, fs_utils, loader_stages, reader_compat
 from petastorm._values import describe_value, scalar_or_array
 from petastorm.etl.dataset_metadata import stored_unischema
 from petastorm.ngram import NGram
-from petastorm.transform import transform_schema
+from petastorm.transform import transform_row, transform_schema
 from petastorm.unischema import Unischema, _field_from_core
+from petastorm.worker_items import WorkerItems
 
 _POOL_TYPES = ('thread', 'process', 'dummy')
+# Petastorm's names: the cache_type values, and the items ventilated ahead per worker (Python workers).
+LOCAL_DISK_CACHE = 'local-disk'
+NULL_CACHE = 'null'
+_VENTILATE_EXTRA_ROWGROUPS = 3
 _STATE_VERSION = 1
 
 
@@ -105,7 +110,7 @@ def make_reader(dataset_url,
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
         cache_type, cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings,
         storage_options, filesystem)
-    return Reader(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
+    return Reader._make(_normalize_url(dataset_url), schema_fields=schema_fields, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
@@ -159,7 +164,7 @@ def make_batch_reader(dataset_url_or_urls,
         reader_pool_type, workers_count, num_epochs, cur_shard, shard_count, shard_seed, rowgroup_selector,
         cache_type, cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings,
         storage_options, filesystem)
-    return BatchReader(_normalize_url_or_urls(dataset_url_or_urls), schema_fields=schema_fields, seed=seed,
+    return BatchReader._make(_normalize_url_or_urls(dataset_url_or_urls), schema_fields=schema_fields, seed=seed,
                        shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                        shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                        num_epochs=num_epochs, cur_shard=cur_shard, shard_count=shard_count,
@@ -183,7 +188,7 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
         raise ValueError('iterations must be positive integer or None')
     if not isinstance(workers_count, int) or workers_count < 1:
         raise ValueError('workers_count must be a positive integer, got {!r}'.format(workers_count))
-    if cache_type not in (None, 'null', 'local-disk'):
+    if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
         raise ValueError('Unknown cache_type: {}'.format(cache_type))
     if rowgroup_selector is not None:
         from petastorm.selectors import RowGroupSelectorBase
@@ -200,7 +205,7 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
         raise ValueError('partition and num_partitions must be ints and both specified to use partitioning')
     cache = None
     cleanup_cache = False
-    if cache_type == 'local-disk':
+    if cache_type == LOCAL_DISK_CACHE:
         if not cache_location or not cache_size_limit:
             raise ValueError("cache_type='local-disk' needs cache_location and cache_size_limit")
         settings = dict(cache_extra_settings or {})
@@ -308,19 +313,52 @@ def _selected_by(dataset, rowgroup_selector):
 
 
 class Reader(object):
-    """Iterates over the rows of a dataset. A context manager: stops and joins on exit."""
+    """Iterates over the rows of a dataset. A context manager: stops and joins on exit.
+
+    Made by make_reader (and, as :class:`BatchReader`, make_batch_reader). Constructed directly it
+    takes Petastorm's arguments (petastorm/reader_compat.py): ``Reader(pyarrow_filesystem,
+    dataset_path, schema_fields=None, ..., reader_pool=None, ..., cache=None, worker_class=None,
+    transform_spec=None, is_batched_reader=False, ...)``."""
 
     is_batched_reader = False
 
-    def __init__(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
+    def __new__(cls, *args, **kwargs):
+        if cls is Reader and reader_compat.batched_by(args, kwargs):
+            cls = BatchReader
+        return super(Reader, cls).__new__(cls)
+
+    def __init__(self, pyarrow_filesystem=None, dataset_path=None, schema_fields=None, seed=None, shuffle_rows=False,
+                 shuffle_row_groups=True, shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None,
+                 reader_pool=None, num_epochs=1, cur_shard=None, shard_count=None, cache=None, worker_class=None,
+                 transform_spec=None, is_batched_reader=False, filters=None, shard_seed=None,
+                 convert_early_to_numpy=False):
+        """Petastorm's Reader: see petastorm/reader_compat.py for how each argument maps onto the engine."""
+        url, engine = reader_compat.engine_arguments(
+            self, pyarrow_filesystem, dataset_path, schema_fields=schema_fields, seed=seed, shuffle_rows=shuffle_rows,
+            shuffle_row_groups=shuffle_row_groups, shuffle_row_drop_partitions=shuffle_row_drop_partitions,
+            predicate=predicate, rowgroup_selector=rowgroup_selector, reader_pool=reader_pool, num_epochs=num_epochs,
+            cur_shard=cur_shard, shard_count=shard_count, cache=cache, worker_class=worker_class,
+            transform_spec=transform_spec, filters=filters, shard_seed=shard_seed)
+        self._open(url, **engine)
+
+    @classmethod
+    def _make(cls, dataset_url, **engine):
+        """A reader of the engine's arguments (those of ``_open``): how the factories make one."""
+        reader = object.__new__(cls)
+        reader._open(dataset_url, **engine)
+        return reader
+
+    def _open(self, dataset_url, schema_fields=None, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, num_epochs=1, cur_shard=None, shard_count=None,
                  shard_seed=None, cache=None, cleanup_cache=False, transform_spec=None, pool='thread',
                  workers_count=10, results_queue_size=50, filters=None, partition_overlap_rows=0, item_slice=(0, 1),
                  rowgroup_selector=None, row_groups=None, storage_options=None, filesystem=None,
                  hdfs_driver='libhdfs3', shard_mode='row_groups', shard_remainder='drop', memory_budget_bytes=None,
-                 decode_options=None):
+                 decode_options=None, python_workers=None):
         """The engine for make_reader's and make_batch_reader's arguments (see them); `cache` is
-        (location, size_limit, row_size_estimate, eviction_policy) or None. `item_slice`
+        (location, size_limit, row_size_estimate, eviction_policy) or None. `python_workers`:
+        (pool, worker_class, cache) when a Petastorm pool's Python workers read the items
+        (petastorm/worker_items.py: a user's CacheBase or worker class). `item_slice`
         (index, count): only the work items of that share of the plan, each delivered, an empty
         one too (how worker processes split one plan). `row_groups`: read only these row groups
         (positions in ``dataset_row_groups``), on top of `filters` and `rowgroup_selector`."""
@@ -380,11 +418,10 @@ class Reader(object):
                                    .format(schema_fields, dataset_url))
         core_decode_options = _core_decode_options(decode_options)
         self._transform_spec = transform_spec
-        # Worker processes transform their items themselves.
-        self._transform_here = transform_spec is not None and pool != 'process'
+        # Worker processes (and Python workers) transform their items themselves.
+        self._transform_here = transform_spec is not None and pool != 'process' and python_workers is None
         self.last_row_consumed = False
         self.stopped = False
-        cache, cleanup_cache = _engine_cache(cache, cleanup_cache)
         self.cache = _core.local_disk_cache(*cache) if cache is not None else None
         self._cleanup_cache = cleanup_cache
 
@@ -437,7 +474,8 @@ class Reader(object):
         options.predicate = core_predicate
         options.selected_row_groups = selected
         options.cache = self.cache
-        options.pool = _core.PoolType.thread if pool == 'thread' else _core.PoolType.dummy
+        # With Python workers this reader only plans: they read each item with an engine of their own.
+        options.pool = _core.PoolType.thread if pool == 'thread' and python_workers is None else _core.PoolType.dummy
         options.workers_count = int(workers_count)
         options.stage_times = loader_stages.TRACKING
         options.results_queue_size = int(results_queue_size)
@@ -471,8 +509,11 @@ class Reader(object):
         self._taken = 0        # of them already returned
         self._offset = 0       # outputs of the current item dropped before the first returned
         self._pool_items = 0   # items taken from the process pool
-        self._process_pool = None
-        if pool == 'process':
+        self._process_pool = None  # the source of items when not the engine: worker processes or Python workers
+        if python_workers is not None:
+            self._process_pool = self._python_workers(python_workers, filesystem, storage_schema, filters,
+                                                      shuffle_rows)
+        elif pool == 'process':
             from petastorm.process_pool import ProcessPool
             worker_spec = {'reader_class': type(self), 'dataset_url': dataset_url, 'kwargs': dict(
                 schema_fields=list(storage_schema.fields), seed=seed, shuffle_rows=shuffle_rows,
@@ -484,6 +525,19 @@ class Reader(object):
                 storage_options=storage_options, filesystem=filesystem, hdfs_driver=hdfs_driver,
                 shard_mode=shard_mode, shard_remainder=shard_remainder, decode_options=decode_options)}
             self._process_pool = ProcessPool(int(workers_count), worker_spec, self._item_core)
+
+    def _python_workers(self, python_workers, filesystem, storage_schema, filters, shuffle_rows):
+        """The items read by Petastorm's Python workers on the user's pool (petastorm/worker_items.py)."""
+        from petastorm.etl.dataset_metadata import load_row_groups
+        from petastorm.worker_items import WorkerItems
+        pool, worker_class, cache = python_workers
+        self.cache = cache
+        self._workers_pool = pool
+        args = (filesystem, self.dataset_url, storage_schema, self.ngram, load_row_groups(self._dataset), cache,
+                self._transform_spec, self.schema if self._transform_spec else storage_schema, filters, shuffle_rows,
+                int(self._reader.seed), False)
+        total = None if self.num_epochs is None else self._reader.items_per_epoch * self.num_epochs
+        return WorkerItems(pool, worker_class, args, self._reader, self._start, total, self._predicate)
 
     def _read_schema(self, dataset_url):
         """(the dataset's Unischema, the core schema to read by or None for the stored one)."""
@@ -523,6 +577,8 @@ class Reader(object):
         high-water mark of the decoded bytes held (with a memory budget, the loaders' too), and
         with one ``memory_budget_bytes`` and ``held_bytes`` (what the loaders hold now)."""
         d = self._reader.diagnostics
+        if isinstance(self._process_pool, WorkerItems):  # Python workers: the pool's own too
+            d.update(self._process_pool.diagnostics)
         d['list_seconds'] = self._list_seconds
         d['transform_seconds'] = self._transform_seconds
         if self.memory_budget is not None:
@@ -594,6 +650,9 @@ class Reader(object):
             if s.get('version') != _STATE_VERSION:
                 raise ValueError('load_state_dict: state version {!r}, this reader reads version {}'.format(
                     s.get('version'), _STATE_VERSION))
+        if isinstance(self._process_pool, WorkerItems):
+            raise NotImplementedError('load_state_dict: a reader whose items Python workers read (a custom cache or '
+                                      'worker_class) does not resume')
         seeds = {s['seed'] for s in states}
         if len(seeds) != 1:
             raise ValueError('load_state_dict: the shard states have different seeds {}: an elastic resume needs '
@@ -786,14 +845,7 @@ class Reader(object):
         return [make(**row) for row in rows]
 
     def _transform(self, row):
-        spec = self._transform_spec
-        if spec.func is not None:
-            row = spec.func(row)
-        for name in spec.removed_fields:
-            row.pop(name, None)
-        if spec.selected_fields is not None:
-            row = {name: row[name] for name in spec.selected_fields if name in row}
-        return row
+        return transform_row(self._transform_spec, row)
 
     @property
     def dataset_row_groups(self):
@@ -813,6 +865,9 @@ class Reader(object):
 
     def reset(self):
         """Starts over from the first epoch. Unlike Petastorm, also in the middle of an epoch."""
+        if isinstance(self._process_pool, WorkerItems) and not self.last_row_consumed:
+            raise NotImplementedError('Currently do not support resetting a reader while in the middle of iteration. '
+                                      'You can call reset only after all samples were consumed.')
         if self._process_pool is not None or self._reader.start != self._origin:
             # (after a resume: the first epoch, not the resumed point)
             self._restart(self._origin, None)
@@ -842,7 +897,7 @@ class Reader(object):
             return
         try:
             self.cache.cleanup()
-        except OSError as e:
+        except (OSError, AttributeError) as e:
             print('Error cleaning cache: {}'.format(e))
         print('Cache cleanup complete.')
 
@@ -854,25 +909,6 @@ class Reader(object):
         self.join()
         if self._cleanup_cache:
             self.cleanup_cache()
-
-
-def _engine_cache(cache, cleanup_cache):
-    """`cache` as the engine takes it: a (location, size_limit, row_size_estimate, policy) tuple
-    or None; Petastorm's ``NullCache()`` is None, a ``LocalDiskCache`` its C++ equivalent (with
-    its ``cleanup`` flag). Any other ``CacheBase``: NotImplementedError (the engine caches row
-    groups in C++ and calls no Python cache)."""
-    if cache is None or isinstance(cache, tuple):
-        return cache, cleanup_cache
-    from petastorm.cache import CacheBase, NullCache
-    from petastorm.local_disk_cache import LocalDiskCache
-    if isinstance(cache, NullCache):
-        return None, False
-    if isinstance(cache, LocalDiskCache):
-        return cache.engine_options(), cache.cleanup_enabled
-    if isinstance(cache, CacheBase):
-        raise NotImplementedError('cache={!r}: the reader caches row groups in its C++ engine; it takes NullCache(), '
-                                  'LocalDiskCache(...) or cache_type=, not a custom CacheBase'.format(cache))
-    raise ValueError('cache must be a CacheBase or None, got {!r}'.format(cache))
 
 
 class BatchReader(Reader):

@@ -30,3 +30,15 @@ def transform_schema(schema, transform_spec):
     """The schema of rows after ``transform_spec`` (Petastorm's rules)."""
     from petastorm.unischema import transform_unischema
     return transform_unischema(schema, transform_spec)
+
+
+def transform_row(transform_spec, row):
+    """One row (a dict) after ``transform_spec``: ``func``, then ``removed_fields`` dropped, or
+    only ``selected_fields`` kept in their order (make_reader's transform)."""
+    if transform_spec.func is not None:
+        row = transform_spec.func(row)
+    for name in transform_spec.removed_fields:
+        row.pop(name, None)
+    if transform_spec.selected_fields is not None:
+        row = {name: row[name] for name in transform_spec.selected_fields if name in row}
+    return row

@@ -1,6 +1,7 @@
 """Worker classes for tests/compat/test_workers_pool.py (module-level: ProcessPool pickles them)."""
 import os
 
+from petastorm.cache import CacheBase
 from petastorm.workers_pool.worker_base import WorkerBase
 
 
@@ -80,3 +81,23 @@ def write_file(path, text, suffix=''):
     """Target of exec_in_new_process in the tests."""
     with open(path, 'w') as f:
         f.write(text + suffix + ':' + str(os.getpid()))
+
+
+class PickleFileCache(CacheBase):
+    """A user's CacheBase keeping one pickle file per key in `directory` (works across processes)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def get(self, key, fill_cache_func):
+        import hashlib
+        import pickle
+        path = os.path.join(self.directory, hashlib.md5(key.encode()).hexdigest())
+        if os.path.exists(path):
+            with open(path, 'rb') as f:
+                return pickle.load(f)
+        value = fill_cache_func()
+        with open(path + '.tmp%d' % os.getpid(), 'wb') as f:
+            pickle.dump(value, f)
+        os.replace(path + '.tmp%d' % os.getpid(), path)
+        return value

@@ -120,12 +120,3 @@ def test_reader_takes_null_and_local_disk_cache(id_vec_url, tmp_path, capsys):
     assert ids == list(range(230)) * 2
     assert 'Cache cleanup complete.' in capsys.readouterr().out
     assert not path.exists() or not any(p.is_file() for p in path.rglob('*'))
-
-
-def test_reader_refuses_custom_cache_base(id_vec_url):
-    class Mine(CacheBase):
-        def get(self, key, fill_cache_func):
-            return fill_cache_func()
-
-    with pytest.raises(NotImplementedError, match='custom CacheBase'):
-        Reader(id_vec_url, cache=Mine())

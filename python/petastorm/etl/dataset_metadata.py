@@ -3,6 +3,7 @@ Unischema, read from our JSON form or from Petastorm's pickled one without execu
 ``_common_metadata`` written for files Spark (or anything else) wrote."""
 import os
 import warnings
+from collections import namedtuple
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
@@ -141,6 +142,39 @@ def _dataset_of(dataset):
     if not isinstance(url, str):
         raise ValueError('Expected a dataset URL or a dataset of a single path, got {!r}'.format(dataset))
     return fs_utils.open_dataset(url)
+
+
+class RowGroupPiece(namedtuple('RowGroupPiece', ['path', 'row_group', 'partition_keys'])):
+    """One row group of a dataset, as Petastorm's ``ParquetDatasetPiece``: the file's path, the row
+    group's index in the file, its hive partition keys [(name, value as written in the path)]."""
+
+
+class RowGroupPieces(list):
+    """The row groups of a dataset (RowGroupPiece), in its order; ``dataset`` the ``_core.Dataset``
+    they are of (not pickled: a worker process opens the dataset again)."""
+
+    dataset = None
+
+    def __reduce__(self):
+        return list, (list(self),)
+
+
+def load_row_groups(dataset):
+    """Every row group of `dataset` (see _dataset_of) as a RowGroupPiece, in the dataset's order
+    (files by path, row groups in file order): the index in this list is the row group's piece
+    index (row-group indexes, shards). Counts come from ``_metadata`` or the
+    ``num_row_groups_per_file`` key when present, else from the footers (read by the engine)."""
+    dataset = _dataset_of(dataset)
+    files = dataset.files
+    root = dataset.root.rstrip('/')
+    pieces = RowGroupPieces()
+    for file_index, row_group in dataset.row_groups:
+        path = files[file_index]
+        relative = path[len(root) + 1:] if path.startswith(root + '/') else path
+        keys = [tuple(part.split('=', 1)) for part in relative.split('/')[:-1] if '=' in part]
+        pieces.append(RowGroupPiece(path, row_group, keys))
+    pieces.dataset = dataset
+    return pieces
 
 
 def get_schema(dataset):

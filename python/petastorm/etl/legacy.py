@@ -65,7 +65,8 @@ from petastorm.codecs import (CompressedImageCodec, CompressedNdarrayCodec, Ndar
                               SPARK_TO_ARROW, spark_type_call_of)
 from petastorm.unischema import Unischema, UnischemaField
 
-__all__ = ['ALLOWED_GLOBALS', 'PickledObject', 'restricted_loads', 'loads_unischema', 'dumps_unischema']
+__all__ = ['ALLOWED_GLOBALS', 'PickledObject', 'RestrictedUnpickler', 'restricted_loads',
+           'depickle_legacy_package_name_compatible', 'loads_unischema', 'dumps_unischema']
 
 
 # --- Placeholders ---------------------------------------------------------------------------
@@ -298,13 +299,14 @@ def _default_allowed_globals():
 ALLOWED_GLOBALS = _default_allowed_globals()
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves globals only through an allow-list; never imports; refuses persistent ids."""
+class RestrictedUnpickler(pickle.Unpickler):
+    """Petastorm's safe unpickler of a file object: resolves globals only through `allowed`
+    (default ``ALLOWED_GLOBALS``), never imports, refuses persistent ids; ``load()`` as pickle's."""
 
-    def __init__(self, data, allowed):
+    def __init__(self, file, allowed=None):
         # latin-1: Python 2 str (field names, numpy scalar bytes) arrives as text, byte for byte.
-        super().__init__(io.BytesIO(data), encoding='latin1')
-        self._allowed = allowed
+        super().__init__(file, encoding='latin1')
+        self._allowed = ALLOWED_GLOBALS if allowed is None else allowed
 
     def find_class(self, module, name):
         try:
@@ -322,7 +324,15 @@ def restricted_loads(data: bytes, allowed=None):
     to extend it). Any other global raises ``pickle.UnpicklingError("global 'module.name' is
     forbidden")`` before anything is called; so do persistent ids. With the default table the
     result holds ``PickledObject`` placeholders for Petastorm's and Spark's classes."""
-    return _RestrictedUnpickler(bytes(data), ALLOWED_GLOBALS if allowed is None else allowed).load()
+    return RestrictedUnpickler(io.BytesIO(bytes(data)), allowed).load()
+
+
+def depickle_legacy_package_name_compatible(pickled_string):
+    """Petastorm's loader of its pickled metadata, of any release (old package names too): a
+    pickled Unischema becomes this package's ``Unischema`` (``loads_unischema``), anything else
+    what ``restricted_loads`` makes of it."""
+    obj = restricted_loads(pickled_string)
+    return _unischema_of(obj) if isinstance(obj, _UnischemaStub) else obj
 
 
 # --- Placeholders -> this package's Unischema -----------------------------------------------

@@ -68,7 +68,7 @@ def _index_pieces(url, pieces, indexers, columns, progress=False):
     from petastorm.reader import Reader
     from petastorm.tools.progress import RowProgress
     built = [_empty_copy(indexer) for indexer in indexers]
-    with Reader(url, schema_fields=columns, shuffle_row_groups=False, num_epochs=1, row_groups=pieces,
+    with Reader._make(url, schema_fields=columns, shuffle_row_groups=False, num_epochs=1, row_groups=pieces,
                 workers_count=2) as reader, RowProgress('index', reader.rows_per_epoch, enabled=progress) as bar:
         position = {tuple(ref): index for index, ref in enumerate(reader.dataset_row_groups)}
         for group in reader.decoded_row_groups():
