@@ -210,7 +210,7 @@ def _check_engine_arguments(reader_pool_type, workers_count, num_epochs, cur_sha
             raise ValueError("cache_type='local-disk' needs cache_location and cache_size_limit")
         settings = dict(cache_extra_settings or {})
         cleanup_cache = bool(settings.pop('cleanup', True))
-        policy = settings.pop('eviction_policy', 'least-recently-used')
+        policy = settings.pop('eviction_policy', 'least-recently-stored')  # Petastorm's (diskcache's) default
         settings.pop('shards', None)  # diskcache's sharding: no meaning here
         if settings:
             warnings.warn('cache_extra_settings {} have no effect on this cache'.format(sorted(settings)))
