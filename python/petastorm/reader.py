@@ -380,6 +380,7 @@ class Reader(object):
                              'only by reading) would not keep: select the rows after reading, or shard by row groups'
                              .format('a predicate' if predicate is not None else 'row-exact filters'))
         self.dataset_url = dataset_url
+        self._filesystem, self._storage_options = filesystem, storage_options
         self.num_epochs = num_epochs
         self.seed = seed  # a loader without a seed of its own takes it (petastorm.pytorch)
         self._seed_given = seed is not None
@@ -510,6 +511,7 @@ class Reader(object):
         self._offset = 0       # outputs of the current item dropped before the first returned
         self._pool_items = 0   # items taken from the process pool
         self._process_pool = None  # the source of items when not the engine: worker processes or Python workers
+        self._workers_pool = None  # Petastorm's pool object, when Python workers read
         if python_workers is not None:
             self._process_pool = self._python_workers(python_workers, filesystem, storage_schema, filters,
                                                       shuffle_rows)
@@ -846,6 +848,24 @@ class Reader(object):
 
     def _transform(self, row):
         return transform_row(self._transform_spec, row)
+
+    @property
+    def dataset(self):
+        """The dataset as a ``pyarrow.parquet.ParquetDataset`` of its files (Petastorm's attribute;
+        the reader itself reads through the engine)."""
+        import pyarrow.fs as pafs
+        import pyarrow.parquet as pq
+        fs = self._filesystem
+        if not isinstance(fs, pafs.FileSystem):
+            fs = fs_utils.get_filesystem_and_path_or_paths(self.dataset_url, storage_options=self._storage_options,
+                                                          filesystem=fs)[0]
+        return pq.ParquetDataset(list(self._dataset.files), filesystem=fs)
+
+    @property
+    def ventilator(self):
+        """The ventilator of the Python workers (a user's cache or worker class), else None: the
+        engine plans in C++."""
+        return getattr(self._process_pool, 'ventilator', None)
 
     @property
     def dataset_row_groups(self):

@@ -313,3 +313,22 @@ def test_user_cache_on_a_process_pool(id_vec_url, tmp_path):
         with Reader(id_vec_url, cache=cache, reader_pool=ProcessPool(2), shuffle_row_groups=False) as reader:
             assert sorted(r.id for r in reader) == list(range(ROWS))
     assert len(list(tmp_path.iterdir())) == ROW_GROUPS
+
+
+def test_reader_attributes(id_vec_url):
+    with Reader(pafs.LocalFileSystem(), _path(id_vec_url), num_epochs=1) as reader:
+        assert reader.num_epochs == 1 and reader.ngram is None and not reader.is_batched_reader
+        assert reader.ventilator is None and reader._workers_pool is None and reader.cache is None
+        assert not reader.last_row_consumed and not reader.stopped
+        dataset = reader.dataset
+        assert sum(f.num_row_groups for f in dataset.fragments) == ROW_GROUPS
+        assert dataset.read(columns=['id']).num_rows == ROWS
+        list(reader)
+        assert reader.last_row_consumed
+    assert reader.stopped
+    pool = ThreadPool(2)
+    with Reader(id_vec_url, cache=DictCache(), reader_pool=pool) as reader:
+        assert reader._workers_pool is pool and reader.ventilator is not None
+        assert 'output_queue_size' in reader.diagnostics
+        with pytest.raises(NotImplementedError, match='does not resume'):
+            reader.load_state_dict(reader.state_dict())
