@@ -105,13 +105,7 @@ class Unischema(object):
         '[ARROW-1644] Ignoring unsupported structure ...'), or with ``omit_unsupported_fields=False``
         raise NotImplementedError naming them."""
         from petastorm.etl.dataset_metadata import _dataset_of
-        files = getattr(parquet_dataset, 'files', None)
-        if files is not None and not isinstance(parquet_dataset, (str, _core.Dataset)):
-            from petastorm import fs_utils
-            fs = getattr(parquet_dataset, 'filesystem', None)
-            dataset = fs_utils.open_dataset(list(files), filesystem=fs)
-        else:
-            dataset = _dataset_of(parquet_dataset)
+        dataset = _dataset_of(parquet_dataset)
         inferred, unsupported = _core.infer_schema(dataset)
         unsupported = dict(unsupported)
         if unsupported and not omit_unsupported_fields:
@@ -240,11 +234,20 @@ def dict_to_spark_row(unischema, row_dict):
 
 
 def match_unischema_fields(schema, field_regex):
-    """Fields of `schema` whose names fully match any of the regexes, in schema order."""
+    """Fields of `schema` whose names fully match any of the regexes, in schema order (Petastorm:
+    set order). Warns, as Petastorm does, when a pattern matches the start of a field's name
+    but not all of it (the matching rule before Petastorm 0.9 would have picked that field)."""
     if not field_regex:
         return []
     patterns = [re.compile(p) for p in field_regex]
-    return [f for name, f in schema.fields.items() if any(p.fullmatch(name) for p in patterns)]
+    matched = [f for name, f in schema.fields.items() if any(p.fullmatch(name) for p in patterns)]
+    prefix_only = [name for name in schema.fields
+                   if any(p.match(name) for p in patterns) and not any(p.fullmatch(name) for p in patterns)]
+    if prefix_only:
+        warnings.warn('schema_fields behavior has changed. Now, regular expression pattern must match the entire '
+                      'field name. The change in the behavior affects the following fields: {}'.format(
+                          ', '.join(prefix_only)))
+    return matched
 
 
 def transform_unischema(schema, transform_spec):

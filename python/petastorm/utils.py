@@ -38,11 +38,14 @@ def decode_row(row, schema):
 def add_to_dataset_metadata(dataset_url, key, value):
     """Sets `key` (str or bytes) to `value` (bytes or str) in the ``_common_metadata`` of the
     dataset at `dataset_url`, keeping its other keys (started from ``_metadata`` or the first
-    file's footer when there is none). Petastorm's takes a ParquetDataset; this takes its URL
-    (or an object with a ``url`` or ``paths`` attribute naming one directory)."""
+    file's footer when there is none). `dataset_url`: the URL, a ``pyarrow.parquet.ParquetDataset``
+    of one directory (what Petastorm passes), or an object with a ``url`` or ``paths`` attribute
+    naming one directory."""
     url = dataset_url
     if not isinstance(url, str):
         url = getattr(dataset_url, 'url', None) or getattr(dataset_url, 'paths', None)
+        if url is None and hasattr(dataset_url, 'files'):  # a pyarrow ParquetDataset of a directory
+            url = getattr(dataset_url, '_base_dir', None)
         if not isinstance(url, str):
             raise ValueError('Expected dataset.paths to be a single path, not a list of paths')
     fs_utils.update_dataset_metadata(url, {key: value})

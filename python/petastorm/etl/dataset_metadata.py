@@ -134,14 +134,18 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
 
 
 def _dataset_of(dataset):
-    """A ``_core.Dataset`` from a URL, a ``_core.Dataset``, or an object naming one directory in
-    ``url`` or ``paths`` (Petastorm passes a pyarrow ParquetDataset)."""
+    """A ``_core.Dataset`` from a URL, a ``_core.Dataset``, a ``pyarrow.parquet.ParquetDataset``
+    (what Petastorm passes: opened by its files and filesystem), or an object naming one
+    directory in ``url`` or ``paths``."""
     if isinstance(dataset, _core.Dataset):
         return dataset
     url = dataset if isinstance(dataset, str) else getattr(dataset, 'url', None) or getattr(dataset, 'paths', None)
-    if not isinstance(url, str):
-        raise ValueError('Expected a dataset URL or a dataset of a single path, got {!r}'.format(dataset))
-    return fs_utils.open_dataset(url)
+    if isinstance(url, str):
+        return fs_utils.open_dataset(url)
+    files = getattr(dataset, 'files', None)
+    if files is not None and not isinstance(files, str):
+        return fs_utils.open_dataset(list(files), filesystem=getattr(dataset, 'filesystem', None))
+    raise ValueError('Expected a dataset URL or a dataset of a single path, got {!r}'.format(dataset))
 
 
 class RowGroupPiece(namedtuple('RowGroupPiece', ['path', 'row_group', 'partition_keys'])):
