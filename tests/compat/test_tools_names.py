@@ -2,6 +2,7 @@
 add_configure_spark_arguments, configure_spark, reader_throughput, WorkerPoolType, ReadMethod,
 BenchmarkResult, cli main (inventory sections 1 and 9)."""
 import argparse
+import re
 
 import numpy as np
 import pytest
@@ -83,7 +84,9 @@ def test_cli_prints_the_average_sample_read_rate(bench_url, capsys):
     assert cli._main([bench_url, '-m', '2', '-n', '10', '-w', '1', '-p', 'thread', '--no-progress']) == 0
     out = capsys.readouterr().out
     assert out.startswith('Average sample read rate: ')
-    assert 'samples/sec; RAM ' in out and 'MB (rss)' in out and 'CPU ' in out and out.rstrip().endswith('%')
+    first, second = out.splitlines()[:2]
+    assert re.fullmatch(r'Average sample read rate: [0-9.]+ samples/sec; RAM [0-9.]+ MB \(rss\); CPU [0-9.]+%', first)
+    assert re.fullmatch(r'Peak RAM [0-9.]+ MB \(peak rss\)', second)
 
 
 def test_cli_rejects_an_unknown_pool_type(bench_url, capsys):
