@@ -57,10 +57,14 @@ def test_get_schema_of_a_url_and_of_a_pyarrow_parquet_dataset(stores):
         assert schema.id.numpy_dtype is np.int64
 
 
-def test_get_schema_without_a_stored_unischema_raises_petastorm_metadata_error(stores):
+def test_get_schema_without_a_stored_unischema_raises_petastorm_metadata_error(stores, tmp_path):
     _, _, plain_url = stores
-    with pytest.raises(dm.PetastormMetadataError, match='Could not find the unischema'):
+    with pytest.raises(dm.PetastormMetadataError, match='Could not find _common_metadata file'):
         dm.get_schema(plain_url)
+    pq.write_table(pa.table({'a': [1]}), str(tmp_path / 'part-0.parquet'))
+    pq.write_metadata(pa.schema([('a', pa.int64())]), str(tmp_path / '_common_metadata'))
+    with pytest.raises(dm.PetastormMetadataError, match='Could not find the unischema'):
+        dm.get_schema('file://' + str(tmp_path))
     assert issubclass(dm.PetastormMetadataGenerationError, Exception)
 
 

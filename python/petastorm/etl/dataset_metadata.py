@@ -183,11 +183,27 @@ def load_row_groups(dataset):
 
 def get_schema(dataset):
     """The Unischema stored in `dataset` (see _dataset_of); PetastormMetadataError when none."""
-    schema, _ = stored_unischema(_dataset_of(dataset))
+    dataset = _dataset_of(dataset)
+    schema, _ = stored_unischema(dataset)
     if schema is None:
+        if not _has_common_metadata(dataset):
+            raise PetastormMetadataError('Could not find _common_metadata file. Use materialize_dataset(..) in '
+                                         'petastorm.etl.dataset_metadata.py to generate this file in your ETL code. '
+                                         'You can generate it on an existing dataset using '
+                                         'petastorm-generate-metadata.py (dataset {})'.format(dataset.url))
         raise PetastormMetadataError('Could not find the unischema in the dataset common metadata file. '
                                      'Please provide or generate dataset with the unischema attached.')
     return schema
+
+
+def _has_common_metadata(dataset):
+    """Whether the dataset's directory has a _common_metadata file (True when that cannot be told)."""
+    try:
+        import pyarrow.fs as pafs
+        fs, root = fs_utils.get_filesystem_and_path_or_paths(dataset.url)
+        return fs.get_file_info(root.rstrip('/') + '/_common_metadata').type != pafs.FileType.NotFound
+    except Exception:  # noqa: B902 — a URL list or an unusual filesystem: the general message
+        return True
 
 
 def infer_or_load_unischema(dataset):
