@@ -538,7 +538,8 @@ class Reader(object):
         args = (filesystem, self.dataset_url, storage_schema, self.ngram, load_row_groups(self._dataset), cache,
                 self._transform_spec, self.schema if self._transform_spec else storage_schema, filters, shuffle_rows,
                 int(self._reader.seed), False)
-        total = None if self.num_epochs is None else self._reader.items_per_epoch * self.num_epochs
+        per_epoch = self._reader.items_per_epoch
+        total = None if self.num_epochs is None and per_epoch else per_epoch * (self.num_epochs or 1)
         return WorkerItems(pool, worker_class, args, self._reader, self._start, total, self._predicate)
 
     def _read_schema(self, dataset_url):

@@ -18,6 +18,7 @@ import time
 from petastorm import _core, fs_utils
 
 _VENTILATION_INTERVAL = 0.01
+_ITEMS_PER_CALL = 256
 
 
 def cache_key(dataset_url, path, piece_index):
@@ -149,14 +150,17 @@ class PlanVentilator(object):
 
     def _run(self):
         try:
-            k = 0
+            k, ahead = 0, []
             while not self.completed():
                 with self._lock:
                     in_flight = self._ventilated - self._processed
                 if in_flight >= self._max:
                     time.sleep(_VENTILATION_INTERVAL)
                     continue
-                item = self._plan.items_at(self._start, [k])[0]
+                if not ahead:  # the plan's items, a chunk at a time
+                    end = k + _ITEMS_PER_CALL if self._total is None else min(k + _ITEMS_PER_CALL, self._total)
+                    ahead = list(reversed(self._plan.items_at(self._start, list(range(k, end)))))
+                item = ahead.pop()
                 self._ventilate_fn(piece_index=item[0], worker_predicate=self._predicate,
                                    shuffle_row_drop_partition=(item[1], item[2]))
                 k += 1

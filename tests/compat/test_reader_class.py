@@ -332,3 +332,19 @@ def test_reader_attributes(id_vec_url):
         assert 'output_queue_size' in reader.diagnostics
         with pytest.raises(NotImplementedError, match='does not resume'):
             reader.load_state_dict(reader.state_dict())
+
+
+def test_user_cache_endless_and_empty(id_vec_url):
+    with Reader(id_vec_url, cache=DictCache(), num_epochs=None, reader_pool=ThreadPool(2)) as reader:
+        ids = [next(reader).id for _ in range(3 * ROWS)]
+    assert sorted(ids) == sorted(list(range(ROWS)) * 3)
+    with pytest.warns(UserWarning, match='No matching data'):
+        reader = Reader(id_vec_url, cache=DictCache(), num_epochs=None, filters=[('id', '>', 10 ** 6)])
+    with reader:
+        assert list(reader) == []
+
+
+def test_user_cache_with_filters(id_vec_url):
+    with Reader(id_vec_url, cache=DictCache(), filters=[('id', '<', 15)], reader_pool=DummyPool(),
+                shuffle_row_groups=False) as reader:
+        assert [r.id for r in reader] == list(range(15))
