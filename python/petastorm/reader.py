@@ -582,6 +582,9 @@ class Reader(object):
         d = self._reader.diagnostics
         if isinstance(self._process_pool, WorkerItems):  # Python workers: the pool's own too
             d.update(self._process_pool.diagnostics)
+        elif self._process_pool is not None:  # worker processes: Petastorm's ProcessPool keys
+            # (an item is received from its worker when the consumer takes it: none waits in between)
+            d.update(items_consumed=self._pool_items, items_produced=self._pool_items, items_inprocess=0)
         d['list_seconds'] = self._list_seconds
         d['transform_seconds'] = self._transform_seconds
         if self.memory_budget is not None:

@@ -348,3 +348,10 @@ def test_user_cache_with_filters(id_vec_url):
     with Reader(id_vec_url, cache=DictCache(), filters=[('id', '<', 15)], reader_pool=DummyPool(),
                 shuffle_row_groups=False) as reader:
         assert [r.id for r in reader] == list(range(15))
+
+
+def test_process_pool_diagnostics_have_petastorms_keys(id_vec_url):
+    with make_reader(id_vec_url, reader_pool_type='process', workers_count=2) as reader:
+        list(reader)
+        d = reader.diagnostics
+    assert d['items_consumed'] == d['items_produced'] == ROW_GROUPS and d['items_inprocess'] == 0
