@@ -1,0 +1,268 @@
+"""Petastorm's documented exception types (inventory sections 2-9), one table.
+
+Each case is (id, action, Petastorm's exception type, key phrase of Petastorm's message): the
+action must raise that type (a subclass counts, as ``except`` sees it) and the message must
+contain the phrase. Our messages may say more (the field, the row), never less.
+"""
+import pickle
+import warnings
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from petastorm import NoDataAvailableError, make_batch_reader, make_reader
+from petastorm.codecs import CompressedImageCodec, NdarrayCodec, CompressedNdarrayCodec, ScalarCodec
+from petastorm.etl.dataset_metadata import PetastormMetadataError, get_schema, get_schema_from_dataset_url
+from petastorm.etl.legacy import restricted_loads
+from petastorm.etl.rowgroup_indexers import SingleFieldIndexer
+from petastorm.etl.rowgroup_indexing import build_rowgroup_index
+from petastorm.local_disk_cache import LocalDiskCache
+from petastorm.ngram import NGram
+from petastorm.predicates import in_intersection, in_lambda
+from petastorm.selectors import SingleIndexSelector
+from petastorm.transform import TransformSpec
+from petastorm.unischema import Unischema, UnischemaField, dict_to_spark_row, insert_explicit_nulls
+from petastorm.utils import DecodeFieldError, decode_row
+from petastorm.workers_pool.thread_pool import ThreadPool
+from petastorm.workers_pool.ventilator import ConcurrentVentilator
+from petastorm.workers_pool.worker_base import WorkerBase
+from petastorm import write_dataset
+
+ROWS = 40  # 4 row groups of 10
+Schema = Unischema('Schema', [
+    UnischemaField('id', np.int64, (), None, False),
+    UnischemaField('vec', np.float32, (2,), NdarrayCodec(), False),
+    UnischemaField('maybe', np.int32, (), None, True),
+])
+
+
+@pytest.fixture(scope='module')
+def stores(tmp_path_factory):
+    """URLs: 'ds' a Petastorm dataset of ROWS rows, 'desc' the same with ids descending,
+    'plain' a plain Parquet store (no Unischema), 'bare' a directory with no _common_metadata."""
+    root = tmp_path_factory.mktemp('errors')
+    urls = {}
+    for name, ids in (('ds', range(ROWS)), ('desc', range(ROWS, 0, -1))):
+        write_dataset('file://{}/{}'.format(root, name), Schema,
+                      [{'id': i, 'vec': np.array([i, -i], np.float32), 'maybe': None} for i in ids],
+                      rows_per_rowgroup=10)
+        urls[name] = 'file://{}/{}'.format(root, name)
+    (root / 'plain').mkdir()
+    pq.write_table(pa.table({'id': list(range(10)), 'x': [0.5] * 10}), str(root / 'plain' / 'a.parquet'))
+    urls['plain'] = 'file://{}/plain'.format(root)
+    write_dataset('file://{}/indexed'.format(root), Schema,
+                  [{'id': i, 'vec': np.zeros(2, np.float32), 'maybe': i} for i in range(ROWS)], rows_per_rowgroup=10)
+    urls['indexed'] = 'file://{}/indexed'.format(root)
+    build_rowgroup_index(urls['indexed'], None, [SingleFieldIndexer('id_index', 'id')])
+    return urls
+
+
+def _read_all(reader):
+    with reader:
+        return list(reader)
+
+
+def _next_after_stop(url):
+    reader = make_reader(url, reader_pool_type='dummy')
+    next(reader)
+    reader.stop()
+    reader.join()
+    next(reader)
+
+
+def _thread_pool_reused():
+    pool = ThreadPool(1)
+    pool.start(WorkerBase)
+    pool.stop()
+    pool.join()
+    pool.start(WorkerBase)
+
+
+def _png_field(shape, dtype=np.uint8):
+    return UnischemaField('img', dtype, shape, CompressedImageCodec('png'), False)
+
+
+ns = np.float32  # short for the table
+CASES = [
+    # 2.3 factory arguments
+    ('url-not-a-string', lambda s: make_reader(123), ValueError, 'directory url must be a string'),
+    ('url-list-empty', lambda s: make_batch_reader([]), ValueError, 'dataset url list must be non-empty.'),
+    ('url-list-mixed', lambda s: make_batch_reader([s['ds'], 's3://bucket/x']), ValueError,
+     'The dataset url list must contain url with the same scheme and netloc.'),
+    ('schema-fields-bad-type', lambda s: make_reader(s['ds'], schema_fields=5), ValueError,
+     'Fields must be either None, an iterable collection of Unischema fields or an NGram object.'),
+    ('schema-fields-none-match', lambda s: make_reader(s['ds'], schema_fields=['nope.*']), RuntimeError,
+     "No fields matching the criteria '"),
+    ('schema-fields-foreign-field',
+     lambda s: make_reader(s['ds'], schema_fields=[UnischemaField('bogus', np.int32, ())]), ValueError,
+     'does not belong to the schema'),
+    ('reader-pool-type', lambda s: make_reader(s['ds'], reader_pool_type='bogus'), ValueError,
+     'Unknown reader_pool_type: bogus'),
+    ('batch-reader-pool-type', lambda s: make_batch_reader(s['ds'], reader_pool_type='bogus'), ValueError,
+     'Unknown reader_pool_type: bogus'),
+    ('num-epochs-zero', lambda s: make_reader(s['ds'], num_epochs=0), ValueError,
+     'iterations must be positive integer or None'),
+    ('num-epochs-str', lambda s: make_batch_reader(s['ds'], num_epochs='1'), ValueError,
+     'iterations must be positive integer or None'),
+    ('shard-only-cur', lambda s: make_reader(s['ds'], cur_shard=0), ValueError,
+     'partition and num_partitions must be ints and both specified to use partitioning'),
+    ('shard-count-zero', lambda s: make_reader(s['ds'], cur_shard=0, shard_count=0), ValueError,
+     'partition and num_partitions must be ints and both specified to use partitioning'),
+    ('shard-not-int', lambda s: make_batch_reader(s['ds'], cur_shard='0', shard_count=2), ValueError,
+     'partition and num_partitions must be ints and both specified to use partitioning'),
+    ('shards-more-than-row-groups', lambda s: make_reader(s['ds'], cur_shard=0, shard_count=5),
+     NoDataAvailableError, 'Number of row-groups in the dataset must be greater or equal to the number of '
+                           'requested shards'),
+    ('cache-type', lambda s: make_reader(s['ds'], cache_type='bogus'), ValueError, 'Unknown cache_type: bogus'),
+    ('predicate-type', lambda s: make_reader(s['ds'], predicate=object()), ValueError,
+     'predicate parameter is expected to be derived from PredicateBase'),
+    ('batch-predicate-type', lambda s: make_batch_reader(s['ds'], predicate=lambda v: True), ValueError,
+     'predicate parameter is expected to be derived from PredicateBase'),
+    ('rowgroup-selector-type', lambda s: make_reader(s['ds'], rowgroup_selector=object()), ValueError,
+     'RowGroupSelectorBase'),
+    ('rowgroup-selector-missing-index',
+     lambda s: make_reader(s['indexed'], rowgroup_selector=SingleIndexSelector('no_such_index', [1])), ValueError,
+     'Some of required indexes'),
+    ('rowgroup-selector-no-index-at-all',
+     lambda s: make_reader(s['ds'], rowgroup_selector=SingleIndexSelector('id_index', [1])), ValueError,
+     'Row groups index is not available in the dataset metadata file.'),
+    # 2.4 Reader
+    ('next-after-stop', lambda s: _next_after_stop(s['ds']), RuntimeError,
+     'Trying to read a sample after a reader created by make_reader/make_batch_reader has stopped'),
+    # 6.1 / 6.6 / 6.9 NGram
+    ('ngram-batch-reader',
+     lambda s: make_batch_reader(s['ds'], schema_fields=NGram({0: ['id'], 1: ['id']}, 1, 'id')),
+     NotImplementedError, 'ngrams are not supported by'),
+    ('ngram-no-overlap-row-drop',
+     lambda s: make_reader(s['ds'], schema_fields=NGram({0: ['id'], 1: ['id']}, 1, 'id', timestamp_overlap=False),
+                           shuffle_row_drop_partitions=2),
+     NotImplementedError, ''),
+    ('ngram-unsorted',
+     lambda s: _read_all(make_reader(s['desc'], schema_fields=NGram({0: ['id'], 1: ['id']}, 1, 'id'),
+                                     reader_pool_type='dummy', shuffle_row_groups=False)),
+     NotImplementedError, 'NGram assumes that the data is sorted by id field'),
+    ('ngram-timestamp-regex-many',
+     lambda s: NGram({0: ['id']}, 1, '.*').resolve_regex_field_names(Schema), ValueError, ''),
+    # 6.5 predicates in the reader
+    ('predicate-unknown-field',
+     lambda s: _read_all(make_reader(s['ds'], predicate=in_lambda(['nope'], lambda v: True),
+                                     reader_pool_type='dummy')),
+     ValueError, 'At least some column names requested by the predicate'),
+    ('batch-predicate-unknown-field',
+     lambda s: _read_all(make_batch_reader(s['ds'], predicate=in_lambda(['nope'], lambda v: True),
+                                           reader_pool_type='dummy')),
+     ValueError, 'At least some column names requested by the predicate'),
+    ('predicate-no-fields',
+     lambda s: _read_all(make_reader(s['ds'], predicate=in_lambda([], lambda: True), reader_pool_type='dummy')),
+     ValueError, ''),
+    # 6.6 make_batch_reader transform
+    ('batch-transform-columns',
+     lambda s: _read_all(make_batch_reader(s['plain'], reader_pool_type='dummy',
+                                           transform_spec=TransformSpec(lambda df: df.assign(extra=1)))),
+     ValueError, 'do not match required schema columns'),
+    # 6.10 predicates
+    ('in-intersection-not-iterable', lambda s: in_intersection([1], 'id').do_include({'id': 5}), ValueError, ''),
+    # 6.8 TransformSpec
+    ('transform-removed-and-selected',
+     lambda s: TransformSpec(removed_fields=['id'], selected_fields=['vec']), ValueError,
+     'User can only specify one of removed_fields and selected_fields in TransformSpec.'),
+    # 6.12 LocalDiskCache
+    ('local-disk-cache-too-small', lambda s: LocalDiskCache(str(s['tmp']), 100, 100), ValueError,
+     "Condition 'size_limit_bytes / shards < 5 * expected_row_size_bytes' needs to hold"),
+    # 6.2 / 6.4 worker pools
+    ('ventilator-iterations', lambda s: ConcurrentVentilator(lambda **kw: None, [{}], iterations=0), ValueError,
+     'iterations must be positive integer or None'),
+    ('thread-pool-reused', lambda s: _thread_pool_reused(), RuntimeError, 'cannot be reused!'),
+    # 3 Unischema
+    ('schema-view-bad-element', lambda s: Schema.create_schema_view([5]), ValueError,
+     'Elements of "fields" must be either a string (regular expressions) or an instance of UnischemaField class.'),
+    ('schema-view-foreign-field',
+     lambda s: Schema.create_schema_view([UnischemaField('bogus', np.int32, ())]), ValueError,
+     'field bogus does not belong to the schema'),
+    ('as-spark-schema-codecless-tensor',
+     lambda s: Unischema('S', [UnischemaField('t', np.float32, (2,), None, False)]).as_spark_schema(), ValueError,
+     "An instance of non-scalar UnischemaField 't' has codec set to None"),
+    ('as-spark-schema-unmapped-scalar',
+     lambda s: Unischema('S', [UnischemaField('u', np.uint32, (), None, False)]).as_spark_schema(), ValueError,
+     'Was not able to map type'),
+    ('dict-to-spark-row-keys', lambda s: dict_to_spark_row(Schema, {'id': 1, 'vec': None, 'other': 2}), ValueError,
+     'do not match schema fields'),
+    ('dict-to-spark-row-none',
+     lambda s: dict_to_spark_row(Schema, {'id': None, 'vec': np.zeros(2, np.float32), 'maybe': None}),
+     ValueError, 'is not "nullable", but got passes a None value'),
+    ('insert-explicit-nulls-missing', lambda s: insert_explicit_nulls(Schema, {'vec': None}), ValueError,
+     'is not found in the row_dict, but is not nullable.'),
+    ('decode-row', lambda s: decode_row({'vec': b'not npy'}, Schema), DecodeFieldError, 'Decoding field "vec" failed'),
+    # 4 codecs
+    ('image-codec-dtype',
+     lambda s: CompressedImageCodec('png').encode(_png_field((4, 4)), np.zeros((4, 4), np.uint16)), ValueError,
+     'Unexpected type'),
+    ('image-codec-rank',
+     lambda s: CompressedImageCodec('png').encode(_png_field((4, 4)), np.zeros((4, 4, 3), np.uint8)), ValueError,
+     'Unexpected dimensions'),
+    ('image-codec-channels',
+     lambda s: CompressedImageCodec('png').encode(_png_field((4, 4, 4)), np.zeros((4, 4, 4), np.uint8)),
+     ValueError, 'Supported dimensions are (H, W) or (H, W, 3)'),  # C++ words the rest
+    ('image-codec-decode-4-channels',
+     lambda s: CompressedImageCodec('png').decode(_png_field((2, 2, 4)), _rgba_png()), ValueError, '4-channel'),
+    ('ndarray-codec-not-array',
+     lambda s: NdarrayCodec().encode(UnischemaField('a', np.float32, (2,), NdarrayCodec()), [1.0, 2.0]),
+     ValueError, 'Unexpected type'),
+    ('ndarray-codec-dtype',
+     lambda s: NdarrayCodec().encode(UnischemaField('a', np.float32, (2,), NdarrayCodec()), np.zeros(2, np.int64)),
+     ValueError, 'Unexpected type'),
+    ('ndarray-codec-shape',
+     lambda s: NdarrayCodec().encode(UnischemaField('a', np.float32, (2,), NdarrayCodec()), np.zeros(3, np.float32)),
+     ValueError, 'Unexpected dimensions'),
+    ('compressed-ndarray-codec-dtype',
+     lambda s: CompressedNdarrayCodec().encode(UnischemaField('a', ns, (2,), CompressedNdarrayCodec()),
+                                               np.zeros(2, np.int64)),
+     ValueError, 'Unexpected type'),
+    ('compressed-ndarray-codec-shape',
+     lambda s: CompressedNdarrayCodec().encode(UnischemaField('a', ns, (2,), CompressedNdarrayCodec()),
+                                               np.zeros((2, 1), ns)),
+     ValueError, 'Unexpected dimensions'),
+    ('scalar-codec-array', lambda s: _scalar_encode(np.int32, (), np.array([1, 2])), TypeError, 'Expected a scalar'),
+    ('scalar-codec-list', lambda s: _scalar_encode(np.int32, (), [1, 2]), TypeError, 'Expected a scalar'),
+    ('scalar-codec-field-shape', lambda s: _scalar_encode(np.int32, (2,), 1), ValueError, ''),
+    ('scalar-codec-string-not-str', lambda s: _scalar_encode(np.str_, (), 5, 'string'), ValueError, ''),
+    ('restricted-unpickler', lambda s: restricted_loads(pickle.dumps(pickle.Pickler)), pickle.UnpicklingError,
+     "global '_pickle.Pickler' is forbidden"),
+    # 5.5 dataset metadata
+    ('get-schema-no-unischema', lambda s: get_schema(s['plain']), PetastormMetadataError,
+     'Could not find the unischema in the dataset common metadata file.'),
+    ('get-schema-from-url-no-unischema', lambda s: get_schema_from_dataset_url(s['plain']), PetastormMetadataError,
+     'Could not find the unischema in the dataset common metadata file.'),
+    ('get-schema-from-url-no-scheme', lambda s: get_schema_from_dataset_url('/no_scheme'), ValueError,
+     'is no longer supported. Please prepend "file://"'),
+]
+
+
+def _rgba_png():
+    """A 2x2 8-bit RGBA PNG (colour type 6), written by hand."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    raw = b''.join(b'\x00' + bytes(range(8)) for _ in range(2))
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 2, 8, 6, 0, 0, 0))
+            + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+
+def _scalar_encode(dtype, shape, value, spark_type='int'):
+    from pyspark.sql.types import IntegerType, StringType
+    codec = ScalarCodec(StringType() if spark_type == 'string' else IntegerType())
+    return codec.encode(UnischemaField('s', dtype, shape, codec, False), value)
+
+
+@pytest.mark.parametrize('action,exc_type,phrase', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_petastorm_exception_type(stores, tmp_path, action, exc_type, phrase):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        with pytest.raises(exc_type) as info:
+            action(dict(stores, tmp=tmp_path))
+    # Case-insensitive: the C++ core words some messages 'x; supported dimensions are ...'
+    assert phrase.lower() in str(info.value).lower()
