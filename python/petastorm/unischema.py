@@ -240,11 +240,19 @@ def dict_to_spark_row(unischema, row_dict):
 
 
 def match_unischema_fields(schema, field_regex):
-    """Fields of `schema` whose names fully match any of the regexes, in schema order."""
+    """Fields of `schema` whose names fully match any of the regexes, in schema order. Warns, as
+    Petastorm, naming the fields a prefix match (Petastorm before 0.8) would also have taken."""
     if not field_regex:
         return []
     patterns = [re.compile(p) for p in field_regex]
-    return [f for name, f in schema.fields.items() if any(p.fullmatch(name) for p in patterns)]
+    matched = [f for name, f in schema.fields.items() if any(p.fullmatch(name) for p in patterns)]
+    prefix_only = [name for name in schema.fields if any(p.match(name) for p in patterns)
+                   and not any(p.fullmatch(name) for p in patterns)]
+    if prefix_only:
+        warnings.warn('schema_fields behavior has changed. Now, regular expression pattern must match the entire '
+                      'field name. The change in the behavior affects the following fields: {}'
+                      .format(', '.join(prefix_only)))
+    return matched
 
 
 def transform_unischema(schema, transform_spec):

@@ -4,8 +4,10 @@ Each case is (id, action, Petastorm's exception type, key phrase of Petastorm's 
 action must raise that type (a subclass counts, as ``except`` sees it) and the message must
 contain the phrase. Our messages may say more (the field, the row), never less.
 """
+import os
 import pickle
 import warnings
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +25,9 @@ from petastorm.ngram import NGram
 from petastorm.predicates import in_intersection, in_lambda
 from petastorm.selectors import SingleIndexSelector
 from petastorm.transform import TransformSpec
-from petastorm.unischema import Unischema, UnischemaField, dict_to_spark_row, insert_explicit_nulls
+from petastorm.tools.copy_dataset import copy_dataset
+from petastorm.unischema import (Unischema, UnischemaField, dict_to_spark_row, insert_explicit_nulls,
+                                 match_unischema_fields)
 from petastorm.utils import DecodeFieldError, decode_row
 from petastorm.workers_pool.thread_pool import ThreadPool
 from petastorm.workers_pool.ventilator import ConcurrentVentilator
@@ -266,3 +270,124 @@ def test_petastorm_exception_type(stores, tmp_path, action, exc_type, phrase):
             action(dict(stores, tmp=tmp_path))
     # Case-insensitive: the C++ core words some messages 'x; supported dimensions are ...'
     assert phrase.lower() in str(info.value).lower()
+
+
+CASES_MORE = [
+    ('as-spark-schema-decimal-no-codec',
+     lambda s: Unischema('S', [UnischemaField('d', Decimal, (), None, False)]).as_spark_schema(), ValueError,
+     'Was not able to map type'),
+    # 9 CLIs: petastorm-copy-dataset's --field-regex matching nothing
+    ('copy-dataset-bad-regex',
+     lambda s: copy_dataset(None, s['ds'], 'file://{}/copy'.format(s['tmp']), ['nomatch'], None, False, None, None),
+     ValueError, 'nomatch'),
+]
+
+
+@pytest.mark.parametrize('action,exc_type,phrase', [c[1:] for c in CASES_MORE], ids=[c[0] for c in CASES_MORE])
+def test_petastorm_exception_type_more(stores, tmp_path, action, exc_type, phrase):
+    test_petastorm_exception_type(stores, tmp_path, action, exc_type, phrase)
+
+
+def test_reset_in_the_middle_restarts_where_petastorm_raises(stores):
+    """Petastorm: NotImplementedError('Currently do not support resetting a reader while in the
+    middle of iteration'); ours restarts from the first epoch (docs/design.md, on purpose). The
+    generic ConcurrentVentilator keeps Petastorm's NotImplementedError."""
+    with make_reader(stores['ds'], reader_pool_type='dummy', shuffle_row_groups=False) as reader:
+        assert [next(reader).id for _ in range(3)] == [0, 1, 2]
+        reader.reset()
+        assert [row.id for row in reader] == list(range(ROWS))
+    design = open(os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'design.md')).read()
+    assert 'reset()' in design and 'middle of an epoch' in design
+
+
+def test_ventilator_reset_in_the_middle_is_not_implemented():
+    seen = []
+    ventilator = ConcurrentVentilator(lambda **item: seen.append(item), [{'a': i} for i in range(1000)],
+                                      iterations=None, max_ventilation_queue_size=1)
+    ventilator.start()
+    try:
+        with pytest.raises(NotImplementedError, match='Currently do not support resetting a ventilator while in '
+                                                      'the middle'):
+            ventilator.reset()
+    finally:
+        ventilator.stop()
+
+
+def test_pytorch_exception_types(stores):
+    torch = pytest.importorskip('torch')  # noqa: F841
+    from petastorm.pytorch import DataLoader, InMemBatchedDataLoader, _sanitize_pytorch_types
+    with pytest.raises(TypeError, match='Pytorch does not support arrays of string or object classes'):
+        _sanitize_pytorch_types({'s': np.array(['a', 'b'])})
+    with pytest.raises(TypeError, match='Pytorch does not support nullable fields'):
+        _sanitize_pytorch_types({'n': None})
+    # A pass that failed (None in a non-nullable-in-torch int field): later passes raise RuntimeError.
+    with make_reader(stores['ds'], reader_pool_type='dummy') as reader:
+        loader = DataLoader(reader, batch_size=4)
+        with pytest.raises(TypeError, match='maybe'):
+            list(loader)
+        with pytest.raises(RuntimeError, match='Cannot start a new iteration because last time iteration failed'):
+            list(loader)
+    with make_reader(stores['ds'], reader_pool_type='dummy', schema_fields=['id']) as reader:
+        loader = DataLoader(reader, batch_size=4)
+        running = iter(loader)
+        next(running)
+        with pytest.raises(RuntimeError, match='You must finish a full pass of Petastorm DataLoader'):
+            next(iter(loader))
+    with make_reader(stores['ds'], reader_pool_type='dummy', schema_fields=['id']) as reader:
+        loader = InMemBatchedDataLoader(reader, batch_size=8, rows_capacity=ROWS)
+        assert sum(len(b['id']) for b in loader) == ROWS
+        with pytest.raises(RuntimeError, match="InMemBatchedDataLoader couldn't be used multiple times"):
+            list(loader)
+
+
+def test_tf_utils_exception_types(stores):
+    pytest.importorskip('tensorflow')
+    from collections import namedtuple
+    from petastorm.tf_utils import _numpy_to_tf_dtypes, _sanitize_field_tf_types, tf_tensors
+    with pytest.raises(ValueError, match='Unknown mapping of numpy .* to tensorflow dtype'):
+        _numpy_to_tf_dtypes(np.complex64)
+    with pytest.raises(RuntimeError, match='Encountered "x"=None. Tensorflow does not support None values'):
+        _sanitize_field_tf_types(namedtuple('T', ['x'])(None))
+    with make_batch_reader(stores['plain'], reader_pool_type='dummy') as reader:
+        with pytest.raises(ValueError, match='shuffling_queue_capacity'):
+            tf_tensors(reader, shuffling_queue_capacity=10)
+
+
+def test_spark_converter_exception_types(spark, tmp_path):
+    from petastorm.spark import SparkDatasetConverter, make_spark_converter
+    key = SparkDatasetConverter.PARENT_CACHE_DIR_URL_CONF
+    df = spark.range(4)
+    spark.conf.unset(key)
+    with pytest.raises(ValueError, match='Please set the spark config {}'.format(key)):
+        make_spark_converter(df)
+    spark.conf.set(key, 'file://' + str(tmp_path))
+    try:
+        with pytest.raises(ValueError, match="dtype float16 is not supported. Use 'float32' or float64"):
+            make_spark_converter(df, dtype='float16')
+        with pytest.raises(RuntimeError, match='compression_codec'):
+            make_spark_converter(df, compression_codec='zip')
+    finally:
+        spark.conf.unset(key)
+
+
+WARNINGS = [
+    ('make-reader-plain-store', lambda s: _read_all(make_reader(s['plain'], reader_pool_type='dummy')),
+     'Currently make_reader supports reading only Petastorm datasets'),
+    ('make-batch-reader-petastorm-dataset', lambda s: _read_all(make_batch_reader(s['ds'], reader_pool_type='dummy')),
+     "Please use make_reader (instead of 'make_batch_dataset' function to read this dataset"),
+    ('shard-seed-deprecated',
+     lambda s: _read_all(make_reader(s['ds'], reader_pool_type='dummy', cur_shard=0, shard_count=2, shard_seed=3)),
+     'shard_seed was deprecated and will be removed in future versions.'),
+    ('unischema-attribute-conflict', lambda s: Unischema('S', [UnischemaField('fields', np.int32, ())]),
+     'Can not create dynamic property fields because it conflicts with an existing property of Unischema'),
+    ('match-fields-full-match', lambda s: match_unischema_fields(Schema, ['i']),
+     'schema_fields behavior has changed'),
+]
+
+
+@pytest.mark.parametrize('action,phrase', [c[1:] for c in WARNINGS], ids=[c[0] for c in WARNINGS])
+def test_petastorm_warnings(stores, action, phrase):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        action(stores)
+    assert any(phrase in str(w.message) for w in caught), [str(w.message) for w in caught]
