@@ -56,6 +56,9 @@ def stores(tmp_path_factory):
     (root / 'plain').mkdir()
     pq.write_table(pa.table({'id': list(range(10)), 'x': [0.5] * 10}), str(root / 'plain' / 'a.parquet'))
     urls['plain'] = 'file://{}/plain'.format(root)
+    (root / 'plainlist').mkdir()
+    pq.write_table(pa.table({'id': [1, 2], 'l': [[1], [2, 3]]}), str(root / 'plainlist' / 'a.parquet'))
+    urls['plainlist'] = 'file://{}/plainlist'.format(root)
     write_dataset('file://{}/indexed'.format(root), Schema,
                   [{'id': i, 'vec': np.zeros(2, np.float32), 'maybe': i} for i in range(ROWS)], rows_per_rowgroup=10)
     urls['indexed'] = 'file://{}/indexed'.format(root)
@@ -276,6 +279,10 @@ CASES_MORE = [
     ('as-spark-schema-decimal-no-codec',
      lambda s: Unischema('S', [UnischemaField('d', Decimal, (), None, False)]).as_spark_schema(), ValueError,
      'Was not able to map type'),
+    # 2.3 make_reader on a plain store it cannot deliver
+    ('make-reader-plain-store-of-lists', lambda s: make_reader(s['plainlist']), RuntimeError,
+     'make_reader has failed. If you were trying to open a Parquet store that was not created using Petastorm '
+     'materialize_dataset and it contains only scalar columns, you may use make_batch_reader to read it.'),
     # 9 CLIs: petastorm-copy-dataset's --field-regex matching nothing
     ('copy-dataset-bad-regex',
      lambda s: copy_dataset(None, s['ds'], 'file://{}/copy'.format(s['tmp']), ['nomatch'], None, False, None, None),
@@ -298,6 +305,14 @@ def test_reset_in_the_middle_restarts_where_petastorm_raises(stores):
         assert [row.id for row in reader] == list(range(ROWS))
     design = open(os.path.join(os.path.dirname(__file__), '..', '..', 'docs', 'design.md')).read()
     assert 'reset()' in design and 'middle of an epoch' in design
+
+
+def test_from_arrow_schema_float_partition_is_a_string(tmp_path):
+    """Petastorm: RuntimeError for a partition key neither string nor int64; ours infers a string
+    field (docs/design.md)."""
+    pq.write_to_dataset(pa.table({'x': [1, 2], 'p': [1.5, 2.5]}), str(tmp_path), partition_cols=['p'])
+    schema = Unischema.from_arrow_schema('file://' + str(tmp_path))
+    assert list(schema.fields) == ['p', 'x'] and schema.fields['p'].numpy_dtype == np.str_
 
 
 def test_ventilator_reset_in_the_middle_is_not_implemented():
