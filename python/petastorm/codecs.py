@@ -122,13 +122,25 @@ class _NativeCodec(DataframeColumnCodec):
         return hash(str(self))
 
 
-class NdarrayCodec(_NativeCodec):
+class _ArrayCodec(_NativeCodec):
+    """A codec of numpy arrays: encode takes an ndarray of the field's dtype and shape, anything
+    else is Petastorm's ValueError ('Unexpected type' / 'Unexpected dimensions', naming the field)."""
+
+    def encode(self, unischema_field, value):
+        if not isinstance(value, np.ndarray):
+            raise ValueError("Unexpected type of field '{}': expected a numpy.ndarray of {}, got {}".format(
+                unischema_field.name, getattr(unischema_field.numpy_dtype, '__name__', unischema_field.numpy_dtype),
+                type(value).__name__))
+        return super().encode(unischema_field, value)
+
+
+class NdarrayCodec(_ArrayCodec):
     """Stores a numpy array as the bytes numpy.save writes (.npy)."""
 
     _core_name = 'ndarray'
 
 
-class CompressedNdarrayCodec(_NativeCodec):
+class CompressedNdarrayCodec(_ArrayCodec):
     """Stores a numpy array as numpy.savez_compressed(f, arr=value) writes it (.npz)."""
 
     _core_name = 'compressed_ndarray'
