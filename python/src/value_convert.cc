@@ -79,7 +79,8 @@ Value Convert(nb::handle v, const Field* field, const std::string& what) {
     return DatetimeNs{nb::cast<int64_t>(ns)};
   }
   if (tensor_field) {
-    throw nb::type_error((what + " (" + field->codec->ToString() + ") expects a numpy array, got " +
+    // ValueError, as Petastorm's codecs raise for a value that is not an ndarray.
+    throw nb::value_error((what + " (" + field->codec->ToString() + ") expects a numpy array, got " +
                           TypeName(v))
                              .c_str());
   }

@@ -106,8 +106,8 @@ struct ImageShape {
 
 arrow::Result<ImageShape> CheckImageShape(const std::vector<int64_t>& shape) {
   if (shape.size() == 3 && shape[2] == 4) {
-    return arrow::Status::Invalid("4-channel images are not supported; supported dimensions are "
-                                  "(H, W) or (H, W, 3), got ", ShapeToString(shape));
+    return arrow::Status::Invalid("Unexpected image dimensions: 4-channel images are not supported. "
+                                  "Supported dimensions are (H, W) or (H, W, 3). Got ", ShapeToString(shape));
   }
   if (!(shape.size() == 2 || (shape.size() == 3 && shape[2] == 3))) {
     return arrow::Status::Invalid("Unexpected image dimensions. Supported dimensions are (H, W) "

@@ -124,8 +124,8 @@ arrow::Status CheckValue(const Field& field, const arrow::DataType& type, const 
   if (field.is_tensor()) {
     const Tensor* tensor = std::get_if<Tensor>(&value);
     if (!tensor) {
-      return arrow::Status::TypeError("Field '", field.name, "' (", field.codec->ToString(),
-                                      ") expects a numpy array, got a ", DescribeValue(value));
+      return arrow::Status::Invalid("Field '", field.name, "' (", field.codec->ToString(),
+                                    ") expects a numpy array, got a ", DescribeValue(value));
     }
     return CheckTensorForField(field, *tensor);
   }
