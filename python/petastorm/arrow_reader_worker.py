@@ -9,7 +9,8 @@ or worker class (petastorm/reader_compat.py); make_batch_reader reads in C++ wit
 ``convert_arrow_table_to_numpy_dict`` converts a pyarrow Table by the same C++ rules.
 """
 from petastorm import _core
-from petastorm.workers_pool.worker_base import WorkerBase
+from petastorm.batch_reader import transform_columns
+from petastorm.worker_items import EngineItemWorker
 
 
 def convert_arrow_table_to_numpy_dict(table, schema):
@@ -45,45 +46,26 @@ class ArrowReaderWorkerResultsQueueReader(object):
                 return schema.make_namedtuple(**columns)
 
 
-class ArrowReaderWorker(WorkerBase):
-    def __init__(self, worker_id, publish_func, args):
-        super(ArrowReaderWorker, self).__init__(worker_id, publish_func, args)
-        self._items = None
+class ArrowReaderWorker(EngineItemWorker):
+    """Publishes the batch ({name: numpy column}, transformed; {} when no row is left) of row
+    group `piece_index`'s drop partition `shuffle_row_drop_partition` ((p, n)) that
+    `worker_predicate` keeps: ``process(piece_index, worker_predicate, shuffle_row_drop_partition)``."""
+
+    batched = True
 
     @staticmethod
     def new_results_queue_reader():
         return ArrowReaderWorkerResultsQueueReader()
 
-    def _item_reader(self):
-        if self._items is None:
-            from petastorm.worker_items import ItemReader
-            if self.args[3] is not None:
-                raise NotImplementedError('ngrams are not supported by ArrowReaderWorker')
-            self._items = ItemReader(self.args, batched=True)
-        return self._items
-
     def process(self, piece_index, worker_predicate, shuffle_row_drop_partition):
-        """Publishes the batch ({name: numpy column}, transformed; {} when no row is left) of row
-        group `piece_index`'s drop partition `shuffle_row_drop_partition` ((p, n)) that
-        `worker_predicate` keeps."""
-        items = self._item_reader()
+        if self.args[3] is not None:
+            raise NotImplementedError('ngrams are not supported by ArrowReaderWorker')
+        super(ArrowReaderWorker, self).process(piece_index, worker_predicate, shuffle_row_drop_partition)
 
-        def load_batch():
-            group = items.read(piece_index, worker_predicate, shuffle_row_drop_partition)
-            if group is None or group.num_rows == 0:
-                return {}
-            columns = group.to_numpy_columns()
-            if items.transform_spec is not None:
-                from petastorm.batch_reader import transform_columns
-                columns = transform_columns(items.transform_spec, items.transformed_schema, columns)
-            return columns
-
-        if worker_predicate is None:
-            columns = items.cache.get(items.key(piece_index), load_batch)
-        else:
-            columns = load_batch()
-        self.publish_func(columns)
-
-    def shutdown(self):
-        if self._items is not None:
-            self._items.close()
+    def value_of(self, items, group):
+        if group is None or group.num_rows == 0:
+            return {}
+        columns = group.to_numpy_columns()
+        if items.transform_spec is not None:
+            columns = transform_columns(items.transform_spec, items.transformed_schema, columns)
+        return columns

@@ -7,7 +7,8 @@ its rows dicts, applies the transform, and publishes the list once (an empty lis
 ``cache.get(key, fill)`` when no predicate is given. The reader uses it only for a user's cache
 or worker class (petastorm/reader_compat.py); make_reader reads in C++ without it.
 """
-from petastorm.workers_pool.worker_base import WorkerBase
+from petastorm.transform import transform_row
+from petastorm.worker_items import EngineItemWorker
 
 
 class PyDictReaderWorkerResultsQueueReader(object):
@@ -33,43 +34,20 @@ class PyDictReaderWorkerResultsQueueReader(object):
         return self._rows.pop()
 
 
-class PyDictReaderWorker(WorkerBase):
-    def __init__(self, worker_id, publish_func, args):
-        super(PyDictReaderWorker, self).__init__(worker_id, publish_func, args)
-        self._items = None
+class PyDictReaderWorker(EngineItemWorker):
+    """Publishes the rows (dicts, transformed) of row group `piece_index`'s drop partition
+    `shuffle_row_drop_partition` ((p, n)) that `worker_predicate` keeps: ``process(piece_index,
+    worker_predicate, shuffle_row_drop_partition)``."""
 
     @staticmethod
     def new_results_queue_reader():
         return PyDictReaderWorkerResultsQueueReader()
 
-    def _item_reader(self):
-        if self._items is None:
-            from petastorm.worker_items import ItemReader
-            self._items = ItemReader(self.args, batched=False)
-        return self._items
-
-    def process(self, piece_index, worker_predicate, shuffle_row_drop_partition):
-        """Publishes the rows (dicts, transformed) of row group `piece_index`'s drop partition
-        `shuffle_row_drop_partition` ((p, n)) that `worker_predicate` keeps."""
-        items = self._item_reader()
-
-        def load_rows():
-            group = items.read(piece_index, worker_predicate, shuffle_row_drop_partition)
-            if group is None:
-                return []
-            names = group.field_names
-            rows = [dict(zip(names, values)) for values in zip(*group.row_columns())]
-            if items.transform_spec is not None:
-                from petastorm.transform import transform_row
-                rows = [transform_row(items.transform_spec, row) for row in rows]
-            return rows
-
-        if worker_predicate is None:
-            rows = items.cache.get(items.key(piece_index), load_rows)
-        else:
-            rows = load_rows()
-        self.publish_func(rows)
-
-    def shutdown(self):
-        if self._items is not None:
-            self._items.close()
+    def value_of(self, items, group):
+        if group is None:
+            return []
+        names = group.field_names
+        rows = [dict(zip(names, values)) for values in zip(*group.row_columns())]
+        if items.transform_spec is not None:
+            rows = [transform_row(items.transform_spec, row) for row in rows]
+        return rows

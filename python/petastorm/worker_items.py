@@ -16,6 +16,7 @@ import threading
 import time
 
 from petastorm import _core, fs_utils
+from petastorm.workers_pool.worker_base import WorkerBase
 
 _VENTILATION_INTERVAL = 0.01
 _ITEMS_PER_CALL = 256
@@ -105,6 +106,37 @@ class ItemReader(object):
             reader.stop()
             reader.join()
         self._readers = {}
+
+
+class EngineItemWorker(WorkerBase):
+    """What Petastorm's two reader workers share: ``process(piece_index, worker_predicate,
+    shuffle_row_drop_partition)`` reads the item through an ``ItemReader`` of the worker's own
+    and publishes ``value_of(items, group)`` once, through ``cache.get(key, fill)`` when no
+    predicate is given (a predicate's rows are not cached, as in Petastorm)."""
+
+    batched = False
+
+    def __init__(self, worker_id, publish_func, args):
+        super(EngineItemWorker, self).__init__(worker_id, publish_func, args)
+        self._items = None
+
+    def value_of(self, items, group):
+        """The published value of an item's DecodedRowGroup (None: no row left)."""
+        raise NotImplementedError
+
+    def process(self, piece_index, worker_predicate, shuffle_row_drop_partition):
+        if self._items is None:
+            self._items = ItemReader(self.args, batched=self.batched)
+        items = self._items
+
+        def fill():
+            return self.value_of(items, items.read(piece_index, worker_predicate, shuffle_row_drop_partition))
+
+        self.publish_func(fill() if worker_predicate is not None else items.cache.get(items.key(piece_index), fill))
+
+    def shutdown(self):
+        if self._items is not None:
+            self._items.close()
 
 
 def _normalize_filters(filters):
