@@ -31,19 +31,82 @@ def test_noop_is_fifo():
     assert buf.size == 0
 
 
-def test_random_validation():
-    with pytest.raises(ValueError):
-        RandomShufflingBuffer(5, 5)
-    with pytest.raises(ValueError):
-        RandomShufflingBuffer(5, 10)
+def test_random_constructor_does_not_validate():
+    # Petastorm 0.13.1 accepts min_after_retrieve >= capacity (observed on the original).
+    RandomShufflingBuffer(5, 5)
+    buf = RandomShufflingBuffer(3, 5)
+    buf.add_many([1, 2, 3])
+    assert not buf.can_add() and not buf.can_retrieve()
+    with pytest.raises(RuntimeError, match='Can not dequeue'):
+        buf.retrieve()
+    buf.finish()
+    assert buf.can_retrieve()
+    assert buf.retrieve() in (1, 2, 3)
+
+
+def test_random_can_retrieve_is_at_least_min_after_retrieve():
+    buf = RandomShufflingBuffer(5, 2)
+    buf.add_many([0])
+    assert not buf.can_retrieve()
+    buf.add_many([1])
+    assert buf.can_retrieve()  # size 2 >= min_after_retrieve 2
+    buf.retrieve()
+    assert buf.size == 1 and not buf.can_retrieve()
+
+
+def test_random_empty_buffer_misuse_is_numpys_value_error():
+    # As in Petastorm: min_after_retrieve=0 lets an empty buffer say can_retrieve(), and after
+    # finish() retrieve is not gated, so an empty buffer fails inside np.random.randint.
+    buf = RandomShufflingBuffer(5, 0)
+    assert buf.size == 0 and buf.can_retrieve()
+    with pytest.raises(ValueError, match='high <= 0'):
+        buf.retrieve()
+    buf = RandomShufflingBuffer(5, 2)
+    buf.finish()
+    assert not buf.can_retrieve()
+    with pytest.raises(ValueError, match='high <= 0'):
+        buf.retrieve()
+    buf.finish()  # twice: no error
+
+
+def test_random_seeded_order_matches_petastorm():
+    # The order Petastorm 0.13.1 produced for this sequence of calls under np.random.seed(42).
+    np.random.seed(42)
+    buf = RandomShufflingBuffer(10, 3)
+    out = []
+    for k in range(5):
+        buf.add_many(list(range(k * 4, k * 4 + 4)))
+        while buf.can_retrieve() and buf.size > 3:
+            out.append(buf.retrieve())
+    buf.finish()
+    out += drain(buf)
+    assert out == [2, 4, 5, 3, 7, 9, 11, 1, 6, 15, 8, 14, 12, 17, 16, 13, 10, 0, 18, 19]
+
+
+def test_random_add_many_messages():
+    buf = RandomShufflingBuffer(5, 2, extra_capacity=3)
+    with pytest.raises(RuntimeError) as e:
+        buf.add_many(list(range(9)))
+    assert str(e.value) == ('Attempt to enqueue more elements than the capacity allows. '
+                            'Current size: 0, new size 9, maximum allowed: 8')
+    assert buf.size == 0
+    buf.add_many(list(range(8)))
+    with pytest.raises(RuntimeError) as e:
+        buf.add_many([1])
+    assert str(e.value) == ('Can not enqueue. Check the return value of "can_enqueue()" to check if more '
+                            'items can be added.')
+    buf.finish()
+    with pytest.raises(RuntimeError) as e:
+        buf.add_many([])
+    assert str(e.value) == 'Can not call add_many after done_adding() was called.'
 
 
 def test_random_gating_and_contents():
     np.random.seed(0)
     buf = RandomShufflingBuffer(10, 3, extra_capacity=5)
-    buf.add_many([0, 1, 2])
-    assert not buf.can_retrieve()  # needs more than min_after_retrieve
-    buf.add_many([3])
+    buf.add_many([0, 1])
+    assert not buf.can_retrieve()  # needs min_after_retrieve items
+    buf.add_many([2, 3])
     assert buf.can_retrieve()
     with pytest.raises(RuntimeError, match='Attempt to enqueue more elements than the capacity allows'):
         buf.add_many(list(range(100, 112)))  # 4 + 12 > 15
@@ -52,8 +115,8 @@ def test_random_gating_and_contents():
     assert not buf.can_add()
     with pytest.raises(RuntimeError, match='Can not enqueue'):
         buf.add_many([99])
-    got = [buf.retrieve() for _ in range(11)]
-    assert buf.size == 3 and not buf.can_retrieve()
+    got = [buf.retrieve() for _ in range(12)]
+    assert buf.size == 2 and not buf.can_retrieve()
     with pytest.raises(RuntimeError, match='Can not dequeue'):
         buf.retrieve()
     buf.finish()
@@ -101,8 +164,8 @@ def test_batched_noop():
 
 def test_batched_random():
     torch.manual_seed(0)
-    with pytest.raises(ValueError):
-        BatchedRandomShufflingBuffer(4, 4)
+    BatchedRandomShufflingBuffer(4, 4)  # Petastorm 0.13.1 does not validate (observed on the original)
+    BatchedRandomShufflingBuffer(4, 5)
     buf = BatchedRandomShufflingBuffer(20, 5, extra_capacity=10, batch_size=4)
     buf.add_many(cols(0, 8))
     assert not buf.can_retrieve()  # needs min_after_retrieve + batch_size = 9

@@ -9,7 +9,9 @@ class BatchingTableQueue(object):
     """FIFO of rows: ``put(table)`` appends a table's rows (tables of one schema); ``get()``
     removes and returns the first ``batch_size`` of them as one ``pyarrow.Table``; ``empty()`` is
     True while fewer than ``batch_size`` rows are buffered (a remainder smaller than a batch is
-    never returned). ``get()`` when ``empty()`` raises ``RuntimeError``."""
+    never returned). ``get()`` when ``empty()`` raises ``AssertionError`` (Petastorm's type).
+    A table of zero rows is ignored (any schema), as in Petastorm; a table of rows with another
+    schema raises ``ValueError`` at ``put`` (Petastorm fails later, in ``get``)."""
 
     def __init__(self, batch_size):
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -22,6 +24,8 @@ class BatchingTableQueue(object):
 
     def put(self, table):
         """Appends the rows of `table` (a ``pyarrow.Table`` with the schema of the first one put)."""
+        if table.num_rows == 0:
+            return
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema):
@@ -39,7 +43,7 @@ class BatchingTableQueue(object):
     def get(self):
         """Removes and returns the next ``batch_size`` rows as a ``pyarrow.Table``."""
         if self.empty():
-            raise RuntimeError('BatchingTableQueue.get() called with fewer than batch_size={} rows buffered'
+            raise AssertionError('BatchingTableQueue.get() called with fewer than batch_size={} rows buffered'
                                .format(self._batch_size))
         parts, need = [], self._batch_size
         while need:

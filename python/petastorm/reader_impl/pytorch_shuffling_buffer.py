@@ -112,16 +112,14 @@ class BatchedRandomShufflingBuffer(BatchedShufflingBufferBase):
 
     :param shuffling_buffer_capacity: ``can_add()`` is True while fewer rows are buffered.
     :param min_after_retrieve: until ``finish()``, ``retrieve`` needs
-        ``min_after_retrieve + batch_size`` rows buffered; must be smaller than the capacity
-        (``ValueError``).
+        ``min_after_retrieve + batch_size`` rows buffered; not checked against the capacity, as
+        in Petastorm.
     :param extra_capacity: ``add_many`` may overshoot the capacity by this many rows; past
         ``capacity + extra_capacity`` it raises ``RuntimeError``.
     :param batch_size: rows per retrieved batch."""
 
     def __init__(self, shuffling_buffer_capacity, min_after_retrieve, extra_capacity=1000, batch_size=1):
         super().__init__(batch_size)
-        if shuffling_buffer_capacity <= min_after_retrieve:
-            raise ValueError('min_after_retrieve must be smaller than shuffling_buffer_capacity')
         self._capacity = shuffling_buffer_capacity
         self._min_after_retrieve = min_after_retrieve
         self._extra_capacity = extra_capacity

@@ -68,14 +68,17 @@ class RandomShufflingBuffer(ShufflingBufferBase):
     """Retrieves a uniformly random buffered item (``np.random.randint``, numpy's global RNG).
 
     :param shuffling_buffer_capacity: ``can_add()`` is True while fewer items are buffered.
-    :param min_after_retrieve: until ``finish()``, ``retrieve`` needs more than this many items
-        buffered; must be smaller than the capacity (``ValueError``).
+    :param min_after_retrieve: until ``finish()``, ``can_retrieve()`` needs at least this many
+        items buffered (``size >= min_after_retrieve``, so with 0 it is True on an empty buffer);
+        not checked against the capacity, as in Petastorm.
     :param extra_capacity: ``add_many`` may overshoot the capacity by this many items; past
-        ``capacity + extra_capacity`` it raises ``RuntimeError``."""
+        ``capacity + extra_capacity`` it raises ``RuntimeError``.
+
+    Misuse, as in Petastorm: ``retrieve`` before ``finish()`` when ``can_retrieve()`` is False
+    raises ``RuntimeError``; ``retrieve`` on an empty buffer that ``can_retrieve()`` allows
+    (after ``finish()``, or ``min_after_retrieve <= 0``) raises numpy's ``ValueError('high <= 0')``."""
 
     def __init__(self, shuffling_buffer_capacity, min_after_retrieve, extra_capacity=1000):
-        if shuffling_buffer_capacity <= min_after_retrieve:
-            raise ValueError('min_after_retrieve must be smaller than shuffling_buffer_capacity')
         self._capacity = shuffling_buffer_capacity
         self._min_after_retrieve = min_after_retrieve
         self._extra_capacity = extra_capacity
@@ -97,7 +100,7 @@ class RandomShufflingBuffer(ShufflingBufferBase):
         self._items.extend(items)
 
     def retrieve(self):
-        if not self.can_retrieve():
+        if not self._done_adding and not self.can_retrieve():
             raise RuntimeError('Can not dequeue. Check the return value of "can_dequeue()" to check if any '
                                'items are available.')
         index = np.random.randint(0, len(self._items))
@@ -111,7 +114,7 @@ class RandomShufflingBuffer(ShufflingBufferBase):
         return len(self._items) < self._capacity and not self._done_adding
 
     def can_retrieve(self):
-        return len(self._items) > self._min_after_retrieve or (self._done_adding and len(self._items) > 0)
+        return len(self._items) >= self._min_after_retrieve or (self._done_adding and len(self._items) > 0)
 
     @property
     def size(self):
