@@ -355,3 +355,16 @@ def test_process_pool_diagnostics_have_petastorms_keys(id_vec_url):
         list(reader)
         d = reader.diagnostics
     assert d['items_consumed'] == d['items_produced'] == ROW_GROUPS and d['items_inprocess'] == 0
+
+
+@pytest.mark.parametrize('batched', [False, True])
+def test_torch_loaders_over_a_user_cache_reader(id_vec_url, batched):
+    from petastorm.pytorch import BatchedDataLoader, DataLoader
+    loader_class = BatchedDataLoader if batched else DataLoader
+    reader = Reader(id_vec_url, cache=DictCache(), reader_pool=ThreadPool(2), shuffle_row_groups=False,
+                    is_batched_reader=batched)
+    with loader_class(reader, batch_size=16) as loader:
+        batches = list(loader)
+    ids = np.concatenate([b['id'].numpy() for b in batches])
+    assert ids.tolist() == list(range(ROWS))
+    assert batches[0]['vec'].shape == (16, 2) and batches[0]['vec'][3].tolist() == [3, -3]
