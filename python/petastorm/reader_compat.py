@@ -22,7 +22,7 @@ import warnings
 
 
 def batched_by(args, kwargs):
-    """Whether Reader(*args, **kwargs) (Petastorm's signature) asks for make_batch_reader's reader."""
+    """Whether ``Reader(*args, **kwargs)`` (Petastorm's signature) asks for make_batch_reader's reader."""
     names = ('pyarrow_filesystem', 'dataset_path', 'schema_fields', 'seed', 'shuffle_rows', 'shuffle_row_groups',
              'shuffle_row_drop_partitions', 'predicate', 'rowgroup_selector', 'reader_pool', 'num_epochs',
              'cur_shard', 'shard_count', 'cache', 'worker_class', 'transform_spec', 'is_batched_reader')

@@ -35,6 +35,7 @@ class DummyPool(object):
         """The next result, processing queued items as needed.
 
         :raises EmptyResultError: nothing queued and the ventilator (if any) completed.
+
         ``timeout`` is accepted for the pools' common signature; a worker's exception propagates as is.
         """
         while True:

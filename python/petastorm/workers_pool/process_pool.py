@@ -126,6 +126,7 @@ class ProcessPool(object):
 
         :raises EmptyResultError: all ventilated items processed and the ventilator (if any) completed.
         :raises TimeoutWaitingForResultError: ``timeout`` seconds passed without a result.
+
         Re-raises an exception raised by a worker (after stopping and joining the pool).
         """
         by_connection = {worker.connection: worker for worker in self._workers}

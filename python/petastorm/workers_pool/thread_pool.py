@@ -120,6 +120,7 @@ class ThreadPool(object):
 
         :raises EmptyResultError: all ventilated items processed and the ventilator (if any) completed.
         :raises TimeoutWaitingForResultError: ``timeout`` seconds passed without a result.
+
         Re-raises an exception raised by a worker (after stopping and joining the pool).
         """
         waited = 0.0
