@@ -168,7 +168,7 @@ def test_batched_random():
     BatchedRandomShufflingBuffer(4, 5)
     buf = BatchedRandomShufflingBuffer(20, 5, extra_capacity=10, batch_size=4)
     buf.add_many(cols(0, 8))
-    assert not buf.can_retrieve()  # needs min_after_retrieve + batch_size = 9
+    assert buf.can_retrieve()  # Petastorm 0.13.1: min_after_retrieve + batch_size - 1 = 8
     buf.add_many(cols(8, 1))
     assert buf.can_retrieve()
     with pytest.raises(RuntimeError, match='Attempt to enqueue more elements'):
@@ -181,7 +181,7 @@ def test_batched_random():
         assert len(b[0]) == 4
         assert b[1][:, 1].tolist() == [-v for v in b[0].tolist()]
         out += b[0].tolist()
-    assert buf.size == 30 - len(out) and buf.size < 9
+    assert buf.size == 30 - len(out) and buf.size < 8
     buf.finish()
     last = drain(buf)
     assert len(last[-1][0]) <= 4
@@ -198,3 +198,46 @@ def test_batched_random_seeded_by_torch_global_rng():
         buf.finish()
         return [b[0].tolist() for b in drain(buf)]
     assert run() == run()
+
+
+# can_retrieve() before finish(), per row count 0..29, for (capacity, min_after_retrieve,
+# batch_size), as observed on Petastorm 0.13.1: True from min_after_retrieve + batch_size - 1 rows.
+_BATCHED_CAN_RETRIEVE = {
+    (20, 5, 4): '000000001111111111111111111111',
+    (20, 0, 4): '000111111111111111111111111111',
+    (20, 5, 1): '000001111111111111111111111111',
+    (20, 3, 8): '000000000011111111111111111111',
+    (50, 10, 7): '000000000000000011111111111111',
+    (20, 12, 4): '000000000000000111111111111111',
+}
+
+
+@pytest.mark.parametrize('key', sorted(_BATCHED_CAN_RETRIEVE))
+def test_batched_random_can_retrieve_rule(key):
+    cap, mar, bs = key
+    got = ''
+    for n in range(30):
+        buf = BatchedRandomShufflingBuffer(cap, mar, extra_capacity=100, batch_size=bs)
+        if n:
+            buf.add_many([torch.arange(n)])
+        got += str(int(buf.can_retrieve()))
+    assert got == _BATCHED_CAN_RETRIEVE[key]
+
+
+def test_batched_random_can_retrieve_sequence():
+    # Petastorm 0.13.1: capacity 20, min_after_retrieve 5, batch 4; sizes after each step.
+    torch.manual_seed(0)
+    buf = BatchedRandomShufflingBuffer(20, 5, extra_capacity=10, batch_size=4)
+    buf.add_many([torch.arange(12)])
+    steps = []
+    while buf.can_retrieve():
+        steps.append((len(buf.retrieve()[0]), buf.size, buf.can_retrieve()))
+    assert steps == [(4, 8, True), (4, 4, False)]
+    buf.add_many([torch.arange(100, 103)])
+    assert buf.size == 7 and not buf.can_retrieve()
+    buf.finish()
+    assert [len(b[0]) for b in drain(buf)] == [4, 3]
+    # min_after_retrieve 0: a short batch may come out before finish()
+    buf = BatchedRandomShufflingBuffer(20, 0, batch_size=4)
+    buf.add_many([torch.arange(3)])
+    assert buf.can_retrieve() and sorted(buf.retrieve()[0].tolist()) == [0, 1, 2] and buf.size == 0

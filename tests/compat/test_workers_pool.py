@@ -352,3 +352,107 @@ def test_exec_in_new_process(tmp_path):
     assert text == 'hello!' and int(pid) == process.pid != os.getpid()
     assert not [p for p in os.listdir(tempfile.gettempdir()) if p.startswith('petastorm_exec_')
                 and p.endswith('.pkl') and str(process.pid) in p]
+
+
+# --- Behaviours observed on Petastorm 0.13.1 (same calls run on the original) ---
+
+def test_pool_signatures_match_petastorm():
+    import inspect
+    assert list(inspect.signature(ThreadPool).parameters) == [
+        'workers_count', 'results_queue_size', 'profiling_enabled', 'shuffle_rows', 'seed']
+    assert inspect.signature(ThreadPool).parameters['profiling_enabled'].default is False
+    assert list(inspect.signature(DummyPool).parameters) == ['workers']
+    DummyPool(workers=3)
+
+
+def test_thread_pool_before_start_is_attribute_error():
+    pool = ThreadPool(2)
+    with pytest.raises(AttributeError, match='_results_queues'):
+        pool.get_results()
+    with pytest.raises(AttributeError, match='_results_queues'):
+        pool.diagnostics
+
+
+def test_thread_pool_round_robin_worker_ids_and_misuse():
+    pool = ThreadPool(3)
+    pool.start(SquareWorker, 'with_id')
+    for i in range(9):
+        pool.ventilate(i)
+    assert drain(pool) == [(0, 0), (1, 1), (4, 2), (9, 0), (16, 1), (25, 2), (36, 0), (49, 1), (64, 2)]
+    assert pool.diagnostics == {'output_queue_size': 0} and pool.results_qsize() == 0
+    pool.stop()
+    pool.stop()  # twice: no error
+    pool.join()
+    pool.join()
+    assert pool.workers_count == 3
+
+
+def test_dummy_pool_misuse_as_in_petastorm():
+    pool = DummyPool()
+    with pytest.raises(EmptyResultError):
+        pool.get_results()
+    pool.start(SquareWorker)
+    assert pool.diagnostics == {} and pool.workers_count == 1
+    pool.stop()
+    pool.stop()
+    pool.join()
+    pool.join()
+    pool = DummyPool()
+    pool.start(FailingWorker)
+    for i in range(6):
+        pool.ventilate(i)
+    with pytest.raises(ValueError, match='bad item 3'):
+        drain(pool)
+    assert drain(pool) == [4, 5]  # the items after the failing one are still processed
+
+
+def _run_pool_ventilator(items, **kwargs):
+    pool = DummyPool()
+    ventilator = ConcurrentVentilator(pool.ventilate, items, **kwargs)
+    pool.start(SquareWorker, ventilator=ventilator)
+    results = drain(pool)
+    assert ventilator.completed()
+    return pool, ventilator, results
+
+
+def test_ventilator_seeded_orders_as_in_petastorm():
+    items = [{'value': i} for i in range(6)]
+    pool, _, results = _run_pool_ventilator(items, iterations=2, randomize_item_order=True, random_seed=5)
+    pool.stop()
+    pool.join()
+    assert results == [1, 16, 4, 9, 25, 0] * 2
+    pool, _, results = _run_pool_ventilator(items, iterations=1, max_ventilation_queue_size=2)
+    pool.stop()
+    pool.join()
+    assert results == [0, 1, 4, 9, 16, 25]
+
+
+def test_ventilator_reset_reshuffles_with_the_same_generator():
+    # Petastorm 0.13.1: one default_rng(seed) per ventilator; every run shuffles the last order.
+    items = [{'value': i} for i in range(4)]
+    pool, ventilator, results = _run_pool_ventilator(items, iterations=1, randomize_item_order=True, random_seed=9)
+    assert results == [9, 0, 4, 1]
+    ventilator.reset()
+    assert drain(pool) == [1, 0, 4, 9]
+    assert [item['value'] for item in items] == [0, 1, 2, 3]  # the caller's list is not shuffled
+    pool.stop()
+    pool.join()
+    pool, ventilator, results = _run_pool_ventilator([{'value': i} for i in range(5)], iterations=1,
+                                                randomize_item_order=True, random_seed=9)
+    runs = [results]
+    for _ in range(2):
+        ventilator.reset()
+        runs.append(drain(pool))
+    pool.stop()
+    pool.join()
+    assert runs == [[16, 9, 0, 4, 1], [1, 0, 9, 16, 4], [0, 9, 4, 1, 16]]
+
+
+def test_ventilator_argument_errors_as_in_petastorm():
+    for bad in [0, -1, 1.5, 'x']:
+        with pytest.raises(ValueError, match='^iterations must be positive integer or None$'):
+            ConcurrentVentilator(lambda **k: None, [{'a': 1}], iterations=bad)
+    for bad in [({'a': 1},), [1]]:
+        with pytest.raises(ValueError, match='^items_to_ventilate must be a list of dicts$'):
+            ConcurrentVentilator(lambda **k: None, bad)
+    assert ConcurrentVentilator(lambda **k: None, []).completed()

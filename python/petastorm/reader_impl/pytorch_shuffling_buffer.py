@@ -111,9 +111,11 @@ class BatchedRandomShufflingBuffer(BatchedShufflingBufferBase):
     (``torch.randperm``, torch's global RNG).
 
     :param shuffling_buffer_capacity: ``can_add()`` is True while fewer rows are buffered.
-    :param min_after_retrieve: until ``finish()``, ``retrieve`` needs
-        ``min_after_retrieve + batch_size`` rows buffered; not checked against the capacity, as
-        in Petastorm.
+    :param min_after_retrieve: until ``finish()``, ``can_retrieve()`` is True once
+        ``min_after_retrieve + batch_size - 1`` rows are buffered (Petastorm 0.13.1's rule, observed
+        on the original: a retrieve may leave ``min_after_retrieve - 1`` rows, and with
+        ``min_after_retrieve=0`` a batch smaller than ``batch_size`` may come out before
+        ``finish()``); not checked against the capacity, as in Petastorm.
     :param extra_capacity: ``add_many`` may overshoot the capacity by this many rows; past
         ``capacity + extra_capacity`` it raises ``RuntimeError``.
     :param batch_size: rows per retrieved batch."""
@@ -171,7 +173,8 @@ class BatchedRandomShufflingBuffer(BatchedShufflingBufferBase):
         return self._size < self._capacity and not self._done_adding
 
     def can_retrieve(self):
-        return self._size >= self._min_after_retrieve + self.batch_size or (self._done_adding and self._size > 0)
+        return (self._size >= self._min_after_retrieve + self.batch_size - 1
+                or (self._done_adding and self._size > 0))
 
     @property
     def size(self):

@@ -11,9 +11,11 @@ _WAIT_FOR_VENTILATOR_S = 0.01
 
 
 class DummyPool(object):
-    """A pool of one synchronous worker (``workers_count == 1``)."""
+    """A pool of one synchronous worker (``workers_count == 1``).
 
-    def __init__(self):
+    :param workers: ignored, kept for Petastorm's signature."""
+
+    def __init__(self, workers=None):
         self.workers_count = 1
         self._ventilator_queue = []
         self._results_queue = []

@@ -62,20 +62,30 @@ def _make_stop_aware_put(stop_event, results_queue):
     return stop_aware_put
 
 
+def _check_started(pool):
+    if not pool._threads:
+        raise AttributeError("'ThreadPool' object has no attribute '_results_queues'")
+
+
 class ThreadPool(object):
     """A pool of ``workers_count`` worker threads.
 
     :param workers_count: number of threads.
     :param results_queue_size: total results buffered (split evenly, at least 5 per worker).
+    :param profiling_enabled: kept for Petastorm's signature (no profiling here).
     :param shuffle_rows: kept for Petastorm's signature (the reader's in-row-group shuffle).
     :param seed: kept for Petastorm's signature.
+
+    As in Petastorm 0.13.1, ``get_results``, ``results_qsize`` and ``diagnostics`` before ``start``
+    raise ``AttributeError`` (the result queues do not exist yet).
     """
 
-    def __init__(self, workers_count, results_queue_size=50, shuffle_rows=False, seed=None):
+    def __init__(self, workers_count, results_queue_size=50, profiling_enabled=False, shuffle_rows=False, seed=None):
         self.workers_count = workers_count
         self._results_queue_size = results_queue_size
         self._shuffle_rows = shuffle_rows
         self._seed = seed
+        self._profiling_enabled = profiling_enabled
         self._workers = []
         self._threads = []
         self._ventilator_queues = []
@@ -123,6 +133,7 @@ class ThreadPool(object):
 
         Re-raises an exception raised by a worker (after stopping and joining the pool).
         """
+        _check_started(self)
         waited = 0.0
         while True:
             _check_not_finished(self)
@@ -164,6 +175,7 @@ class ThreadPool(object):
 
     def results_qsize(self):
         """Results waiting in the workers' queues."""
+        _check_started(self)
         return sum(q.qsize() for q in self._results_queues)
 
     @property

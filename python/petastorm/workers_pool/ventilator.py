@@ -4,8 +4,9 @@
 ``items_to_ventilate``, ``iterations`` times over (``None``: forever), never letting more than
 ``max_ventilation_queue_size`` items be ventilated but not yet processed (the pool reports each
 processed item through ``processed_item()``). With ``randomize_item_order`` the items are permuted
-once per run (``start()`` or ``reset()``): all iterations of one run share that order, as in
-Petastorm 0.13. A ``random_seed`` other than ``None`` or ``0`` makes the order reproducible
+once per run (``start()`` or ``reset()``): all iterations of one run share that order, and each
+``reset()`` shuffles the previous run's order again with the same generator, as in Petastorm 0.13.1
+(observed on the original); the caller's list is not modified. A ``random_seed`` other than ``None`` or ``0`` makes the order reproducible
 (``numpy.random.default_rng(seed)``); otherwise numpy's global generator is used.
 """
 import threading
@@ -66,6 +67,9 @@ class ConcurrentVentilator(Ventilator):
         self._iterations_remaining = iterations
         self._randomize_item_order = randomize_item_order
         self._random_seed = random_seed
+        # One generator for the ventilator's life; each run shuffles the previous run's order again.
+        self._rng = np.random.default_rng(random_seed) if random_seed not in (None, 0) else None
+        self._run_order = list(items_to_ventilate)
         self._max_ventilation_queue_size = max_ventilation_queue_size or len(items_to_ventilate)
         self._ventilation_interval = ventilation_interval
         self._current_item_to_ventilate = 0
@@ -106,12 +110,11 @@ class ConcurrentVentilator(Ventilator):
     def _ordered_items(self):
         if not self._randomize_item_order:
             return list(self._items_to_ventilate)
-        count = len(self._items_to_ventilate)
-        if self._random_seed is not None and self._random_seed != 0:
-            order = np.random.default_rng(self._random_seed).permutation(count)
+        if self._rng is not None:
+            self._rng.shuffle(self._run_order)
         else:
-            order = np.random.permutation(count)
-        return [self._items_to_ventilate[i] for i in order]
+            np.random.shuffle(self._run_order)
+        return list(self._run_order)
 
     def _ventilate(self):
         items = self._ordered_items()
