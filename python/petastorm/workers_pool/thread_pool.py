@@ -64,7 +64,8 @@ def _make_stop_aware_put(stop_event, results_queue):
 
 def _check_started(pool):
     if not pool._threads:
-        raise AttributeError("'ThreadPool' object has no attribute '_results_queues'")
+        raise AttributeError("'ThreadPool' object has no attribute '_results_queues': call start(worker_class, ...) "
+                             'before asking for results')
 
 
 class ThreadPool(object):
