@@ -28,8 +28,8 @@ def _random_array(dtype, shape):
 
 def generate_datapoint(schema):
     """A dict {field name: random value} for every field of `schema` (a Unischema): a numpy array
-    of the field's dtype and shape (None dimensions ``LIST_SIZE`` long), a numpy scalar for shape
-    ``()``, a ``Decimal`` for Decimal fields, a ``str``/``bytes`` for scalar string fields.
+    of the field's dtype and shape (None dimensions ``LIST_SIZE`` long; a 0-d array for shape ``()``,
+    as Petastorm's), a ``Decimal`` for scalar Decimal fields.
     Draws from numpy's global RNG (``np.random.seed`` makes it reproducible)."""
     row = {}
     for field in schema.fields.values():
@@ -39,12 +39,5 @@ def generate_datapoint(schema):
             row[field.name] = value if shape == () else np.array([value] * int(np.prod(shape)),
                                                                  dtype=object).reshape(shape)
             continue
-        value = _random_array(field.numpy_dtype, shape)
-        if shape == ():
-            value = value[()]
-            if isinstance(value, np.str_):
-                value = str(value)
-            elif isinstance(value, np.bytes_):
-                value = bytes(value)
-        row[field.name] = value
+        row[field.name] = _random_array(field.numpy_dtype, shape)  # 0-d for shape (), as Petastorm's
     return row

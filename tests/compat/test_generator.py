@@ -26,9 +26,10 @@ def test_list_size():
 def test_fields_types_and_shapes():
     row = generate_datapoint(Schema)
     assert list(row) == list(Schema.fields)
-    assert isinstance(row['id'], np.int64)
-    assert isinstance(row['flag'], np.bool_)
-    assert isinstance(row['name'], str)
+    # Scalar fields are 0-d arrays of the field's dtype, as Petastorm 0.13.1 makes them.
+    assert isinstance(row['id'], np.ndarray) and row['id'].shape == () and row['id'].dtype == np.int64
+    assert row['flag'].shape == () and row['flag'].dtype == np.bool_
+    assert row['name'].shape == () and row['name'].dtype.kind == 'U' and str(row['name']).startswith('random_')
     assert isinstance(row['dec'], Decimal)
     assert row['m'].shape == (3, LIST_SIZE) and row['m'].dtype == np.float32
     assert row['u8'].shape == (LIST_SIZE,) and row['u8'].dtype == np.uint8
@@ -50,3 +51,22 @@ def test_as_reader_mock_generator():
     reader = ReaderMock(Schema, generate_datapoint)
     row = next(reader)
     assert row.m.shape == (3, LIST_SIZE)
+
+
+def test_generated_rows_write_and_read_back(tmp_path):
+    import pyarrow as pa
+    from petastorm import make_reader, write_dataset
+    from petastorm.codecs import NdarrayCodec, ScalarCodec
+    from petastorm.unischema import Unischema, UnischemaField
+    schema = Unischema('G', [UnischemaField('i', np.int32, (), ScalarCodec(pa.int32()), False),
+                             UnischemaField('s', np.str_, (), ScalarCodec(pa.string()), False),
+                             UnischemaField('a', np.float32, (2, None), NdarrayCodec(), False)])
+    np.random.seed(3)
+    rows = [generate_datapoint(schema) for _ in range(5)]
+    url = 'file://' + str(tmp_path / 'ds')
+    write_dataset(url, schema, rows)
+    with make_reader(url, shuffle_row_groups=False) as reader:
+        out = list(reader)
+    assert [int(r.i) for r in out] == [int(r['i']) for r in rows]
+    assert [r.s for r in out] == [str(r['s']) for r in rows]
+    assert all(np.array_equal(a.a, b['a']) for a, b in zip(out, rows))
