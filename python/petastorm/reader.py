@@ -3,7 +3,8 @@
 The engine (plan, shards, shuffles, predicates, cache, worker threads, ordered bounded queue)
 is C++; this module turns Petastorm's arguments into its options and decoded row groups into
 rows (make_reader) or batches of numpy columns (make_batch_reader, petastorm/batch_reader.py).
-Both factories build the same engine in one place (Reader.__init__). Transforms and n-grams
+Both factories build the same engine in one place (Reader._open; Reader(...) itself takes
+Petastorm's constructor arguments, petastorm/reader_compat.py). Transforms and n-grams
 are applied here, on the consumer's thread.
 """
 import re
